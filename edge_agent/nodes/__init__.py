@@ -1,0 +1,1 @@
+"""Thin rclpy nodes: parameters, QoS, message conversion and lifecycle; no model code."""
