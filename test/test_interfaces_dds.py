@@ -15,8 +15,8 @@ from rclpy.action import ActionClient, ActionServer, CancelResponse, GoalRespons
 from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
-from rosidl_parser import definition as idl
 from ros_helpers import wait_for, wait_future
+from rosidl_parser import definition as idl
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
