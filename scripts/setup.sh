@@ -19,8 +19,8 @@ SECONDS=0
 
 # pip's output is cut to one line per package (and every error) so CI logs stay readable;
 # warnings about absent local mirror folders that some machines configure are dropped.
-pip_filter() { { grep -v "is ignored: it is neither a file nor a directory" \
-  | grep -E "^(Collecting|Building|Successfully|ERROR|error)" | sed -e 's/ (from .*//'; true; }; }
+pip_filter() { { grep --line-buffered -v "is ignored: it is neither a file nor a directory" \
+  | grep --line-buffered -E "^(Collecting|Building|Successfully|ERROR|error)" | sed -u -e 's/ (from .*//'; true; }; }
 
 step 1 "Python virtual environment ($VENV)"
 if [ ! -x "$VENV/bin/python" ]; then

@@ -1,0 +1,203 @@
+"""Thermal governor node: reads thermal zones, publishes the model tier every model node follows.
+
+Publishes ``system/model_tier`` (edge_agent/ModelTier, transient local, so late joiners get the
+current tier) whenever the tier changes, ``/diagnostics`` every period, and serves
+``system/set_model_tier`` for a manual override with expiry. The policy lives in
+``edge_agent.core.thermal``; this node only holds parameters and converts messages.
+"""
+from __future__ import annotations
+
+import time
+
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from rcl_interfaces.msg import ParameterDescriptor, SetParametersResult
+import rclpy
+from rclpy.executors import ExternalShutdownException
+from rclpy.node import Node
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+
+from edge_agent.core.models import ModelError
+from edge_agent.core.thermal import PolicyConfig, SysfsThermalReader, TierDecision, TierPolicy
+from edge_agent.core.tiers import TierCatalog
+from edge_agent.msg import ModelTier
+from edge_agent.srv import SetModelTier
+
+__all__ = ['ThermalGovernor', 'main']
+
+_POLICY_PARAMS = {
+    # name: (default, description)
+    'hysteresis_c': (3.0, 'Cool this far below a threshold before stepping back up [degC].'),
+    'min_dwell_s': (10.0, 'Hold a tier at least this long; emergencies excepted [s].'),
+    'emergency_margin_c': (5.0, 'Jump to the floor tier within this of the critical trip '
+                                'point [degC].'),
+    'trend_window_s': (20.0, 'Window of the temperature slope estimate [s].'),
+    'lookahead_s': (10.0, 'Act on the temperature expected this far ahead [s].'),
+    'throttle_ratio': (0.95, 'A CPU capped below this share of its maximum clock counts as '
+                             'throttling [ratio].'),
+    'threshold_span_c': (15.0, 'With use_trip_points, thresholds spread over this range below '
+                               'the passive trip point [degC].'),
+    'default_passive_c': (85.0, 'Passive trip point assumed when no zone reports one [degC].'),
+}
+
+
+class ThermalGovernor(Node):
+    """Publish the model tier from thermal readings; see the module docstring."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__('thermal_governor', **kwargs)
+
+        def declare(name, default, description, read_only=False):
+            return self.declare_parameter(name, default, ParameterDescriptor(
+                description=description, read_only=read_only)).value
+
+        self._root = declare('sysfs_root', '/sys', 'Root of the sysfs tree to read; a fake tree '
+                             'replays a recorded trace.', read_only=True)
+        zones = declare('zones', '', 'Comma-separated thermal zone types to watch (Jetson: '
+                        '"cpu-thermal,gpu-thermal,tj-thermal"); empty = all zones.',
+                        read_only=True)
+        period = declare('period_s', 1.0, 'Sampling and diagnostics period [s].', read_only=True)
+        catalog_path = declare('tier_catalog', '', 'Model tier catalog YAML; empty = the '
+                               "package's config/model_tiers.yaml.", read_only=True)
+        declare('use_trip_points', True, 'Derive thresholds from the zones\' passive trip point '
+                '(true) or use thresholds_c (false).')
+        declare('thresholds_c', [70.0, 85.0], 'Temperatures at which tiers 1, 2, ... begin, '
+                'strictly increasing, one fewer than the tiers [degC].')
+        for name, (default, description) in _POLICY_PARAMS.items():
+            declare(name, default, description)
+
+        try:
+            self._tiers = TierCatalog(catalog_path or None)
+        except ModelError as exc:
+            raise RuntimeError(f'thermal_governor: {exc}') from exc
+        self._reader = SysfsThermalReader(
+            self._root, [z.strip() for z in zones.split(',') if z.strip()])
+        self._policy = TierPolicy(self._config_from({}))
+        self._last: TierDecision | None = None
+        self._t0 = time.monotonic()
+        self.add_on_set_parameters_callback(self._on_set_parameters)
+
+        latched = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
+                             durability=DurabilityPolicy.TRANSIENT_LOCAL)
+        self._tier_pub = self.create_publisher(ModelTier, 'system/model_tier', latched)
+        self._diag_pub = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
+        self.create_service(SetModelTier, 'system/set_model_tier', self._on_set_tier)
+        self._timer = self.create_timer(period, self._tick)
+        self._tick()
+
+    # -- parameters ---------------------------------------------------------------------------
+    def _config_from(self, overrides: dict) -> PolicyConfig:
+        def value(name):
+            return overrides[name] if name in overrides else self.get_parameter(name).value
+
+        use_trips = value('use_trip_points')
+        return PolicyConfig(
+            num_tiers=len(self._tiers),
+            thresholds_c=() if use_trips else tuple(float(v) for v in value('thresholds_c')),
+            **{name: float(value(name)) for name in _POLICY_PARAMS})
+
+    def _on_set_parameters(self, params) -> SetParametersResult:
+        overrides = {p.name: p.value for p in params}
+        try:
+            config = self._config_from(overrides)
+            config.validate()
+        except (ValueError, TypeError) as exc:
+            return SetParametersResult(successful=False, reason=str(exc))
+        self._policy.config = config
+        return SetParametersResult(successful=True)
+
+    # -- work ---------------------------------------------------------------------------------
+    def _now(self) -> float:
+        return time.monotonic() - self._t0
+
+    def _tick(self) -> None:
+        reading = self._reader.read(self._now())
+        decision = self._policy.update(reading)
+        if decision.changed or self._last is None:
+            self._publish_tier(decision, reading)
+            self.get_logger().info(
+                f'model tier {decision.tier} ({self._tiers[decision.tier].name}): '
+                f'{decision.reason}')
+        self._last = decision
+        self._publish_diagnostics(decision, reading)
+
+    def _publish_tier(self, decision, reading) -> None:
+        msg = ModelTier()
+        msg.header.stamp = self.get_clock().now().to_msg()
+        msg.tier_index = decision.tier
+        msg.tier_name = self._tiers[decision.tier].name
+        msg.reason = decision.reason
+        msg.override_active = decision.override_active
+        msg.throttling = decision.throttling
+        msg.zone_names = [z.name for z in reading.valid_zones]
+        msg.zone_temperatures = [float(z.temp_c) for z in reading.valid_zones]
+        msg.max_temperature = float(decision.max_temp_c or 0.0)
+        msg.temperature_trend = float(decision.trend_c_per_s)
+        self._tier_pub.publish(msg)
+
+    def _publish_diagnostics(self, decision, reading) -> None:
+        status = DiagnosticStatus(name='edge_agent: thermal governor',
+                                  hardware_id=str(self._root))
+        offline = [z for z in reading.zones if z.temp_c is None]
+        if not reading.valid_zones:
+            status.level = DiagnosticStatus.WARN
+            status.message = 'no readable thermal zone'
+        elif decision.tier == len(self._tiers) - 1 and decision.tier > 0:
+            status.level = DiagnosticStatus.WARN
+            status.message = f'floor tier: {decision.reason}'
+        else:
+            status.level = DiagnosticStatus.OK
+            status.message = f'tier {decision.tier} ({self._tiers[decision.tier].name})'
+        values = [
+            KeyValue(key='tier', value=str(decision.tier)),
+            KeyValue(key='tier_name', value=self._tiers[decision.tier].name),
+            KeyValue(key='reason', value=decision.reason),
+            KeyValue(key='max_temperature_c', value=f'{decision.max_temp_c}'),
+            KeyValue(key='trend_c_per_s', value=f'{decision.trend_c_per_s:.3f}'),
+            KeyValue(key='thresholds_c', value=','.join(f'{t:.1f}' for t in
+                                                        decision.thresholds_c)),
+            KeyValue(key='throttling', value=str(decision.throttling)),
+            KeyValue(key='override_active', value=str(decision.override_active)),
+            KeyValue(key='power_mode', value=reading.power_mode),
+        ]
+        values += [KeyValue(key=f'zone {z.name}', value=f'{z.temp_c:.1f}')
+                   for z in reading.valid_zones]
+        values += [KeyValue(key=f'zone {z.name}', value=f'offline: {z.error}') for z in offline]
+        status.values = values
+        array = DiagnosticArray(status=[status])
+        array.header.stamp = self.get_clock().now().to_msg()
+        self._diag_pub.publish(array)
+
+    def _on_set_tier(self, request, response):
+        try:
+            if request.tier_index == SetModelTier.Request.CLEAR_OVERRIDE:
+                self._policy.clear_override()
+            else:
+                self._policy.set_override(request.tier_index, request.duration, self._now())
+        except ValueError as exc:
+            response.success = False
+            response.message = str(exc)
+            response.active_tier = self._policy.tier
+            return response
+        self._tick()
+        response.success = True
+        response.active_tier = self._policy.tier
+        response.message = (f'tier {self._policy.tier} ({self._tiers[self._policy.tier].name})'
+                            + (f': {request.reason}' if request.reason else ''))
+        self.get_logger().info(f'set_model_tier: {response.message}')
+        return response
+
+
+def main(args=None) -> int:
+    """Run the governor until interrupted."""
+    rclpy.init(args=args)
+    node = None
+    try:
+        node = ThermalGovernor()
+        rclpy.spin(node)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        if node is not None:
+            node.destroy_node()
+        rclpy.try_shutdown()
+    return 0
