@@ -69,3 +69,29 @@ def test_models_errors_are_clear(tmp_path):
     verify = run(EXECUTABLES[0], 'models', '--manifest', str(bad), 'verify', '--all')
     assert verify.returncode == 1
     assert 'edge_agent/__init__.py has' in verify.stdout and 'the manifest says 1' in verify.stdout
+
+
+def test_thermal_trace_tools_round_trip(tmp_path, capsys):
+    """replay writes a shipped trace into a fake tree; record reads it back; simulate runs
+    the policy (in-process: these commands need no ROS)."""
+    from edge_agent.cli import main
+    from edge_agent.core.thermal import load_trace
+
+    traces = pathlib.Path(__file__).parent / 'data' / 'thermal'
+    root = tmp_path / 'sys'
+    assert main(['thermal', 'replay', str(traces / 'steady.csv'), str(root),
+                 '--speed', '100000']) == 0
+    out = tmp_path / 'rec.csv'
+    assert main(['thermal', 'record', str(out), '--sysfs-root', str(root),
+                 '--duration', '0.2', '--period', '0.1']) == 0
+    recorded, trips = load_trace(out)
+    original, original_trips = load_trace(traces / 'steady.csv')
+    assert trips == original_trips
+    assert recorded[0].temps == pytest.approx(original[-1].temps, abs=0.01)
+    capsys.readouterr()
+    assert main(['thermal', 'simulate', str(traces / 'heat_up.csv')]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[1] for line in lines[1:]] == ['1', '2']
+    assert main(['thermal', 'record', str(out), '--sysfs-root', str(tmp_path / 'none'),
+                 '--duration', '0.1']) == 1
+    assert main(['thermal', 'simulate', str(tmp_path / 'missing.csv')]) == 2

@@ -14,6 +14,7 @@ from edge_agent.core.thermal import (
     TripPoint,
     ZoneReading,
     load_trace,
+    reading_from_trace,
 )
 
 TRACES = pathlib.Path(__file__).parent / 'data' / 'thermal'
@@ -22,11 +23,7 @@ TRACES = pathlib.Path(__file__).parent / 'data' / 'thermal'
 def run_trace(name: str, config: PolicyConfig | None = None):
     points, trips = load_trace(TRACES / f'{name}.csv')
     policy = TierPolicy(config)
-    out = []
-    for p in points:
-        zones = tuple(ZoneReading(z, t, tuple(trips.get(z, []))) for z, t in p.temps.items())
-        out.append((p, policy.update(ThermalReading(p.t, zones))))
-    return out
+    return [(p, policy.update(reading_from_trace(p, trips))) for p in points]
 
 
 def changes(decisions):

@@ -28,6 +28,8 @@ __all__ = [
     'TripPoint',
     'ZoneReading',
     'load_trace',
+    'reading_from_trace',
+    'record_trace',
     'write_trace',
 ]
 
@@ -436,3 +438,26 @@ class FakeSysfs:
             tmp = path.with_suffix('.tmp')
             tmp.write_text(f'{round(temp * 1000)}\n')
             tmp.replace(path)
+
+
+def reading_from_trace(point: TracePoint, trips: dict[str, list[TripPoint]]) -> ThermalReading:
+    """The reading a sysfs tree holding ``point`` would give."""
+    zones = tuple(ZoneReading(z, t, tuple(trips.get(z, []))) for z, t in point.temps.items())
+    return ThermalReading(point.t, zones)
+
+
+def record_trace(reader: SysfsThermalReader, samples: int, period_s: float, clock, sleep
+                 ) -> tuple[list[TracePoint], dict[str, list[TripPoint]]]:
+    """Sample ``reader`` ``samples`` times, ``period_s`` apart (clock/sleep injected for tests)."""
+    points: list[TracePoint] = []
+    trips: dict[str, list[TripPoint]] = {}
+    start = clock()
+    for k in range(samples):
+        reading = reader.read(clock() - start)
+        for zone in reading.zones:
+            if zone.trips:
+                trips.setdefault(zone.name, list(zone.trips))
+        points.append(TracePoint(reading.stamp, {z.name: z.temp_c for z in reading.zones}))
+        if k + 1 < samples:
+            sleep(max(0.0, start + (k + 1) * period_s - clock()))
+    return points, trips
