@@ -58,12 +58,11 @@ fi
 
 step 3 "Build and install the edge_agent package (interfaces + Python) with CMake"
 mkdir -p "$BUILD"
-if [ ! -f "$BUILD/CMakeCache.txt" ]; then
-  cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF \
-    -DCMAKE_PREFIX_PATH="$VENV" -DCMAKE_INSTALL_PREFIX="$VENV" \
-    -DPython3_EXECUTABLE="$VENV/bin/python" -DPython3_FIND_VIRTUALENV=ONLY \
-    > "$BUILD/configure.log" 2>&1 || { tail -40 "$BUILD/configure.log"; die "cmake configure failed (log: $BUILD/configure.log)"; }
-fi
+# Configure every time (seconds with a cache): new folders and files are picked up.
+cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF \
+  -DCMAKE_PREFIX_PATH="$VENV" -DCMAKE_INSTALL_PREFIX="$VENV" \
+  -DPython3_EXECUTABLE="$VENV/bin/python" -DPython3_FIND_VIRTUALENV=ONLY \
+  > "$BUILD/configure.log" 2>&1 || { tail -40 "$BUILD/configure.log"; die "cmake configure failed (log: $BUILD/configure.log)"; }
 cmake --build "$BUILD" -j"$(nproc)" > "$BUILD/build.log" 2>&1 \
   || { tail -40 "$BUILD/build.log"; die "build failed (log: $BUILD/build.log)"; }
 cmake --install "$BUILD" > "$BUILD/install.log" 2>&1 \

@@ -1,0 +1,35 @@
+"""Launch the edge_agent graph: `ros2 launch edge_agent agent.launch.py [namespace:=robot1]`.
+
+Today this starts the thermal governor; the speech, vision and planner nodes join as they land.
+"""
+from launch import LaunchDescription
+from launch.actions import DeclareLaunchArgument
+from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
+from launch_ros.actions import Node
+from launch_ros.substitutions import FindPackageShare
+
+
+def generate_launch_description():
+    namespace = LaunchConfiguration('namespace')
+    use_sim_time = LaunchConfiguration('use_sim_time')
+    params_file = LaunchConfiguration('params_file')
+    log_level = LaunchConfiguration('log_level')
+    return LaunchDescription([
+        DeclareLaunchArgument('namespace', default_value='',
+                              description='Namespace of every node (e.g. the robot name).'),
+        DeclareLaunchArgument('use_sim_time', default_value='false',
+                              description='Use /clock from a simulator or a bag replay.'),
+        DeclareLaunchArgument(
+            'params_file',
+            default_value=PathJoinSubstitution(
+                [FindPackageShare('edge_agent'), 'config', 'agent.yaml']),
+            description='Parameter YAML for all edge_agent nodes.'),
+        DeclareLaunchArgument('log_level', default_value='info',
+                              description='Logging level: debug, info, warn, error.'),
+        Node(
+            package='edge_agent', executable='thermal_governor', name='thermal_governor',
+            namespace=namespace, output='screen',
+            parameters=[params_file, {'use_sim_time': use_sim_time}],
+            arguments=['--ros-args', '--log-level', log_level],
+        ),
+    ])
