@@ -153,6 +153,54 @@ def _cmd_thermal_replay(args) -> int:
     return 0
 
 
+def _planner_from_args(args):
+    from edge_agent.core.models import ModelCatalog
+    from edge_agent.core.planner import Planner, ServerTier, build_tier
+    from edge_agent.core.skills import SkillCatalog
+    from edge_agent.core.tiers import TierCatalog
+
+    catalog = SkillCatalog(args.skills)
+    tiers = TierCatalog()
+    chain = []
+    if args.server:
+        chain.append(ServerTier('server', catalog, args.server, timeout_s=args.server_timeout))
+    chain.append(build_tier(args.tier, catalog, tiers, ModelCatalog()))
+    return catalog, Planner(catalog, chain)
+
+
+def _cmd_planner_plan(args) -> int:
+    catalog, planner = _planner_from_args(args)
+    try:
+        world = catalog.world(args.objects.split(',') if args.objects else (), labels=())
+        result = planner.plan(args.command, world)
+    finally:
+        planner.close()
+    print(json.dumps({'tier': result.tier, 'fallbacks': result.fallbacks,
+                      'planning_time_s': round(result.plan.planning_time, 3),
+                      'steps': json.loads(result.plan.to_json())['steps']}, indent=2))
+    return 0
+
+
+def _cmd_planner_eval(args) -> int:
+    from edge_agent.core.evaluation import evaluate, load_cases
+
+    catalog, planner = _planner_from_args(args)
+    try:
+        report = evaluate(planner, catalog, load_cases(args.cases))
+    finally:
+        planner.close()
+    for case, plan, ok, why in report.results:
+        if not ok or args.verbose:
+            steps = '; '.join(s.describe() for s in plan.steps)
+            print(f"{'ok  ' if ok else 'FAIL'} [{case.category}] {case.command!r} -> {steps} "
+                  f'({why})')
+    for category, (good, total) in report.by_category().items():
+        print(f'{category:<14} {good:>3}/{total:<3}')
+    print(f'accuracy {report.accuracy:.3f} ({sum(r[2] for r in report.results)}/'
+          f'{len(report.results)}) tier {args.tier}')
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of `edge-agent` (exposed for tests and shell completion)."""
     parser = argparse.ArgumentParser(
@@ -189,6 +237,24 @@ def build_parser() -> argparse.ArgumentParser:
     path = msub.add_parser('path', help='print the verified local path of one model')
     path.add_argument('name', help='model name from the manifest')
     path.set_defaults(func=_cmd_models_path)
+    planner = sub.add_parser('planner', help='plan a command, or evaluate planner tiers')
+    planner.add_argument('--tier', type=int, default=0,
+                         help='tier index of config/model_tiers.yaml (default 0)')
+    planner.add_argument('--server', default='', help='OpenAI-compatible server URL to try '
+                         'first (e.g. http://127.0.0.1:8080)')
+    planner.add_argument('--server-timeout', type=float, default=10.0, help='seconds')
+    planner.add_argument('--skills', help='skill catalog YAML (default: the package\'s)')
+    psub = planner.add_subparsers(dest='planner_command', required=True)
+    pplan = psub.add_parser('plan', help='plan one command and print it as JSON')
+    pplan.add_argument('command', help='the command text')
+    pplan.add_argument('--objects', default='red cup,blue bottle',
+                       help='comma-separated visible objects')
+    pplan.set_defaults(func=_cmd_planner_plan)
+    peval = psub.add_parser('eval', help='accuracy on the evaluation set')
+    peval.add_argument('--cases', help='evaluation YAML (default test/data/planner_eval.yaml)')
+    peval.add_argument('-v', '--verbose', action='store_true', help='print every case')
+    peval.set_defaults(func=_cmd_planner_eval)
+
     thermal = sub.add_parser('thermal', help='record, replay and simulate thermal traces')
     tsub = thermal.add_subparsers(dest='thermal_command', required=True)
     rec = tsub.add_parser('record', help='sample the thermal zones into a trace CSV')

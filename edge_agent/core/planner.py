@@ -22,7 +22,7 @@ from edge_agent.core.rules import RuleParser
 from edge_agent.core.skills import Plan, PlanError, SkillCatalog, Step, WorldState
 
 __all__ = ['LlamaTier', 'PlanResult', 'Planner', 'PlannerTier', 'RuleTier', 'ServerTier',
-           'TierFailure', 'system_prompt']
+           'TierFailure', 'build_tier', 'system_prompt']
 
 
 class TierFailure(RuntimeError):
@@ -228,6 +228,18 @@ class ServerTier(PlannerTier):
             return self._catalog.parse_json(text, command, world)
         except PlanError as exc:
             raise TierFailure(f'{self.name}: invalid plan ({exc})') from exc
+
+
+def build_tier(tier_index: int, catalog: SkillCatalog, tiers, models,
+               n_threads: int | None = None) -> PlannerTier:
+    """The planner tier of the tier catalog's entry ``tier_index`` (llm.model None = rules)."""
+    entry = tiers[tier_index].modalities.get('llm') or {}
+    name = entry.get('model')
+    if not name:
+        return RuleTier(catalog)
+    return LlamaTier(name, catalog, str(models.path(name)), n_ctx=int(entry.get('n_ctx', 2048)),
+                     max_tokens=int(entry.get('max_tokens', 256)),
+                     timeout_s=float(entry.get('timeout_s', 20.0)), n_threads=n_threads)
 
 
 class Planner:
