@@ -1,6 +1,6 @@
 """Launch the edge_agent graph: `ros2 launch edge_agent agent.launch.py [namespace:=robot1]`.
 
-Today this starts the thermal governor; the speech, vision and planner nodes join as they land.
+Today this starts the thermal governor and the planner; speech and vision join as they land.
 """
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument
@@ -28,6 +28,12 @@ def generate_launch_description():
                               description='Logging level: debug, info, warn, error.'),
         Node(
             package='edge_agent', executable='thermal_governor', name='thermal_governor',
+            namespace=namespace, output='screen',
+            parameters=[params_file, {'use_sim_time': use_sim_time}],
+            arguments=['--ros-args', '--log-level', log_level],
+        ),
+        Node(
+            package='edge_agent', executable='planner', name='planner',
             namespace=namespace, output='screen',
             parameters=[params_file, {'use_sim_time': use_sim_time}],
             arguments=['--ros-args', '--log-level', log_level],
