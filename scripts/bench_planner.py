@@ -51,7 +51,6 @@ def bench_model(name, catalog, world, repeats):
                 messages = [{'role': 'system',
                              'content': system_prompt(catalog) + world_prompt(world)},
                             {'role': 'user', 'content': command}]
-                start = time.monotonic()
                 first = None
                 tokens = 0
                 for _chunk in tier.llm.create_chat_completion(
