@@ -165,7 +165,6 @@ def _free_port() -> int:
 
 @pytest.mark.slow
 def test_server_tier_against_llama_cpp_server_and_fallback_when_unreachable(tmp_path):
-    pytest.importorskip('llama_cpp.server', reason='llama-cpp-python[server] not installed')
     port = _free_port()
     model = ModelCatalog().path('qwen2.5-coder-0.5b-q4km')
     server = subprocess.Popen(
