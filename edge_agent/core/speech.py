@@ -175,7 +175,7 @@ class Segmenter:
         if self._silence >= self._samples(cfg.min_silence_s):
             keep = length - self._silence + self._samples(cfg.speech_pad_s)
             return self._finish(min(keep, length), forced=False)
-        if length >= self._samples(cfg.max_segment_s):
+        if length + WINDOW > self._samples(cfg.max_segment_s):  # never longer than the max
             return self._finish(length, forced=True)
         if cfg.partial_interval_s > 0 and self._since_partial >= self._samples(
                 cfg.partial_interval_s):

@@ -220,7 +220,7 @@ class PlannerNode(LifecycleNode):
     # -- the action ---------------------------------------------------------------------------
     def _on_goal(self, goal) -> GoalResponse:
         if self._planner is None:
-            self.get_logger().warn('goal rejected: the planner is not active')
+            self.get_logger().warning('goal rejected: the planner is not active')
             return GoalResponse.REJECT
         return GoalResponse.ACCEPT
 
@@ -240,7 +240,7 @@ class PlannerNode(LifecycleNode):
                 return ExecuteCommand.Result(success=False, message='planner not active')
             result = planner.plan(command, self._world())
         for reason in result.fallbacks:
-            self.get_logger().warn(f'fallback: {reason}')
+            self.get_logger().warning(f'fallback: {reason}')
         msg = plan_to_msg(result.plan, self.get_clock().now().to_msg())
         msg.command_confidence = float(goal_handle.request.command_confidence)
         self._plan_pub.publish(msg)
