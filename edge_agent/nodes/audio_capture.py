@@ -1,0 +1,114 @@
+"""Microphone capture node: publishes ``audio`` (edge_agent/AudioChunk, s16le) from sounddevice.
+
+sounddevice (PortAudio) is optional: without it, or without an input device, the node logs a
+clear error naming the fix and exits with status 1 instead of a traceback.
+"""
+from __future__ import annotations
+
+import queue
+import sys
+
+from rcl_interfaces.msg import ParameterDescriptor
+import rclpy
+from rclpy.executors import ExternalShutdownException
+from rclpy.node import Node
+from rclpy.qos import QoSProfile, ReliabilityPolicy
+
+from edge_agent.msg import AudioChunk
+
+__all__ = ['AudioCapture', 'MicrophoneError', 'main']
+
+
+class MicrophoneError(RuntimeError):
+    """No usable microphone; the message says what to do."""
+
+
+class AudioCapture(Node):
+    """Read the microphone in a PortAudio callback and publish fixed-size chunks."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__('audio_capture', **kwargs)
+        d = ParameterDescriptor
+        device = self.declare_parameter('device', '', d(
+            description='Input device name or index as sounddevice lists it; empty = the '
+                        'default input.', read_only=True)).value
+        self.rate = self.declare_parameter('sample_rate', 16000, d(
+            description='Capture rate [Hz].', read_only=True)).value
+        self.channels = self.declare_parameter('channels', 1, d(
+            description='Channels to capture [count].', read_only=True)).value
+        chunk_ms = self.declare_parameter('chunk_ms', 100, d(
+            description='Samples per published chunk [ms].', read_only=True)).value
+        self.frame_id = self.declare_parameter('frame_id', 'microphone', d(
+            description='frame_id of the published chunks.')).value
+        try:
+            import sounddevice
+        except (ImportError, OSError) as exc:
+            raise MicrophoneError(
+                f'sounddevice is not usable ({exc}); install it with `pip install sounddevice` '
+                'and PortAudio with `apt install libportaudio2`') from exc
+        self._sd = sounddevice
+        try:
+            device_arg = int(device) if str(device).isdigit() else (device or None)
+            info = sounddevice.query_devices(device_arg, 'input')
+        except (ValueError, sounddevice.PortAudioError) as exc:
+            raise MicrophoneError(
+                f'no input device {device!r} ({exc}); available devices:\n'
+                f'{sounddevice.query_devices()}') from exc
+        self._queue: queue.Queue = queue.Queue(maxsize=50)
+        self.pub = self.create_publisher(
+            AudioChunk, 'audio', QoSProfile(depth=5, reliability=ReliabilityPolicy.BEST_EFFORT))
+        self.dropped = 0
+        self.stream = sounddevice.RawInputStream(
+            samplerate=self.rate, channels=self.channels, dtype='int16', device=device_arg,
+            blocksize=int(self.rate * chunk_ms / 1000), callback=self._on_audio)
+        self.stream.start()
+        self.create_timer(chunk_ms / 2000.0, self._drain)
+        self.get_logger().info(f'capturing from {info["name"]} at {self.rate} Hz')
+
+    def _on_audio(self, data, frames, time_info, status) -> None:
+        # PortAudio's thread: only hand the bytes over, never block
+        stamp = self.get_clock().now().to_msg()
+        try:
+            self._queue.put_nowait((bytes(data), stamp, bool(status)))
+        except queue.Full:
+            self.dropped += 1
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                data, stamp, overflow = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if overflow:
+                self.get_logger().warning('microphone overflow: samples were lost',
+                                          throttle_duration_sec=5.0)
+            msg = AudioChunk(sample_rate=self.rate, channels=self.channels,
+                             encoding=AudioChunk.ENCODING_S16LE, data=data)
+            msg.header.stamp, msg.header.frame_id = stamp, self.frame_id
+            self.pub.publish(msg)
+
+    def destroy_node(self):
+        stream = getattr(self, 'stream', None)
+        if stream is not None:
+            stream.stop()
+            stream.close()
+        return super().destroy_node()
+
+
+def main(args=None) -> int:
+    """Capture until interrupted; exit status 1 with a clear message when there is no mic."""
+    rclpy.init(args=args)
+    node = None
+    try:
+        node = AudioCapture()
+        rclpy.spin(node)
+    except MicrophoneError as exc:
+        print(f'audio_capture: error: {exc}', file=sys.stderr)
+        return 1
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        if node is not None:
+            node.destroy_node()
+        rclpy.try_shutdown()
+    return 0
