@@ -13,6 +13,7 @@ import sys
 from rclpy.lifecycle import TransitionCallbackReturn
 from rclpy.node import Node
 from rclpy.parameter import Parameter
+from rclpy.qos import qos_profile_sensor_data
 from ros_helpers import wait_for
 
 from edge_agent.msg import AudioChunk, Transcript
@@ -52,7 +53,7 @@ def test_microphone_to_transcript(ros_context, executor):
     probe = executor.add(Node('mic_probe', context=ros_context))
     chunks: list[AudioChunk] = []
     transcripts: list[Transcript] = []
-    probe.create_subscription(AudioChunk, 'audio', chunks.append, 5)
+    probe.create_subscription(AudioChunk, 'audio', chunks.append, qos_profile_sensor_data)
     probe.create_subscription(Transcript, 'speech/transcript', transcripts.append, 10)
     env = dict(os.environ, PYTHONPATH=str(FAKES), FAKE_MIC_WAV=str(WAV))
     proc = subprocess.Popen([str(EXE)], cwd='/', env=env, stdout=subprocess.PIPE,
