@@ -1,9 +1,11 @@
 """Launch the edge_agent graph: `ros2 launch edge_agent agent.launch.py [namespace:=robot1]`.
 
-Today this starts the thermal governor and the planner; speech and vision join as they land.
+Starts the thermal governor, speech and planner nodes (and the microphone with mic:=true);
+vision joins when it lands.
 """
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument
+from launch.conditions import IfCondition
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node
 from launch_ros.substitutions import FindPackageShare
@@ -26,8 +28,22 @@ def generate_launch_description():
             description='Parameter YAML for all edge_agent nodes.'),
         DeclareLaunchArgument('log_level', default_value='info',
                               description='Logging level: debug, info, warn, error.'),
+        DeclareLaunchArgument('mic', default_value='false',
+                              description='Start the microphone capture node (sounddevice).'),
         Node(
             package='edge_agent', executable='thermal_governor', name='thermal_governor',
+            namespace=namespace, output='screen',
+            parameters=[params_file, {'use_sim_time': use_sim_time}],
+            arguments=['--ros-args', '--log-level', log_level],
+        ),
+        Node(
+            package='edge_agent', executable='audio_capture', name='audio_capture',
+            namespace=namespace, output='screen', condition=IfCondition(LaunchConfiguration('mic')),
+            parameters=[params_file, {'use_sim_time': use_sim_time}],
+            arguments=['--ros-args', '--log-level', log_level],
+        ),
+        Node(
+            package='edge_agent', executable='speech', name='speech',
             namespace=namespace, output='screen',
             parameters=[params_file, {'use_sim_time': use_sim_time}],
             arguments=['--ros-args', '--log-level', log_level],

@@ -270,13 +270,13 @@ class SpeechNode(LifecycleNode):
             elif event.kind == 'partial':
                 if not self._partial_pending:  # only the newest partial matters
                     self._partial_pending = True
-                    self._jobs.put(event)
+                    self._jobs.put((time.monotonic(), event))
                 else:
                     self._stats['partials_skipped'] += 1
             elif event.audio is not None:
                 if event.forced:
                     self._stats['segments_cut_at_max'] += 1
-                self._jobs.put(event)
+                self._jobs.put((time.monotonic(), event))
 
     def _stamp_of(self, position: int):
         best = None
@@ -291,9 +291,10 @@ class SpeechNode(LifecycleNode):
     # -- decoding -----------------------------------------------------------------------------
     def _decode_loop(self) -> None:
         while True:
-            event = self._jobs.get()
-            if event is None:
+            job = self._jobs.get()
+            if job is None:
                 return
+            queued, event = job
             final = event.kind == 'final'
             if not final:
                 self._partial_pending = False
@@ -320,6 +321,10 @@ class SpeechNode(LifecycleNode):
             msg.header.frame_id = self.get_parameter('frame_id').value or frame
             self._pub.publish(msg)
             self._notify(transcript=msg)
+            self.get_logger().debug(
+                f'{"final" if final else "partial"} {event.utterance}: decoded in '
+                f'{result.processing_time:.2f} s, published {time.monotonic() - queued:.2f} s '
+                'after the segment ended')
 
     # -- listen action ------------------------------------------------------------------------
     def _notify(self, speech_started: bool = False, transcript: Transcript | None = None):
