@@ -38,7 +38,8 @@ def generate_launch_description():
         ),
         Node(
             package='edge_agent', executable='audio_capture', name='audio_capture',
-            namespace=namespace, output='screen', condition=IfCondition(LaunchConfiguration('mic')),
+            namespace=namespace, output='screen',
+            condition=IfCondition(LaunchConfiguration('mic')),
             parameters=[params_file, {'use_sim_time': use_sim_time}],
             arguments=['--ros-args', '--log-level', log_level],
         ),

@@ -57,7 +57,9 @@ def measure(tier_index: int) -> dict:
         pipeline.append(engine.transcribe(speech, config).processing_time)
     engine.close()
 
-    rclpy.init(args=['--ros-args', '--log-level', os.environ.get('BENCH_LOG', 'warn')], context=(context := Context()))
+    context = Context()
+    rclpy.init(args=['--ros-args', '--log-level', os.environ.get('BENCH_LOG', 'warn')],
+               context=context)
     node = SpeechNode(context=context, parameter_overrides=[
         Parameter('tier', value=tier_index), Parameter('language', value='en'),
         Parameter('partial_interval_s', value=1.0),
