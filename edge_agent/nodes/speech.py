@@ -36,6 +36,7 @@ from edge_agent.core.speech import (
     SpeechConfig,
     StreamingVad,
     TranscriptResult,
+    WakeWordDetector,
     WhisperEngine,
 )
 from edge_agent.core.tiers import TierCatalog
@@ -59,6 +60,7 @@ _CONFIG_DOCS = {
     'language': 'Language code such as "en"; empty = detect on multilingual tiers.',
     'word_timestamps': 'Per-word timing and probability in transcripts.',
 }
+_WAKE_WORDS = ('okay_nabu', 'hey_jarvis', 'hey_mycroft', 'alexa')
 
 
 def result_to_msg(result: TranscriptResult, utterance: int, final: bool, stamp) -> Transcript:
@@ -92,6 +94,13 @@ class SpeechNode(LifecycleNode):
                                                    'cores.', read_only=True))
         self.declare_parameter('frame_id', '', d(description='frame_id of transcripts; empty '
                                                  '= the audio chunks\' frame_id.'))
+        self.declare_parameter('wake_word', '', d(
+            description='Only transcribe utterances after this wake word (okay_nabu, '
+                        'hey_jarvis, hey_mycroft, alexa; needs pymicro-wakeword); empty = off.',
+            read_only=True))
+        self.declare_parameter('wake_word_window_s', 8.0, d(
+            description='Utterances starting this long after the wake word are still '
+                        'transcribed [s].'))
         for name, default in _CONFIG_FIELDS.items():
             value = 0 if name == 'beam_size' else default
             self.declare_parameter(name, value, d(description=_CONFIG_DOCS[name]))
@@ -112,6 +121,8 @@ class SpeechNode(LifecycleNode):
         self._stats = collections.Counter()
         self._errors: collections.deque = collections.deque(maxlen=5)
         self._worker: threading.Thread | None = None
+        self._wake = None
+        self._last_wake: int | None = None
 
     # -- parameters ---------------------------------------------------------------------------
     def _config_from(self, overrides: dict) -> SpeechConfig:
@@ -155,7 +166,10 @@ class SpeechNode(LifecycleNode):
             self._models = ModelCatalog()
             self._tiers = TierCatalog(known_models=set(self._models.models))
             self._vad = StreamingVad()
-        except (ModelError, OSError, RuntimeError) as exc:
+            wake_word = self.get_parameter('wake_word').value
+            if wake_word:
+                self._wake = WakeWordDetector(wake_word)
+        except (ModelError, OSError, RuntimeError, ValueError) as exc:
             self.get_logger().error(f'configure failed: {exc}')
             return TransitionCallbackReturn.FAILURE
         reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
@@ -264,7 +278,16 @@ class SpeechNode(LifecycleNode):
         samples = resample(samples, msg.sample_rate, SAMPLE_RATE)
         self._stamps.append((self._position, stamp_ns, msg.header.frame_id))
         self._position += samples.size
+        if self._wake is not None:
+            for hit in self._wake.feed(samples):
+                self._last_wake = hit
+                self._stats['wake_words'] += 1
+                self.get_logger().info(f'wake word {self._wake.model!r} heard')
         for event in self._segmenter.feed(samples):
+            if event.kind != 'start' and not self._awake(event.start_sample):
+                if event.kind == 'final' and event.audio is not None:
+                    self._stats['gated_by_wake_word'] += 1
+                continue
             if event.kind == 'start':
                 self._notify(speech_started=True)
             elif event.kind == 'partial':
@@ -277,6 +300,13 @@ class SpeechNode(LifecycleNode):
                 if event.forced:
                     self._stats['segments_cut_at_max'] += 1
                 self._jobs.put((time.monotonic(), event))
+
+    def _awake(self, utterance_start: int) -> bool:
+        """Without a wake word always; else when it was heard in or shortly before it."""
+        if self._wake is None:
+            return True
+        window = int(self.get_parameter('wake_word_window_s').value * SAMPLE_RATE)
+        return self._last_wake is not None and self._last_wake >= utterance_start - window
 
     def _stamp_of(self, position: int):
         best = None
