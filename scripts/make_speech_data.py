@@ -53,7 +53,7 @@ def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     pad = np.zeros(8000, dtype=np.float32)
     lines = ['# Reference texts of the WAV files here (16 kHz mono s16le), made by',
-             '# scripts/make_speech_data.py. kind: command | non_command | wake | silence | noise.']
+             '# scripts/make_speech_data.py. kind: command, non_command, wake, silence, noise.']
     for name, text in COMMANDS.items():
         chunks = list(voice.synthesize(text))
         audio = np.concatenate([c.audio_float_array for c in chunks]).astype(np.float32)
