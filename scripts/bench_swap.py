@@ -1,0 +1,49 @@
+"""Benchmark model swaps: how long each model node takes to load each tier's model (what a
+governor step costs before the new tier serves), measured the way the nodes do it.
+Usage: python scripts/bench_swap.py [--repeats N]
+"""
+import argparse
+import pathlib
+import statistics
+import sys
+import time
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+from edge_agent.core.models import ModelCatalog  # noqa: E402
+from edge_agent.core.planner import build_tier  # noqa: E402
+from edge_agent.core.skills import SkillCatalog  # noqa: E402
+from edge_agent.core.speech import WhisperEngine  # noqa: E402
+from edge_agent.core.tiers import TierCatalog  # noqa: E402
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--repeats', type=int, default=3)
+    args = parser.parse_args()
+    tiers, models, skills = TierCatalog(), ModelCatalog(), SkillCatalog()
+    print(f'{"node":<8}{"tier":<6}{"model":<26}{"load p50 [s]":>13}{"max [s]":>9}')
+    for tier in tiers.tiers:
+        stt = tier.model('stt')
+        times = []
+        for _ in range(args.repeats):
+            start = time.perf_counter()
+            engine = WhisperEngine(str(models.path(stt)), stt, device='cpu')
+            times.append(time.perf_counter() - start)
+            engine.close()
+        print(f'{"speech":<8}{tier.index:<6}{stt:<26}{statistics.median(times):>13.2f}'
+              f'{max(times):>9.2f}')
+    for tier in tiers.tiers:
+        times = []
+        for _ in range(args.repeats):
+            start = time.perf_counter()
+            planner_tier = build_tier(tier.index, skills, tiers, models)
+            times.append(time.perf_counter() - start)
+            planner_tier.close()
+        name = tier.model('llm') or 'rules (no model)'
+        print(f'{"planner":<8}{tier.index:<6}{name:<26}{statistics.median(times):>13.3f}'
+              f'{max(times):>9.3f}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
