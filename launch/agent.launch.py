@@ -16,6 +16,13 @@ def generate_launch_description():
     use_sim_time = LaunchConfiguration('use_sim_time')
     params_file = LaunchConfiguration('params_file')
     log_level = LaunchConfiguration('log_level')
+
+    def edge_node(executable, **kwargs):
+        return Node(package='edge_agent', executable=executable, name=executable,
+                    namespace=namespace, output='screen',
+                    parameters=[params_file, {'use_sim_time': use_sim_time}],
+                    arguments=['--ros-args', '--log-level', log_level], **kwargs)
+
     return LaunchDescription([
         DeclareLaunchArgument('namespace', default_value='',
                               description='Namespace of every node (e.g. the robot name).'),
@@ -30,29 +37,8 @@ def generate_launch_description():
                               description='Logging level: debug, info, warn, error.'),
         DeclareLaunchArgument('mic', default_value='false',
                               description='Start the microphone capture node (sounddevice).'),
-        Node(
-            package='edge_agent', executable='thermal_governor', name='thermal_governor',
-            namespace=namespace, output='screen',
-            parameters=[params_file, {'use_sim_time': use_sim_time}],
-            arguments=['--ros-args', '--log-level', log_level],
-        ),
-        Node(
-            package='edge_agent', executable='audio_capture', name='audio_capture',
-            namespace=namespace, output='screen',
-            condition=IfCondition(LaunchConfiguration('mic')),
-            parameters=[params_file, {'use_sim_time': use_sim_time}],
-            arguments=['--ros-args', '--log-level', log_level],
-        ),
-        Node(
-            package='edge_agent', executable='speech', name='speech',
-            namespace=namespace, output='screen',
-            parameters=[params_file, {'use_sim_time': use_sim_time}],
-            arguments=['--ros-args', '--log-level', log_level],
-        ),
-        Node(
-            package='edge_agent', executable='planner', name='planner',
-            namespace=namespace, output='screen',
-            parameters=[params_file, {'use_sim_time': use_sim_time}],
-            arguments=['--ros-args', '--log-level', log_level],
-        ),
+        edge_node('thermal_governor'),
+        edge_node('audio_capture', condition=IfCondition(LaunchConfiguration('mic'))),
+        edge_node('speech'),
+        edge_node('planner'),
     ])

@@ -6,15 +6,12 @@ clear error naming the fix and exits with status 1 instead of a traceback.
 from __future__ import annotations
 
 import queue
-import sys
 
 from rcl_interfaces.msg import ParameterDescriptor
-import rclpy
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
-from rclpy.qos import QoSProfile, ReliabilityPolicy
 
 from edge_agent.msg import AudioChunk
+from edge_agent.nodes.common import SENSOR, run
 
 __all__ = ['AudioCapture', 'MicrophoneError', 'main']
 
@@ -55,8 +52,7 @@ class AudioCapture(Node):
                 f'no input device {device!r} ({exc}); available devices:\n'
                 f'{sounddevice.query_devices()}') from exc
         self._queue: queue.Queue = queue.Queue(maxsize=50)
-        self.pub = self.create_publisher(
-            AudioChunk, 'audio', QoSProfile(depth=5, reliability=ReliabilityPolicy.BEST_EFFORT))
+        self.pub = self.create_publisher(AudioChunk, 'audio', SENSOR)
         self.dropped = 0
         self.stream = sounddevice.RawInputStream(
             samplerate=self.rate, channels=self.channels, dtype='int16', device=device_arg,
@@ -97,18 +93,4 @@ class AudioCapture(Node):
 
 def main(args=None) -> int:
     """Capture until interrupted; exit status 1 with a clear message when there is no mic."""
-    rclpy.init(args=args)
-    node = None
-    try:
-        node = AudioCapture()
-        rclpy.spin(node)
-    except MicrophoneError as exc:
-        print(f'audio_capture: error: {exc}', file=sys.stderr)
-        return 1
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+    return run(AudioCapture, args, fatal=(MicrophoneError,))

@@ -13,13 +13,10 @@ import threading
 import time
 
 from rcl_interfaces.msg import ParameterDescriptor, SetParametersResult
-import rclpy
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.lifecycle import Node as LifecycleNode
 from rclpy.lifecycle import TransitionCallbackReturn
-from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 
 from edge_agent.action import ExecuteCommand
 from edge_agent.core.models import ModelCatalog, ModelError
@@ -28,6 +25,7 @@ from edge_agent.core.skills import PlanError, SkillCatalog
 from edge_agent.core.tiers import TierCatalog
 from edge_agent.msg import DetectionArray, ModelTier, PlanStep, SkillArgument
 from edge_agent.msg import Plan as PlanMsg
+from edge_agent.nodes.common import LATCHED, RELIABLE, SENSOR, run
 
 __all__ = ['PlannerNode', 'main', 'plan_to_msg']
 
@@ -128,13 +126,10 @@ class PlannerNode(LifecycleNode):
         except (PlanError, ModelError) as exc:
             self.get_logger().error(f'configure failed: {exc}')
             return TransitionCallbackReturn.FAILURE
-        reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
-        latched = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
-                             durability=DurabilityPolicy.TRANSIENT_LOCAL)
-        self._plan_pub = self.create_lifecycle_publisher(PlanMsg, 'agent/plan', reliable)
+        self._plan_pub = self.create_lifecycle_publisher(PlanMsg, 'agent/plan', RELIABLE)
         self.create_subscription(DetectionArray, 'vision/detections', self._on_detections,
-                                 QoSProfile(depth=5, reliability=ReliabilityPolicy.BEST_EFFORT))
-        self.create_subscription(ModelTier, 'system/model_tier', self._on_tier, latched,
+                                 SENSOR)
+        self.create_subscription(ModelTier, 'system/model_tier', self._on_tier, LATCHED,
                                  callback_group=MutuallyExclusiveCallbackGroup())
         self._action = ActionServer(
             self, ExecuteCommand, 'agent/execute_command', self._execute,
@@ -273,19 +268,4 @@ class PlannerNode(LifecycleNode):
 
 def main(args=None) -> int:
     """Run the planner; it configures and activates itself (manage it with lifecycle tools)."""
-    rclpy.init(args=args)
-    node = None
-    try:
-        node = PlannerNode()
-        node.trigger_configure()
-        node.trigger_activate()
-        executor = MultiThreadedExecutor()
-        executor.add_node(node)
-        executor.spin()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+    return run(PlannerNode, args, lifecycle=True)

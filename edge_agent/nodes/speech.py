@@ -21,10 +21,8 @@ from rcl_interfaces.msg import ParameterDescriptor, SetParametersResult
 import rclpy
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.lifecycle import Node as LifecycleNode
 from rclpy.lifecycle import TransitionCallbackReturn
-from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.time import Time
 
 from edge_agent.action import Listen
@@ -41,6 +39,7 @@ from edge_agent.core.speech import (
 )
 from edge_agent.core.tiers import TierCatalog
 from edge_agent.msg import AudioChunk, ModelTier, Transcript, WordInfo
+from edge_agent.nodes.common import LATCHED, RELIABLE, SENSOR, run
 
 __all__ = ['SpeechNode', 'main', 'result_to_msg']
 
@@ -172,15 +171,11 @@ class SpeechNode(LifecycleNode):
         except (ModelError, OSError, RuntimeError, ValueError) as exc:
             self.get_logger().error(f'configure failed: {exc}')
             return TransitionCallbackReturn.FAILURE
-        reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
-        sensor = QoSProfile(depth=5, reliability=ReliabilityPolicy.BEST_EFFORT)
-        latched = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
-                             durability=DurabilityPolicy.TRANSIENT_LOCAL)
-        self._pub = self.create_lifecycle_publisher(Transcript, 'speech/transcript', reliable)
+        self._pub = self.create_lifecycle_publisher(Transcript, 'speech/transcript', RELIABLE)
         self._diag_pub = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
-        self.create_subscription(AudioChunk, 'audio', self._on_audio, sensor,
+        self.create_subscription(AudioChunk, 'audio', self._on_audio, SENSOR,
                                  callback_group=MutuallyExclusiveCallbackGroup())
-        self.create_subscription(ModelTier, 'system/model_tier', self._on_tier, latched,
+        self.create_subscription(ModelTier, 'system/model_tier', self._on_tier, LATCHED,
                                  callback_group=MutuallyExclusiveCallbackGroup())
         self._action = ActionServer(
             self, Listen, 'speech/listen', self._listen, callback_group=ReentrantCallbackGroup(),
@@ -421,19 +416,4 @@ class SpeechNode(LifecycleNode):
 
 def main(args=None) -> int:
     """Run the speech node; it configures and activates itself."""
-    rclpy.init(args=args)
-    node = None
-    try:
-        node = SpeechNode()
-        node.trigger_configure()
-        node.trigger_activate()
-        executor = MultiThreadedExecutor()
-        executor.add_node(node)
-        executor.spin()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+    return run(SpeechNode, args, lifecycle=True)

@@ -11,15 +11,13 @@ import time
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rcl_interfaces.msg import ParameterDescriptor, SetParametersResult
-import rclpy
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
-from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 
 from edge_agent.core.models import ModelError
 from edge_agent.core.thermal import PolicyConfig, SysfsThermalReader, TierDecision, TierPolicy
 from edge_agent.core.tiers import TierCatalog
 from edge_agent.msg import ModelTier
+from edge_agent.nodes.common import LATCHED, run
 from edge_agent.srv import SetModelTier
 
 __all__ = ['ThermalGovernor', 'main']
@@ -76,9 +74,7 @@ class ThermalGovernor(Node):
         self._t0 = time.monotonic()
         self.add_on_set_parameters_callback(self._on_set_parameters)
 
-        latched = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
-                             durability=DurabilityPolicy.TRANSIENT_LOCAL)
-        self._tier_pub = self.create_publisher(ModelTier, 'system/model_tier', latched)
+        self._tier_pub = self.create_publisher(ModelTier, 'system/model_tier', LATCHED)
         self._diag_pub = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
         self.create_service(SetModelTier, 'system/set_model_tier', self._on_set_tier)
         self._timer = self.create_timer(period, self._tick)
@@ -189,15 +185,4 @@ class ThermalGovernor(Node):
 
 def main(args=None) -> int:
     """Run the governor until interrupted."""
-    rclpy.init(args=args)
-    node = None
-    try:
-        node = ThermalGovernor()
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+    return run(ThermalGovernor, args)
