@@ -46,7 +46,8 @@ def test_unknown_device_lists_the_devices():
 
 def test_microphone_to_transcript(ros_context, executor):
     speech = SpeechNode(context=ros_context, parameter_overrides=[
-        Parameter('tier', value=2), Parameter('language', value='en')])
+        Parameter('tier', value=2), Parameter('language', value='en'),
+        Parameter('qos_overrides./audio.subscription.depth', value=100)])
     assert speech.trigger_configure() == TransitionCallbackReturn.SUCCESS
     assert speech.trigger_activate() == TransitionCallbackReturn.SUCCESS
     executor.add(speech)
@@ -67,7 +68,7 @@ def test_microphone_to_transcript(ros_context, executor):
         proc.communicate(timeout=20)
     assert proc.returncode == 0
     final = next(t for t in transcripts if t.is_final)
-    assert final.text == 'Go to the kitchen.'
+    assert final.text == 'Go to the kitchen.', (final.text, speech._stats)
     chunk = chunks[0]
     assert (chunk.sample_rate, chunk.channels, chunk.encoding) == (16000, 1, 's16le')
     assert len(chunk.data) == 3200 and chunk.header.frame_id == 'microphone'

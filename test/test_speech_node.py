@@ -23,11 +23,18 @@ from edge_agent.nodes.speech import SpeechNode
 CHUNK = 1600  # 100 ms at 16 kHz
 
 
+# A deeper audio queue than the default 5, set the way a deployment would (QoS override
+# parameter): on a loaded 2-core CI machine best-effort chunks otherwise drop and cut words.
+AUDIO_DEPTH = {'qos_overrides./audio.subscription.depth': 100}
+
+
 def start_speech(ros_context, executor, **params):
     node = SpeechNode(context=ros_context, parameter_overrides=[
-        Parameter(k, value=v) for k, v in {'tier': 2, 'language': 'en', **params}.items()])
+        Parameter(k, value=v) for k, v in {'tier': 2, 'language': 'en', **AUDIO_DEPTH,
+                                           **params}.items()])
     assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS
     assert node.trigger_activate() == TransitionCallbackReturn.SUCCESS
+    assert node.get_parameter('qos_overrides./audio.subscription.depth').value == 100
     executor.add(node)
     return node
 

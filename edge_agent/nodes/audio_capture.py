@@ -11,7 +11,7 @@ from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.node import Node
 
 from edge_agent.msg import AudioChunk
-from edge_agent.nodes.common import SENSOR, run
+from edge_agent.nodes.common import OVERRIDABLE, SENSOR, run
 
 __all__ = ['AudioCapture', 'MicrophoneError', 'main']
 
@@ -52,7 +52,8 @@ class AudioCapture(Node):
                 f'no input device {device!r} ({exc}); available devices:\n'
                 f'{sounddevice.query_devices()}') from exc
         self._queue: queue.Queue = queue.Queue(maxsize=50)
-        self.pub = self.create_publisher(AudioChunk, 'audio', SENSOR)
+        self.pub = self.create_publisher(AudioChunk, 'audio', SENSOR,
+                                         qos_overriding_options=OVERRIDABLE)
         self.dropped = 0
         self.stream = sounddevice.RawInputStream(
             samplerate=self.rate, channels=self.channels, dtype='int16', device=device_arg,

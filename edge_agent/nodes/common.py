@@ -7,8 +7,9 @@ import sys
 import rclpy
 from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.qos_overriding_options import QoSOverridingOptions
 
-__all__ = ['LATCHED', 'RELIABLE', 'SENSOR', 'run']
+__all__ = ['LATCHED', 'OVERRIDABLE', 'RELIABLE', 'SENSOR', 'run']
 
 # Commands, plans and transcripts: reliable, depth 10.
 RELIABLE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
@@ -17,6 +18,9 @@ SENSOR = QoSProfile(depth=5, reliability=ReliabilityPolicy.BEST_EFFORT)
 # State such as the model tier: the last value, kept for late joiners.
 LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
                      durability=DurabilityPolicy.TRANSIENT_LOCAL)
+# Streams whose QoS a deployment may tune from YAML, e.g.
+#   qos_overrides./audio.subscription: {depth: 50, reliability: reliable}
+OVERRIDABLE = QoSOverridingOptions.with_default_policies()
 
 
 def run(factory, args=None, lifecycle: bool = False, fatal: tuple = ()) -> int:

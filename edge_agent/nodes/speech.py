@@ -39,7 +39,7 @@ from edge_agent.core.speech import (
 )
 from edge_agent.core.tiers import TierCatalog
 from edge_agent.msg import AudioChunk, ModelTier, Transcript, WordInfo
-from edge_agent.nodes.common import LATCHED, RELIABLE, SENSOR, run
+from edge_agent.nodes.common import LATCHED, OVERRIDABLE, RELIABLE, SENSOR, run
 
 __all__ = ['SpeechNode', 'main', 'result_to_msg']
 
@@ -174,6 +174,7 @@ class SpeechNode(LifecycleNode):
         self._pub = self.create_lifecycle_publisher(Transcript, 'speech/transcript', RELIABLE)
         self._diag_pub = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
         self.create_subscription(AudioChunk, 'audio', self._on_audio, SENSOR,
+                                 qos_overriding_options=OVERRIDABLE,
                                  callback_group=MutuallyExclusiveCallbackGroup())
         self.create_subscription(ModelTier, 'system/model_tier', self._on_tier, LATCHED,
                                  callback_group=MutuallyExclusiveCallbackGroup())
