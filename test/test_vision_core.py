@@ -1,0 +1,140 @@
+"""Vision post-processing on synthetic tensors and images with known answers."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from edge_agent.core.vision import (
+    Box,
+    ImageFormatError,
+    ObservationFuser,
+    decode_output,
+    dominant_colour,
+    image_to_rgb,
+    iou,
+    letterbox,
+    nms,
+)
+
+# Two objects in a 320x320 input: class 1 at (100,120)-(160,200), class 0 at (200,40)-(260,90)
+TRUTH = np.array([[100, 120, 160, 200], [200, 40, 260, 90]], np.float32)
+TRUTH_CLS = np.array([1, 0])
+
+
+def xywh(boxes):
+    return np.concatenate([(boxes[:, :2] + boxes[:, 2:]) / 2, boxes[:, 2:] - boxes[:, :2]], 1)
+
+
+def candidates(num_classes=3, noise=50):
+    """Each true box plus a jittered duplicate and random low-score clutter."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for box, cls in zip(TRUTH, TRUTH_CLS, strict=True):
+        for jitter, score in ((0, 0.9), (3, 0.7)):
+            scores = np.full(num_classes, 0.01, np.float32)
+            scores[cls] = score
+            rows.append((xywh((box + jitter)[None])[0], scores))
+    for _ in range(noise):
+        rows.append((rng.uniform(0, 320, 4).astype(np.float32),
+                     rng.uniform(0, 0.2, num_classes).astype(np.float32)))
+    return rows
+
+
+def test_yolov8_layout():
+    rows = candidates()
+    out = np.stack([np.concatenate([b, s]) for b, s in rows]).T[None]  # [1, 4+C, N]
+    boxes, scores, classes, layout = decode_output(out, 3, 0.25, 0.5)
+    assert layout == 'yolov8' and len(boxes) == 2
+    order = np.argsort(classes)[::-1]
+    assert np.allclose(boxes[order], TRUTH, atol=0.5) and list(classes[order]) == [1, 0]
+    assert np.allclose(scores, 0.9)
+
+
+def test_yolov5_layout_multiplies_objectness():
+    rows = candidates()
+    out = np.stack([np.concatenate([b, [0.5], s]) for b, s in rows])[None]  # [1, N, 5+C]
+    boxes, scores, classes, layout = decode_output(out, 3, 0.25, 0.5)
+    assert layout == 'yolov5' and len(boxes) == 2 and np.allclose(scores, 0.45)
+
+
+def test_end2end_layout():
+    out = np.array([[*TRUTH[0], 0.8, 1], [*TRUTH[1], 0.6, 0], [0, 0, 5, 5, 0.1, 2]],
+                   np.float32)[None]
+    boxes, scores, classes, layout = decode_output(out, 3, 0.25, 0.5)
+    assert layout == 'end2end' and np.allclose(boxes, TRUTH) and list(classes) == [1, 0]
+
+
+def test_unknown_layout_is_a_clear_error():
+    with pytest.raises(ValueError, match='matches no known layout'):
+        decode_output(np.zeros((1, 9, 7)), 3, 0.25, 0.5)
+
+
+def test_nms_is_class_aware():
+    boxes = np.array([[0, 0, 10, 10], [1, 1, 10, 10], [0, 0, 10, 10]], np.float32)
+    kept = nms(boxes, np.array([0.9, 0.8, 0.7]), np.array([0, 0, 1]), 0.5)
+    assert list(kept) == [0, 2]
+    assert iou(boxes[0], boxes[1])[0, 0] == pytest.approx(0.81)
+
+
+def test_letterbox_maps_back():
+    image = np.zeros((480, 640, 3), np.uint8)
+    image[100:200, 300:400] = 255
+    boxed, scale, (left, top) = letterbox(image, 320)
+    assert boxed.shape == (320, 320, 3) and scale == 0.5 and (left, top) == (0, 40)
+    ys, xs = np.nonzero(boxed[..., 0] == 255)
+    back = (np.array([xs.min(), ys.min(), xs.max() + 1, ys.max() + 1]) - [left, top] * 2) / scale
+    assert np.allclose(back, [300, 100, 400, 200], atol=2)
+
+
+@pytest.mark.parametrize('encoding,channels,order', [
+    ('rgb8', 3, [0, 1, 2]), ('bgr8', 3, [2, 1, 0]), ('rgba8', 4, [0, 1, 2]),
+    ('bgra8', 4, [2, 1, 0]),
+])
+def test_image_encodings_with_row_padding(encoding, channels, order):
+    h, w, step = 2, 3, 3 * channels + 5  # padded rows
+    pixels = np.arange(h * w * channels, dtype=np.uint8).reshape(h, w, channels)
+    data = b''.join(pixels[r].tobytes() + b'\xee' * 5 for r in range(h))
+    rgb = image_to_rgb(data, encoding, w, h, step)
+    assert np.array_equal(rgb, pixels[..., order])
+
+
+def test_mono_encodings():
+    mono = image_to_rgb(bytes([10, 20, 30, 40]), 'mono8', 2, 2, 2)
+    assert mono.shape == (2, 2, 3) and mono[1, 1, 2] == 40
+    deep = image_to_rgb(np.array([0x1200, 0xff00], '<u2').tobytes(), 'mono16', 2, 1, 4)
+    assert list(deep[0, :, 0]) == [0x12, 0xff]
+
+
+@pytest.mark.parametrize('args,match', [
+    ((b'', 'jpeg', 1, 1, 3), 'unsupported encoding'),
+    ((b'', 'rgb8', 0, 5, 0), 'empty'),
+    ((b'\0' * 10, 'rgb8', 2, 2, 6), 'bytes for 2 rows'),
+    ((b'\0' * 12, 'rgb8', 2, 2, 5), 'smaller than a row'),
+    ((b'', 'rgb8', 100000, 100000, 300000), 'exceeds'),
+])
+def test_bad_images_are_clear_errors(args, match):
+    with pytest.raises(ImageFormatError, match=match):
+        image_to_rgb(*args)
+
+
+@pytest.mark.parametrize('rgb,name', [((210, 25, 30), 'red'), ((30, 60, 190), 'blue'),
+                                      ((230, 215, 40), 'yellow'), ((40, 150, 60), 'green')])
+def test_dominant_colour_ignores_background(rgb, name):
+    image = np.full((100, 100, 3), 240, np.uint8)  # white table
+    image[30:70, 40:60] = rgb
+    box = Box(35, 25, 65, 75, 0.9, 0)  # the box includes some table
+    got, mean, fraction = dominant_colour(image, box)
+    assert got == name and fraction > 0.5
+    assert np.allclose(np.array(mean) * 255, rgb, atol=2)
+
+
+def test_fuser_associates_across_frames():
+    fuser = ObservationFuser()
+    cup = [Box(10, 10, 50, 50, 0.9, 0, 'cup'), Box(100, 100, 140, 150, 0.5, 1, 'ball')]
+    fuser.add(cup, 0.0)
+    fuser.add([Box(12, 11, 52, 50, 0.7, 0, 'cup')], 0.1)
+    fuser.add([Box(11, 10, 51, 49, 0.8, 0, 'cup'), Box(12, 11, 52, 50, 0.6, 1, 'ball')], 0.2)
+    objs = fuser.results()
+    assert fuser.frames == 3 and [o.box.label for o in objs] == ['cup', 'ball', 'ball']
+    assert objs[0].frames_seen == 3 and max(objs[0].scores) == 0.9
+    assert objs[0].first_seen == 0.0 and objs[0].last_seen == 0.2
