@@ -1,7 +1,7 @@
 """Launch the edge_agent graph: `ros2 launch edge_agent agent.launch.py [namespace:=robot1]`.
 
-Starts the thermal governor, speech and planner nodes (and the microphone with mic:=true);
-vision joins when it lands.
+Starts the thermal governor, speech and planner nodes; the microphone with mic:=true and the
+detector with vision:=true vision_model:=/path/model.onnx.
 """
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument
@@ -37,8 +37,17 @@ def generate_launch_description():
                               description='Logging level: debug, info, warn, error.'),
         DeclareLaunchArgument('mic', default_value='false',
                               description='Start the microphone capture node (sounddevice).'),
+        DeclareLaunchArgument('vision', default_value='false',
+                              description='Start the vision node (needs vision_model).'),
+        DeclareLaunchArgument('vision_model', default_value='',
+                              description='YOLO-family ONNX model for the vision node.'),
         edge_node('thermal_governor'),
         edge_node('audio_capture', condition=IfCondition(LaunchConfiguration('mic'))),
         edge_node('speech'),
         edge_node('planner'),
+        Node(package='edge_agent', executable='vision', name='vision', namespace=namespace,
+             output='screen', condition=IfCondition(LaunchConfiguration('vision')),
+             parameters=[params_file, {'use_sim_time': use_sim_time,
+                                       'model_path': LaunchConfiguration('vision_model')}],
+             arguments=['--ros-args', '--log-level', log_level]),
     ])
