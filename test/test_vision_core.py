@@ -138,3 +138,22 @@ def test_fuser_associates_across_frames():
     assert fuser.frames == 3 and [o.box.label for o in objs] == ['cup', 'ball', 'ball']
     assert objs[0].frames_seen == 3 and max(objs[0].scores) == 0.9
     assert objs[0].first_seen == 0.0 and objs[0].last_seen == 0.2
+
+
+def test_mean_average_precision_known_cases():
+    from edge_agent.core.vision import mean_average_precision
+
+    truth = [np.array([[0, 0, 10, 10, 0], [20, 20, 30, 30, 1]], np.float32),
+             np.array([[5, 5, 15, 15, 0]], np.float32)]
+    perfect = [[Box(0, 0, 10, 10, 0.9, 0), Box(20, 20, 30, 30, 0.8, 1)],
+               [Box(5, 5, 15, 15, 0.7, 0)]]
+    assert mean_average_precision(perfect, truth, 2)[0] == pytest.approx(1.0)
+    # a confident false positive ranked first costs class 0 precision at every recall
+    noisy = [[Box(50, 50, 60, 60, 0.99, 0)] + perfect[0], perfect[1]]
+    m_ap, per_class = mean_average_precision(noisy, truth, 2)
+    assert per_class[1] == pytest.approx(1.0)
+    assert per_class[0] == pytest.approx(2 / 3)  # interpolated: precision 2/3 at recall 1
+    missed = [[perfect[0][1]], []]  # class 0 never found
+    assert mean_average_precision(missed, truth, 2)[1][0] == 0.0
+    duplicate = [[Box(0, 0, 10, 10, 0.9, 0), Box(0, 0, 10, 10, 0.8, 0)], perfect[1]]
+    assert mean_average_precision(duplicate, truth, 2)[1][0] < 1.0  # a duplicate is an FP
