@@ -1,0 +1,1 @@
+"""Simulation assets: the scenario scene, defined once for training renders and the simulator."""
