@@ -52,7 +52,8 @@ class ModelIntegrityError(ModelError):
 
 @dataclasses.dataclass(frozen=True)
 class ModelPart:
-    """One piece of a model file inside an installed Python package."""
+    """One piece of a model file: inside an installed Python package (``module``), or, for
+    the project's own small models, a file beside the manifest (``module`` empty)."""
 
     module: str
     path: str
@@ -137,7 +138,7 @@ def _parse_manifest(data: dict, source: str) -> dict[str, ModelSpec]:
             for fname, fentry in entry['files'].items():
                 parts = tuple(
                     ModelPart(
-                        module=str(p['module']), path=str(p['path']),
+                        module=str(p.get('module', '')), path=str(p['path']),
                         sha256=p.get('sha256'), size=p.get('size'))
                     for p in fentry['parts'])
                 if not parts:
@@ -202,6 +203,8 @@ class ModelCatalog:
         return [n for n, s in self.models.items() if modality is None or s.modality == modality]
 
     def _part_path(self, spec: ModelSpec, part: ModelPart) -> pathlib.Path:
+        if not part.module:
+            return self.manifest_path.parent / part.path
         root = self._locate(part.module)
         if root is None:
             raise ModelMissingError(
@@ -310,9 +313,10 @@ class ModelCatalog:
     # -- assembly -----------------------------------------------------------------------------
     def _check_part(self, spec, part, path, progress) -> None:
         if not path.is_file():
-            raise ModelMissingError(
-                f'model {spec.name!r}: part {path} is missing (from package module '
-                f'{part.module!r}; reinstall with `edge-agent models install {spec.name}`)')
+            source = (f'from package module {part.module!r}; reinstall with `edge-agent models '
+                      f'install {spec.name}`' if part.module else
+                      "a file of the package's models/ folder")
+            raise ModelMissingError(f'model {spec.name!r}: part {path} is missing ({source})')
         size = path.stat().st_size
         if part.size is not None and size != part.size:
             raise ModelIntegrityError(

@@ -23,9 +23,11 @@ from std_msgs.msg import ColorRGBA
 
 from edge_agent.action import Observe
 from edge_agent.core.detector import DEFAULT_PROVIDERS, DetectorError, OnnxDetector, read_labels
+from edge_agent.core.models import ModelCatalog, ModelError
+from edge_agent.core.tiers import TierCatalog
 from edge_agent.core.vision import ImageFormatError, ObservationFuser, image_to_rgb
-from edge_agent.msg import Detection, DetectionArray, FusedDetection
-from edge_agent.nodes.common import OVERRIDABLE, RELIABLE, SENSOR, run
+from edge_agent.msg import Detection, DetectionArray, FusedDetection, ModelTier
+from edge_agent.nodes.common import LATCHED, OVERRIDABLE, RELIABLE, SENSOR, run
 
 __all__ = ['VisionNode', 'box_to_msg', 'main']
 
@@ -46,8 +48,13 @@ class VisionNode(LifecycleNode):
         super().__init__('vision', **kwargs)
         d = ParameterDescriptor
         self.declare_parameter('model_path', '', d(
-            description='YOLO-family ONNX model ([1,N,5+C], [1,4+C,N] or [1,N,6] output).',
+            description='YOLO-family ONNX model ([1,N,5+C], [1,4+C,N] or [1,N,6] output); '
+                        'empty = the tier catalog\'s model for the current tier.',
             read_only=True))
+        self.declare_parameter('tier', -1, d(
+            description='Tier index; -1 follows system/model_tier from the governor.'))
+        self.declare_parameter('initial_tier', 0, d(
+            description='Tier used before the governor has published one.', read_only=True))
         self.declare_parameter('labels_file', '', d(
             description="Class names, one per line; empty = the model's metadata.",
             read_only=True))
@@ -60,8 +67,8 @@ class VisionNode(LifecycleNode):
             description='Minimum detection score [0..1].'))
         self.declare_parameter('iou_threshold', 0.45, d(
             description='NMS overlap threshold [0..1].'))
-        self.declare_parameter('max_rate_hz', 10.0, d(
-            description='Process at most this many frames a second [Hz].'))
+        self.declare_parameter('max_rate_hz', 0.0, d(
+            description="Process at most this many frames a second; 0 = the tier's rate [Hz]."))
         self.add_on_set_parameters_callback(self._validate)
         self._detector: OnnxDetector | None = None
         self._latest: Image | None = None
@@ -72,15 +79,26 @@ class VisionNode(LifecycleNode):
         self._observers_lock = threading.Lock()
         self._stats = collections.Counter()
         self._errors: collections.deque = collections.deque(maxlen=5)
+        self._models = ModelCatalog()
+        self._tiers = TierCatalog(known_models=set(self._models.models))
+        self._tier_index = -1
+        self._tier_rate = 10.0
+        self._governor_tier: int | None = None
 
     def _validate(self, params) -> SetParametersResult:
         for p in params:
             if p.name in ('conf_threshold', 'iou_threshold') and not 0.0 <= p.value <= 1.0:
                 return SetParametersResult(successful=False, reason=f'{p.name} must be in '
                                                                     '[0, 1]')
-            if p.name == 'max_rate_hz' and p.value <= 0:
-                return SetParametersResult(successful=False, reason='max_rate_hz must be > 0')
+            if p.name == 'max_rate_hz' and p.value < 0:
+                return SetParametersResult(successful=False, reason='max_rate_hz must be >= 0')
+            if p.name == 'tier' and not -1 <= p.value < len(self._tiers):
+                return SetParametersResult(
+                    successful=False, reason=f'tier must be -1..{len(self._tiers) - 1}')
         for p in params:
+            if p.name == 'tier' and self._running:
+                index = p.value if p.value >= 0 else self._governor_tier
+                threading.Thread(target=self._switch_tier, args=(index,), daemon=True).start()
             if self._detector is not None and p.name == 'conf_threshold':
                 self._detector.conf_threshold = p.value
             if self._detector is not None and p.name == 'iou_threshold':
@@ -92,6 +110,8 @@ class VisionNode(LifecycleNode):
         self._pub = self.create_lifecycle_publisher(DetectionArray, 'vision/detections',
                                                     RELIABLE)
         self._diag_pub = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
+        self.create_subscription(ModelTier, 'system/model_tier', self._on_tier, LATCHED,
+                                 callback_group=MutuallyExclusiveCallbackGroup())
         self.create_subscription(Image, 'camera/image_raw', self._on_image, SENSOR,
                                  qos_overriding_options=OVERRIDABLE,
                                  callback_group=MutuallyExclusiveCallbackGroup())
@@ -104,29 +124,56 @@ class VisionNode(LifecycleNode):
         return super().on_configure(state)
 
     def on_activate(self, state) -> TransitionCallbackReturn:
-        path = self.get_parameter('model_path').value
-        if not path:
-            self.get_logger().error('model_path is empty: give a YOLO-family ONNX model')
+        start = self.get_parameter('tier').value
+        if start < 0:
+            start = self._governor_tier if self._governor_tier is not None else \
+                self.get_parameter('initial_tier').value
+        if not self._switch_tier(start, force=True):
             return TransitionCallbackReturn.FAILURE
-        try:
-            labels_file = self.get_parameter('labels_file').value
-            self._detector = OnnxDetector(
-                path, providers=[p.strip() for p in self.get_parameter('providers').value
-                                 .split(',') if p.strip()],
-                labels=read_labels(labels_file) if labels_file else None,
-                input_size=self.get_parameter('input_size').value,
-                conf_threshold=self.get_parameter('conf_threshold').value,
-                iou_threshold=self.get_parameter('iou_threshold').value)
-        except (DetectorError, OSError) as exc:
-            self.get_logger().error(str(exc))
-            return TransitionCallbackReturn.FAILURE
-        self.get_logger().info(
-            f'detector {path} on {self._detector.provider}, input '
-            f'{self._detector.input_size}px, {len(self._detector.labels)} classes')
         self._running = True
         self._worker = threading.Thread(target=self._loop, daemon=True)
         self._worker.start()
         return super().on_activate(state)
+
+    # -- tiers --------------------------------------------------------------------------------
+    def _on_tier(self, msg: ModelTier) -> None:
+        self._governor_tier = int(msg.tier_index)
+        if self.get_parameter('tier').value < 0 and self._running:
+            self._switch_tier(self._governor_tier)
+
+    def _switch_tier(self, index, force: bool = False) -> bool:
+        """Load the tier's detector, then switch between frames; the old one is dropped."""
+        if index is None:
+            return False
+        index = max(0, min(int(index), len(self._tiers) - 1))
+        if index == self._tier_index and not force:
+            return True
+        entry = self._tiers[index].modalities.get('vision') or {}
+        began = time.monotonic()
+        try:
+            path = self.get_parameter('model_path').value or str(
+                self._models.path(entry['model']))
+            labels_file = self.get_parameter('labels_file').value
+            detector = OnnxDetector(
+                path, providers=[p.strip() for p in self.get_parameter('providers').value
+                                 .split(',') if p.strip()],
+                labels=read_labels(labels_file) if labels_file else None,
+                input_size=self.get_parameter('input_size').value or (
+                    0 if self.get_parameter('model_path').value
+                    else int(entry.get('input_size', 0))),
+                conf_threshold=self.get_parameter('conf_threshold').value,
+                iou_threshold=self.get_parameter('iou_threshold').value)
+        except (DetectorError, ModelError, OSError, KeyError) as exc:
+            self.get_logger().error(f'vision tier {index} unavailable: {exc}')
+            self._errors.append(f'tier {index}: {exc}')
+            return self._detector is not None
+        self._detector, self._tier_index = detector, index
+        self._tier_rate = float(entry.get('rate_hz', 10.0))
+        self._stats['tier_switches'] += 1
+        self.get_logger().info(
+            f'vision tier {index}: {path} on {detector.provider}, input {detector.input_size}px, '
+            f'{len(detector.labels)} classes, swap {time.monotonic() - began:.2f} s')
+        return True
 
     def on_deactivate(self, state) -> TransitionCallbackReturn:
         self._running = False
@@ -153,7 +200,7 @@ class VisionNode(LifecycleNode):
                 continue
             began = time.monotonic()
             self._process(msg)
-            period = 1.0 / self.get_parameter('max_rate_hz').value
+            period = 1.0 / (self.get_parameter('max_rate_hz').value or self._tier_rate)
             time.sleep(max(0.0, period - (time.monotonic() - began)))
 
     def _process(self, msg: Image) -> None:
@@ -259,7 +306,8 @@ class VisionNode(LifecycleNode):
         values = {k: str(v) for k, v in self._stats.items()}
         if detector is not None:
             values.update(provider=detector.provider, model=str(detector.path),
-                          input_size=str(detector.input_size), layout=detector.layout)
+                          input_size=str(detector.input_size), layout=detector.layout,
+                          tier=str(self._tier_index))
         status.values = [KeyValue(key=k, value=v) for k, v in sorted(values.items())]
         self._errors.clear()
         array = DiagnosticArray(status=[status])

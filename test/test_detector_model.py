@@ -1,0 +1,75 @@
+"""The project's own detector (models/detector/, trained by scripts/train_detector.py on MuJoCo
+renders) on held-out renders it never saw (test/data/vision/heldout.npz, another seed), FP32
+and INT8, and in the vision node over DDS with a tier switch while frames keep coming."""
+from __future__ import annotations
+
+import pathlib
+
+import numpy as np
+import pytest
+from rclpy.lifecycle import TransitionCallbackReturn
+from rclpy.node import Node
+from rclpy.parameter import Parameter
+from ros_helpers import wait_for
+from sensor_msgs.msg import Image
+
+from edge_agent.core.detector import OnnxDetector
+from edge_agent.core.models import ModelCatalog
+from edge_agent.core.vision import mean_average_precision
+from edge_agent.msg import DetectionArray, ModelTier
+from edge_agent.nodes.common import LATCHED
+from edge_agent.nodes.vision import VisionNode
+
+HELDOUT = np.load(pathlib.Path(__file__).parent / 'data' / 'vision' / 'heldout.npz',
+                  allow_pickle=True)
+IMAGES, TRUTHS = HELDOUT['images'], list(HELDOUT['boxes'])
+
+
+def m_ap(name: str) -> float:
+    detector = OnnxDetector(ModelCatalog().path(name), conf_threshold=0.05)
+    assert detector.labels == ['cup', 'bottle', 'box', 'ball']
+    return mean_average_precision([detector.detect(i) for i in IMAGES], TRUTHS, 4)[0]
+
+
+def test_fp32_and_int8_find_the_objects():
+    # Measured on all 200 held-out renders: see docs/benchmarks.md. On this 40-image subset the
+    # issue's bars apply: FP32 >= 0.8, INT8 within 2 points of FP32.
+    fp32, int8 = m_ap('detector-fp32-320'), m_ap('detector-int8-320')
+    assert fp32 >= 0.8, fp32
+    assert int8 >= fp32 - 0.02, (fp32, int8)
+    assert m_ap('detector-int8-256') >= 0.6  # the floor tier trades accuracy for speed
+
+
+def image_msg(rgb):
+    return Image(height=rgb.shape[0], width=rgb.shape[1], encoding='rgb8',
+                 step=rgb.shape[1] * 3, data=np.ascontiguousarray(rgb).tobytes())
+
+
+def test_vision_node_on_renders_follows_the_governor(ros_context, executor):
+    node = VisionNode(context=ros_context, parameter_overrides=[
+        Parameter('max_rate_hz', value=20.0)])
+    assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS
+    assert node.trigger_activate() == TransitionCallbackReturn.SUCCESS
+    executor.add(node)
+    probe = executor.add(Node('render_probe', context=ros_context))
+    got: list[DetectionArray] = []
+    probe.create_subscription(DetectionArray, 'vision/detections', got.append, 50)
+    cam = probe.create_publisher(Image, 'camera/image_raw', 5)
+    tier_pub = probe.create_publisher(ModelTier, 'system/model_tier', LATCHED)
+    index = int(np.argmax([len(t) for t in TRUTHS]))
+    frame = image_msg(IMAGES[index])
+    wait_for(lambda: cam.publish(frame) or len(got) >= 3, interval=0.05,
+             message='detections of a render')
+    truth = TRUTHS[index]
+    names = ['cup', 'bottle', 'box', 'ball']
+    found = {d.label for d in got[-1].detections if d.score > 0.3}
+    assert {names[int(c)] for c in truth[:, 4]} <= found
+    assert node._tier_index == 0
+    before = node._stats['frames_processed']
+    tier_pub.publish(ModelTier(tier_index=2, tier_name='floor'))
+    wait_for(lambda: cam.publish(frame) or node._tier_index == 2, interval=0.05,
+             message='the switch to the floor tier')
+    wait_for(lambda: cam.publish(frame) or node._stats['frames_processed'] > before + 3,
+             interval=0.05, message='frames after the switch')
+    assert node._stats['bad_frames'] == 0  # the swap lost no frame to an error
+    assert node._detector.input_size == 256
