@@ -1,7 +1,7 @@
 """Launch the edge_agent graph: `ros2 launch edge_agent agent.launch.py [namespace:=robot1]`.
 
-Starts the thermal governor, speech and planner nodes; the microphone with mic:=true and the
-detector with vision:=true vision_model:=/path/model.onnx.
+Starts the thermal governor, speech, vision and planner nodes, and the microphone with
+mic:=true; vision_model:=/path/model.onnx runs your own YOLO export instead of the tiers.
 """
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument
@@ -17,10 +17,10 @@ def generate_launch_description():
     params_file = LaunchConfiguration('params_file')
     log_level = LaunchConfiguration('log_level')
 
-    def edge_node(executable, **kwargs):
+    def edge_node(executable, extra=None, **kwargs):
         return Node(package='edge_agent', executable=executable, name=executable,
                     namespace=namespace, output='screen',
-                    parameters=[params_file, {'use_sim_time': use_sim_time}],
+                    parameters=[params_file, {'use_sim_time': use_sim_time, **(extra or {})}],
                     arguments=['--ros-args', '--log-level', log_level], **kwargs)
 
     return LaunchDescription([
@@ -37,17 +37,12 @@ def generate_launch_description():
                               description='Logging level: debug, info, warn, error.'),
         DeclareLaunchArgument('mic', default_value='false',
                               description='Start the microphone capture node (sounddevice).'),
-        DeclareLaunchArgument('vision', default_value='false',
-                              description='Start the vision node (needs vision_model).'),
         DeclareLaunchArgument('vision_model', default_value='',
-                              description='YOLO-family ONNX model for the vision node.'),
+                              description='YOLO-family ONNX model for the vision node; empty = '
+                                          "the project's detector from the tier catalog."),
         edge_node('thermal_governor'),
         edge_node('audio_capture', condition=IfCondition(LaunchConfiguration('mic'))),
         edge_node('speech'),
         edge_node('planner'),
-        Node(package='edge_agent', executable='vision', name='vision', namespace=namespace,
-             output='screen', condition=IfCondition(LaunchConfiguration('vision')),
-             parameters=[params_file, {'use_sim_time': use_sim_time,
-                                       'model_path': LaunchConfiguration('vision_model')}],
-             arguments=['--ros-args', '--log-level', log_level]),
+        edge_node('vision', extra={'model_path': LaunchConfiguration('vision_model')}),
     ])
