@@ -6,7 +6,6 @@ from __future__ import annotations
 import pathlib
 
 import numpy as np
-import pytest
 from rclpy.lifecycle import TransitionCallbackReturn
 from rclpy.node import Node
 from rclpy.parameter import Parameter
