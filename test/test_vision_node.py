@@ -149,3 +149,30 @@ def test_corrupt_or_missing_model_fails_activation_clearly(ros_context, tmp_path
             assert node.trigger_activate() == TransitionCallbackReturn.FAILURE
         finally:
             node.destroy_node()
+
+
+def test_observe_by_duration_with_region_and_cancel(ros_context, executor, tmp_path):
+    from action_msgs.msg import GoalStatus
+    from sensor_msgs.msg import RegionOfInterest
+
+    start_vision(ros_context, executor, make_model(tmp_path / 'm.onnx'))
+    probe = executor.add(Node('observe_probe2', context=ros_context))
+    cam = probe.create_publisher(Image, 'camera/image_raw', 5)
+    client = ActionClient(probe, Observe, 'vision/observe')
+    wait_for(client.server_is_ready, message='the observe server')
+    stop = threading_publish(cam, scene())
+    try:
+        # only the right half of the image: the ball, not the cup
+        right = RegionOfInterest(x_offset=64, y_offset=0, width=64, height=96)
+        goal = Observe.Goal(duration=0.6, region=right)
+        result = wait_future(wait_future(client.send_goal_async(goal)).get_result_async(),
+                             timeout=20).result
+        assert result.frames_processed >= 2 and result.elapsed >= 0.6
+        assert [o.detection.label for o in result.objects] == ['ball']
+        assert result.objects[0].detection.color_name == 'blue'
+        handle = wait_future(client.send_goal_async(Observe.Goal(frames=100000)))
+        wait_future(handle.cancel_goal_async())
+        canceled = wait_future(handle.get_result_async(), timeout=20)
+        assert canceled.status == GoalStatus.STATUS_CANCELED
+    finally:
+        stop()
