@@ -142,3 +142,33 @@ def test_installed_executable_runs_and_stops_cleanly_on_sigint(ros_context, exec
         output = proc.communicate(timeout=20)[0].decode(errors='replace')
     assert proc.returncode == 0, output
     assert 'Traceback' not in output
+
+
+def test_jetson_readings_through_jtop(ros_context, executor, tmp_path, monkeypatch):
+    """jtop (jetson-stats) here is the stand-in in test/fakes, behind jtop's interface: this
+    machine is no Jetson. Trip points still come from the sysfs tree."""
+    import json
+    import pathlib
+    import sys
+
+    state = tmp_path / 'jtop.json'
+    state.write_text(json.dumps({'temperature': {
+        'cpu': {'online': True, 'temp': 79.0}, 'gpu': {'online': True, 'temp': 60.5},
+        'cv0': {'online': False, 'temp': -256.0}}, 'nvpmodel': '15W'}))
+    monkeypatch.setenv('FAKE_JTOP_JSON', str(state))
+    monkeypatch.syspath_prepend(str(pathlib.Path(__file__).parent / 'fakes'))
+    sys.modules.pop('jtop', None)
+    root = tmp_path / 'sys'
+    FakeSysfs(root, TRIPS, ['cpu-thermal']).apply({'cpu-thermal': 20.0})
+    executor.add(make_governor(ros_context, root, use_jtop=True))
+    probe = executor.add(Node('jtop_probe', context=ros_context))
+    tiers: list[ModelTier] = []
+    diags: list[DiagnosticArray] = []
+    probe.create_subscription(ModelTier, 'system/model_tier', tiers.append, LATCHED)
+    probe.create_subscription(DiagnosticArray, '/diagnostics', diags.append, 10)
+    wait_for(lambda: tiers and diags, message='tier and diagnostics from jtop readings')
+    assert tiers[-1].zone_names == ['cpu', 'gpu'] and tiers[-1].max_temperature == 79.0
+    assert tiers[-1].tier_index == 1  # 79 C is above the 70 C threshold from the trip point
+    values = {v.key: v.value for v in diags[-1].status[0].values}
+    assert values['power_mode'] == '15W' and values['zone cv0'].startswith('offline')
+    sys.modules.pop('jtop', None)

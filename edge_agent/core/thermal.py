@@ -19,6 +19,7 @@ import pathlib
 __all__ = [
     'CpuFreq',
     'FakeSysfs',
+    'JtopThermalReader',
     'PolicyConfig',
     'SysfsThermalReader',
     'ThermalReading',
@@ -184,6 +185,49 @@ class SysfsThermalReader:
         """One reading, stamped with the caller's monotonic time."""
         zones = [z for z in (self._read_zone(d) for d in self._zone_dirs()) if z is not None]
         return ThermalReading(stamp, tuple(zones), tuple(self._read_cpus()), self._power_mode())
+
+
+class JtopThermalReader:
+    """Jetson readings through jetson-stats' ``jtop`` (optional import; needs its service).
+
+    Same ``read(stamp)`` interface as SysfsThermalReader. jtop gives temperatures and the
+    nvpmodel power mode but no trip points, so ``trip_source`` (a SysfsThermalReader) supplies
+    those; zones jtop reports offline have no temperature.
+    """
+
+    def __init__(self, trip_source: SysfsThermalReader | None = None) -> None:
+        try:
+            from jtop import jtop
+        except ImportError as exc:
+            raise RuntimeError('jtop is not installed (pip install jetson-stats)') from exc
+        self._jetson = jtop()
+        self._jetson.start()
+        self._trips = trip_source
+
+    def read(self, stamp: float) -> ThermalReading:
+        trips: dict[str, tuple[TripPoint, ...]] = {}
+        cpus: tuple[CpuFreq, ...] = ()
+        if self._trips is not None:
+            base = self._trips.read(stamp)
+            trips = {z.name.lower().replace('-thermal', ''): z.trips for z in base.zones}
+            cpus = base.cpus
+        zones = []
+        if not self._jetson.ok():
+            return ThermalReading(stamp, (), cpus, '')
+        for name, value in (self._jetson.temperature or {}).items():
+            online = value.get('online', True) if isinstance(value, dict) else True
+            temp = value.get('temp') if isinstance(value, dict) else value
+            valid = online and isinstance(temp, (int, float)) and (
+                _PLAUSIBLE_C[0] <= temp <= _PLAUSIBLE_C[1])
+            zones.append(ZoneReading(str(name), float(temp) if valid else None,
+                                     trips.get(str(name).lower(), ()),
+                                     '' if valid else 'offline in jtop'))
+        mode = self._jetson.nvpmodel
+        power = str(getattr(mode, 'name', mode or ''))
+        return ThermalReading(stamp, tuple(zones), cpus, power)
+
+    def close(self) -> None:
+        self._jetson.close()
 
 
 @dataclasses.dataclass

@@ -14,7 +14,13 @@ from rcl_interfaces.msg import ParameterDescriptor, SetParametersResult
 from rclpy.node import Node
 
 from edge_agent.core.models import ModelError
-from edge_agent.core.thermal import PolicyConfig, SysfsThermalReader, TierDecision, TierPolicy
+from edge_agent.core.thermal import (
+    JtopThermalReader,
+    PolicyConfig,
+    SysfsThermalReader,
+    TierDecision,
+    TierPolicy,
+)
 from edge_agent.core.tiers import TierCatalog
 from edge_agent.msg import ModelTier
 from edge_agent.nodes.common import LATCHED, run
@@ -54,6 +60,8 @@ class ThermalGovernor(Node):
                         '"cpu-thermal,gpu-thermal,tj-thermal"); empty = all zones.',
                         read_only=True)
         period = declare('period_s', 1.0, 'Sampling and diagnostics period [s].', read_only=True)
+        use_jtop = declare('use_jtop', False, 'On a Jetson, read temperatures and the power mode '
+                           'through jtop (jetson-stats) instead of sysfs.', read_only=True)
         catalog_path = declare('tier_catalog', '', 'Model tier catalog YAML; empty = the '
                                "package's config/model_tiers.yaml.", read_only=True)
         declare('use_trip_points', True, 'Derive thresholds from the zones\' passive trip point '
@@ -69,6 +77,12 @@ class ThermalGovernor(Node):
             raise RuntimeError(f'thermal_governor: {exc}') from exc
         self._reader = SysfsThermalReader(
             self._root, [z.strip() for z in zones.split(',') if z.strip()])
+        if use_jtop:
+            try:
+                self._reader = JtopThermalReader(trip_source=self._reader)
+            except Exception as exc:  # noqa: BLE001 - jtop raises its own errors when its
+                # service is down; sysfs still works
+                self.get_logger().error(f'jtop unavailable ({exc}); reading sysfs instead')
         self._policy = TierPolicy(self._config_from({}))
         self._last: TierDecision | None = None
         self._t0 = time.monotonic()
@@ -162,6 +176,12 @@ class ThermalGovernor(Node):
         array = DiagnosticArray(status=[status])
         array.header.stamp = self.get_clock().now().to_msg()
         self._diag_pub.publish(array)
+
+    def destroy_node(self):
+        close = getattr(self._reader, 'close', None)
+        if close is not None:
+            close()
+        return super().destroy_node()
 
     def _on_set_tier(self, request, response):
         try:
