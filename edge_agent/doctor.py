@@ -172,6 +172,7 @@ def run_checks(full: bool = False) -> list[Check]:
         _check_optional('jtop', 'jtop', 'for Jetson power and clock readings'),
         _check_optional('sounddevice', 'sounddevice', 'for live microphone capture'),
         _check_optional('pymicro_wakeword', 'pymicro-wakeword', 'for wake-word gating'),
+        _check_optional('cv2', 'opencv', 'for the OpenCV-DNN vision backend'),
     ]
     return checks
 

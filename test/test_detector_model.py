@@ -6,6 +6,7 @@ from __future__ import annotations
 import pathlib
 
 import numpy as np
+import pytest
 from rclpy.lifecycle import TransitionCallbackReturn
 from rclpy.node import Node
 from rclpy.parameter import Parameter
@@ -72,3 +73,19 @@ def test_vision_node_on_renders_follows_the_governor(ros_context, executor):
              interval=0.05, message='frames after the switch')
     assert node._stats['bad_frames'] == 0  # the swap lost no frame to an error
     assert node._detector.input_size == 256
+
+
+def test_opencv_dnn_backend_matches_onnxruntime():
+    path = ModelCatalog().path('detector-fp32-320')
+    ort_det = OnnxDetector(path, conf_threshold=0.05)
+    cv_det = OnnxDetector(path, conf_threshold=0.05, backend='opencv')
+    assert cv_det.provider == 'opencv:dnn-cpu'
+    for image in IMAGES[:5]:
+        a, b = ort_det.detect(image), cv_det.detect(image)
+        assert [x.label for x in a] == [x.label for x in b]
+        assert all(np.allclose(x.xyxy(), y.xyxy(), atol=0.5) for x, y in zip(a, b, strict=True))
+    from edge_agent.core.detector import DetectorError
+
+    with pytest.raises(DetectorError, match='inference failed|cannot load'):  # INT8 QDQ: ORT
+        OnnxDetector(ModelCatalog().path('detector-int8-320'), backend='opencv').detect(
+            IMAGES[0])

@@ -1,8 +1,9 @@
-"""YOLO-family detector on ONNX Runtime: image in, boxes with labels and colours out.
+"""YOLO-family detector: image in, boxes with labels and colours out.
 
-Provider priority TensorRT > CUDA > CPU among those this onnxruntime build offers (configurable);
-``provider`` reports the one in use. Class names come from the model's metadata (the
-``names`` entry that YOLO exporters write) or a labels file.
+Backends: ONNX Runtime with provider priority TensorRT > CUDA > CPU among those the installed
+onnxruntime offers (configurable), or OpenCV's DNN module (``backend='opencv'``, FP32 models;
+opencv-python is optional). ``provider`` reports what runs. Class names come from the model's
+metadata (the ``names`` entry that YOLO exporters write) or a labels file.
 """
 from __future__ import annotations
 
@@ -52,7 +53,7 @@ class OnnxDetector:
     def __init__(self, model_path: str | os.PathLike, providers=DEFAULT_PROVIDERS,
                  labels: list[str] | None = None, input_size: int = 0,
                  conf_threshold: float = 0.25, iou_threshold: float = 0.45,
-                 layout: str = 'auto', threads: int = 0) -> None:
+                 layout: str = 'auto', threads: int = 0, backend: str = 'onnxruntime') -> None:
         import onnxruntime as ort
 
         self.path = pathlib.Path(model_path)
@@ -69,6 +70,12 @@ class OnnxDetector:
         except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own exception types
             raise DetectorError(f'cannot load {self.path}: {exc}') from exc
         self.provider = self.session.get_providers()[0]
+        self._net = None
+        if backend == 'opencv':
+            self._net = self._opencv_net()
+            self.provider = 'opencv:dnn-cpu'
+        elif backend != 'onnxruntime':
+            raise DetectorError(f'unknown backend {backend!r}: onnxruntime or opencv')
         inp = self.session.get_inputs()[0]
         self.input_name = inp.name
         shape = inp.shape
@@ -87,6 +94,23 @@ class OnnxDetector:
             conf_threshold, iou_threshold, layout)
         self.last_inference_s = 0.0
 
+    def _opencv_net(self):
+        try:
+            import cv2
+        except ImportError as exc:
+            raise DetectorError('the opencv backend needs `pip install opencv-python-headless`'
+                                ) from exc
+        try:
+            return cv2.dnn.readNetFromONNX(str(self.path))
+        except cv2.error as exc:
+            raise DetectorError(f'OpenCV DNN cannot load {self.path}: {exc}') from exc
+
+    def _infer(self, tensor: np.ndarray) -> np.ndarray:
+        if self._net is None:
+            return self.session.run(None, {self.input_name: tensor})[0]
+        self._net.setInput(tensor)
+        return self._net.forward()
+
     def preprocess(self, rgb: np.ndarray) -> tuple[np.ndarray, float, tuple[int, int]]:
         boxed, scale, pad = letterbox(rgb, self.input_size)
         tensor = boxed.transpose(2, 0, 1)[None].astype(self.dtype) / 255.0
@@ -97,8 +121,8 @@ class OnnxDetector:
         began = time.perf_counter()
         tensor, scale, (left, top) = self.preprocess(rgb)
         try:
-            output = self.session.run(None, {self.input_name: tensor})[0]
-        except Exception as exc:  # noqa: BLE001
+            output = self._infer(tensor)
+        except Exception as exc:  # noqa: BLE001 - ORT and OpenCV raise their own types
             raise DetectorError(f'inference failed on {self.path}: {exc}') from exc
         boxes, scores, classes, self.layout = decode_output(
             output, len(self.labels), self.conf_threshold, self.iou_threshold, self.layout)

@@ -58,6 +58,9 @@ class VisionNode(LifecycleNode):
         self.declare_parameter('labels_file', '', d(
             description="Class names, one per line; empty = the model's metadata.",
             read_only=True))
+        self.declare_parameter('backend', 'onnxruntime', d(
+            description='"onnxruntime" (providers below) or "opencv" (OpenCV DNN, FP32 '
+                        'models).', read_only=True))
         self.declare_parameter('providers', ','.join(DEFAULT_PROVIDERS), d(
             description='ONNX Runtime providers in priority order; unavailable ones are '
                         'skipped.', read_only=True))
@@ -162,7 +165,8 @@ class VisionNode(LifecycleNode):
                     0 if self.get_parameter('model_path').value
                     else int(entry.get('input_size', 0))),
                 conf_threshold=self.get_parameter('conf_threshold').value,
-                iou_threshold=self.get_parameter('iou_threshold').value)
+                iou_threshold=self.get_parameter('iou_threshold').value,
+                backend=self.get_parameter('backend').value)
         except (DetectorError, ModelError, OSError, KeyError) as exc:
             self.get_logger().error(f'vision tier {index} unavailable: {exc}')
             self._errors.append(f'tier {index}: {exc}')
@@ -218,7 +222,8 @@ class VisionNode(LifecycleNode):
         self._stats['frames_processed'] += 1
         out = DetectionArray(header=msg.header, image_width=msg.width, image_height=msg.height,
                              detections=[box_to_msg(b) for b in boxes],
-                             backend=f'onnxruntime:{detector.provider}',
+                             backend=(detector.provider if detector.provider.startswith('opencv')
+                                      else f'onnxruntime:{detector.provider}'),
                              inference_time=float(detector.last_inference_s))
         self._pub.publish(out)
         with self._observers_lock:
