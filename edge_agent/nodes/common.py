@@ -9,7 +9,7 @@ from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.qos_overriding_options import QoSOverridingOptions
 
-__all__ = ['LATCHED', 'OVERRIDABLE', 'RELIABLE', 'SENSOR', 'run']
+__all__ = ['LATCHED', 'OVERRIDABLE', 'RELIABLE', 'SENSOR', 'TierFollower', 'run']
 
 # Commands, plans and transcripts: reliable, depth 10.
 RELIABLE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
@@ -21,6 +21,53 @@ LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
 # Streams whose QoS a deployment may tune from YAML, e.g.
 #   qos_overrides./audio.subscription: {depth: 50, reliability: reliable}
 OVERRIDABLE = QoSOverridingOptions.with_default_policies()
+
+
+class TierFollower:
+    """Mixin for model nodes: the ``tier``/``initial_tier`` parameters and following the
+    governor's latched ``system/model_tier``. The node implements ``_switch_tier(index,
+    force=False)`` (load new, switch, free old) and ``_serving()`` (a model is loaded).
+    """
+
+    _governor_tier: int | None = None
+
+    def declare_tier_parameters(self, initial: int = 0) -> None:
+        from rcl_interfaces.msg import ParameterDescriptor
+
+        self.declare_parameter('tier', -1, ParameterDescriptor(
+            description='Tier index of config/model_tiers.yaml; -1 follows system/model_tier '
+                        'from the governor.'))
+        self.declare_parameter('initial_tier', initial, ParameterDescriptor(
+            description='Tier used before the governor has published one.', read_only=True))
+
+    def follow_tiers(self) -> None:
+        """Subscribe to the governor's tier (call in on_configure)."""
+        from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
+
+        from edge_agent.msg import ModelTier
+
+        self.create_subscription(ModelTier, 'system/model_tier', self._on_governor_tier,
+                                 LATCHED, callback_group=MutuallyExclusiveCallbackGroup())
+
+    def wanted_tier(self, requested: int | None = None) -> int | None:
+        """The tier to use for a ``tier`` value (default: the parameter's)."""
+        tier = self.get_parameter('tier').value if requested is None else requested
+        if tier >= 0:
+            return tier
+        if self._governor_tier is not None:
+            return self._governor_tier
+        return self.get_parameter('initial_tier').value
+
+    def _on_governor_tier(self, msg) -> None:
+        self._governor_tier = int(msg.tier_index)
+        if self.get_parameter('tier').value < 0 and self._serving():
+            self._switch_tier(self._governor_tier)
+
+    def _serving(self) -> bool:
+        raise NotImplementedError
+
+    def _switch_tier(self, index, force: bool = False):
+        raise NotImplementedError
 
 
 def run(factory, args=None, lifecycle: bool = False, fatal: tuple = ()) -> int:

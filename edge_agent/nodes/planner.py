@@ -14,7 +14,7 @@ import time
 
 from rcl_interfaces.msg import ParameterDescriptor, SetParametersResult
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
-from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
+from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.lifecycle import Node as LifecycleNode
 from rclpy.lifecycle import TransitionCallbackReturn
 
@@ -23,9 +23,9 @@ from edge_agent.core.models import ModelCatalog, ModelError
 from edge_agent.core.planner import Planner, ServerTier, build_tier
 from edge_agent.core.skills import PlanError, SkillCatalog
 from edge_agent.core.tiers import TierCatalog
-from edge_agent.msg import DetectionArray, ModelTier, PlanStep, SkillArgument
+from edge_agent.msg import DetectionArray, PlanStep, SkillArgument
 from edge_agent.msg import Plan as PlanMsg
-from edge_agent.nodes.common import LATCHED, RELIABLE, SENSOR, run
+from edge_agent.nodes.common import RELIABLE, SENSOR, TierFollower, run
 
 __all__ = ['PlannerNode', 'main', 'plan_to_msg']
 
@@ -53,16 +53,13 @@ def plan_to_msg(plan, stamp) -> PlanMsg:
     return msg
 
 
-class PlannerNode(LifecycleNode):
+class PlannerNode(TierFollower, LifecycleNode):
     """Lifecycle planner node; see the module docstring."""
 
     def __init__(self, **kwargs) -> None:
         super().__init__('planner', **kwargs)
         describe = ParameterDescriptor
-        self.declare_parameter('tier', -1, describe(
-            description='Tier index to use; -1 follows system/model_tier from the governor.'))
-        self.declare_parameter('initial_tier', 0, describe(
-            description='Tier used before the governor has published one.', read_only=True))
+        self.declare_tier_parameters(initial=0)
         self.declare_parameter('server_url', '', describe(
             description='OpenAI-compatible server tried first (llama.cpp server, vLLM), e.g. '
                         'http://edge-server:8080; empty = on-device only.'))
@@ -85,7 +82,6 @@ class PlannerNode(LifecycleNode):
         self._labels: set[str] = set()
         self._planner: Planner | None = None
         self._tier_index = -1
-        self._governor_tier: int | None = None
         self._active_goal = 0
         self._action = None
 
@@ -106,10 +102,10 @@ class PlannerNode(LifecycleNode):
             if self._planner is None:
                 break
             if p.name == 'tier':
-                index = p.value if p.value >= 0 else self._governor_tier
-                threading.Thread(target=self._request_tier, args=(index,), daemon=True).start()
+                threading.Thread(target=self._switch_tier, args=(self.wanted_tier(p.value),),
+                                 daemon=True).start()
             if p.name in ('server_url', 'server_timeout_s'):
-                threading.Thread(target=self._request_tier, args=(self._tier_index,),
+                threading.Thread(target=self._switch_tier, args=(self._tier_index,),
                                  kwargs={'force': True, 'overrides': {p.name: p.value}},
                                  daemon=True).start()
         return SetParametersResult(successful=True)
@@ -129,8 +125,7 @@ class PlannerNode(LifecycleNode):
         self._plan_pub = self.create_lifecycle_publisher(PlanMsg, 'agent/plan', RELIABLE)
         self.create_subscription(DetectionArray, 'vision/detections', self._on_detections,
                                  SENSOR)
-        self.create_subscription(ModelTier, 'system/model_tier', self._on_tier, LATCHED,
-                                 callback_group=MutuallyExclusiveCallbackGroup())
+        self.follow_tiers()
         self._action = ActionServer(
             self, ExecuteCommand, 'agent/execute_command', self._execute,
             goal_callback=self._on_goal, cancel_callback=lambda _g: CancelResponse.ACCEPT,
@@ -138,11 +133,7 @@ class PlannerNode(LifecycleNode):
         return super().on_configure(state)
 
     def on_activate(self, state) -> TransitionCallbackReturn:
-        start = self.get_parameter('tier').value
-        if start < 0:
-            start = self._governor_tier if self._governor_tier is not None else \
-                self.get_parameter('initial_tier').value
-        self._request_tier(start, force=True)
+        self._switch_tier(self.wanted_tier(), force=True)
         return super().on_activate(state)
 
     def on_deactivate(self, state) -> TransitionCallbackReturn:
@@ -176,12 +167,10 @@ class PlannerNode(LifecycleNode):
         visible = [o for o, seen in self._objects.items() if seen >= horizon]
         return self._skills.world(visible, labels=sorted(self._labels))
 
-    def _on_tier(self, msg: ModelTier) -> None:
-        self._governor_tier = int(msg.tier_index)
-        if self.get_parameter('tier').value < 0 and self._planner is not None:
-            self._request_tier(self._governor_tier)
+    def _serving(self) -> bool:
+        return self._planner is not None
 
-    def _request_tier(self, index, force: bool = False, overrides=None) -> None:
+    def _switch_tier(self, index, force: bool = False, overrides=None) -> None:
         """Load the new tier, switch under the lock (between commands), then free the old."""
         if index is None:
             return

@@ -38,8 +38,8 @@ from edge_agent.core.speech import (
     WhisperEngine,
 )
 from edge_agent.core.tiers import TierCatalog
-from edge_agent.msg import AudioChunk, ModelTier, Transcript, WordInfo
-from edge_agent.nodes.common import LATCHED, OVERRIDABLE, RELIABLE, SENSOR, run
+from edge_agent.msg import AudioChunk, Transcript, WordInfo
+from edge_agent.nodes.common import OVERRIDABLE, RELIABLE, SENSOR, TierFollower, run
 
 __all__ = ['SpeechNode', 'main', 'result_to_msg']
 
@@ -76,16 +76,13 @@ def result_to_msg(result: TranscriptResult, utterance: int, final: bool, stamp) 
     return msg
 
 
-class SpeechNode(LifecycleNode):
+class SpeechNode(TierFollower, LifecycleNode):
     """Lifecycle speech-to-text node; see the module docstring."""
 
     def __init__(self, **kwargs) -> None:
         super().__init__('speech', **kwargs)
         d = ParameterDescriptor
-        self.declare_parameter('tier', -1, d(description='Tier index; -1 follows '
-                                             'system/model_tier from the governor.'))
-        self.declare_parameter('initial_tier', 1, d(
-            description='Tier used before the governor has published one.', read_only=True))
+        self.declare_tier_parameters(initial=1)
         self.declare_parameter('device', 'auto', d(
             description='"auto" (CUDA float16 when available, else CPU int8), "cpu", "cuda".',
             read_only=True))
@@ -108,7 +105,6 @@ class SpeechNode(LifecycleNode):
         self._engine: WhisperEngine | None = None
         self._engine_lock = threading.Lock()
         self._tier_index = -1
-        self._governor_tier: int | None = None
         self._segmenter: Segmenter | None = None
         self._jobs: queue.Queue = queue.Queue()
         self._partial_pending = False
@@ -152,8 +148,8 @@ class SpeechNode(LifecycleNode):
                 return SetParametersResult(successful=False,
                                            reason=f'tier must be -1..{len(tiers) - 1}')
             if self._engine is not None:
-                index = overrides['tier'] if overrides['tier'] >= 0 else self._governor_tier
-                threading.Thread(target=self._switch_tier, args=(index,), daemon=True).start()
+                threading.Thread(target=self._switch_tier,
+                                 args=(self.wanted_tier(overrides['tier']),), daemon=True).start()
         self._config = config
         if self._segmenter is not None:
             self._segmenter.config = config
@@ -176,8 +172,7 @@ class SpeechNode(LifecycleNode):
         self.create_subscription(AudioChunk, 'audio', self._on_audio, SENSOR,
                                  qos_overriding_options=OVERRIDABLE,
                                  callback_group=MutuallyExclusiveCallbackGroup())
-        self.create_subscription(ModelTier, 'system/model_tier', self._on_tier, LATCHED,
-                                 callback_group=MutuallyExclusiveCallbackGroup())
+        self.follow_tiers()
         self._action = ActionServer(
             self, Listen, 'speech/listen', self._listen, callback_group=ReentrantCallbackGroup(),
             goal_callback=lambda _g: GoalResponse.ACCEPT if self._engine is not None
@@ -186,21 +181,25 @@ class SpeechNode(LifecycleNode):
         return super().on_configure(state)
 
     def on_activate(self, state) -> TransitionCallbackReturn:
-        start = self.get_parameter('tier').value
-        if start < 0:
-            start = self._governor_tier if self._governor_tier is not None else \
-                self.get_parameter('initial_tier').value
-        if not self._switch_tier(start, force=True):
+        if not self._switch_tier(self.wanted_tier(), force=True):
             return TransitionCallbackReturn.FAILURE
         self._segmenter = Segmenter(self._config, self._vad)
         self._worker = threading.Thread(target=self._decode_loop, daemon=True)
         self._worker.start()
         return super().on_activate(state)
 
-    def on_deactivate(self, state) -> TransitionCallbackReturn:
-        self._jobs.put(None)
+    def _stop_worker(self) -> None:
         if self._worker is not None:
+            self._jobs.put(None)
             self._worker.join(timeout=30)
+            self._worker = None
+
+    def destroy_node(self):
+        self._stop_worker()  # the decoder publishes: stop it before the publisher goes
+        return super().destroy_node()
+
+    def on_deactivate(self, state) -> TransitionCallbackReturn:
+        self._stop_worker()
         with self._engine_lock:
             if self._engine is not None:
                 self._engine.close()
@@ -209,10 +208,8 @@ class SpeechNode(LifecycleNode):
         return super().on_deactivate(state)
 
     # -- tiers --------------------------------------------------------------------------------
-    def _on_tier(self, msg: ModelTier) -> None:
-        self._governor_tier = int(msg.tier_index)
-        if self.get_parameter('tier').value < 0 and self._engine is not None:
-            self._switch_tier(self._governor_tier)
+    def _serving(self) -> bool:
+        return self._engine is not None
 
     def _switch_tier(self, index, force: bool = False) -> bool:
         """Load the tier's model, then switch between decodes and free the old one."""

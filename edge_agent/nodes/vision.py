@@ -26,8 +26,8 @@ from edge_agent.core.detector import DEFAULT_PROVIDERS, DetectorError, OnnxDetec
 from edge_agent.core.models import ModelCatalog, ModelError
 from edge_agent.core.tiers import TierCatalog
 from edge_agent.core.vision import ImageFormatError, ObservationFuser, image_to_rgb
-from edge_agent.msg import Detection, DetectionArray, FusedDetection, ModelTier
-from edge_agent.nodes.common import LATCHED, OVERRIDABLE, RELIABLE, SENSOR, run
+from edge_agent.msg import Detection, DetectionArray, FusedDetection
+from edge_agent.nodes.common import OVERRIDABLE, RELIABLE, SENSOR, TierFollower, run
 
 __all__ = ['VisionNode', 'box_to_msg', 'main']
 
@@ -41,7 +41,7 @@ def box_to_msg(box) -> Detection:
                      color_fraction=box.color_fraction, track_id=-1)
 
 
-class VisionNode(LifecycleNode):
+class VisionNode(TierFollower, LifecycleNode):
     """Lifecycle detector node; see the module docstring."""
 
     def __init__(self, **kwargs) -> None:
@@ -51,10 +51,7 @@ class VisionNode(LifecycleNode):
             description='YOLO-family ONNX model ([1,N,5+C], [1,4+C,N] or [1,N,6] output); '
                         'empty = the tier catalog\'s model for the current tier.',
             read_only=True))
-        self.declare_parameter('tier', -1, d(
-            description='Tier index; -1 follows system/model_tier from the governor.'))
-        self.declare_parameter('initial_tier', 0, d(
-            description='Tier used before the governor has published one.', read_only=True))
+        self.declare_tier_parameters(initial=0)
         self.declare_parameter('labels_file', '', d(
             description="Class names, one per line; empty = the model's metadata.",
             read_only=True))
@@ -86,7 +83,6 @@ class VisionNode(LifecycleNode):
         self._tiers = TierCatalog(known_models=set(self._models.models))
         self._tier_index = -1
         self._tier_rate = 10.0
-        self._governor_tier: int | None = None
 
     def _validate(self, params) -> SetParametersResult:
         for p in params:
@@ -100,8 +96,8 @@ class VisionNode(LifecycleNode):
                     successful=False, reason=f'tier must be -1..{len(self._tiers) - 1}')
         for p in params:
             if p.name == 'tier' and self._running:
-                index = p.value if p.value >= 0 else self._governor_tier
-                threading.Thread(target=self._switch_tier, args=(index,), daemon=True).start()
+                threading.Thread(target=self._switch_tier, args=(self.wanted_tier(p.value),),
+                                 daemon=True).start()
             if self._detector is not None and p.name == 'conf_threshold':
                 self._detector.conf_threshold = p.value
             if self._detector is not None and p.name == 'iou_threshold':
@@ -113,8 +109,7 @@ class VisionNode(LifecycleNode):
         self._pub = self.create_lifecycle_publisher(DetectionArray, 'vision/detections',
                                                     RELIABLE)
         self._diag_pub = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
-        self.create_subscription(ModelTier, 'system/model_tier', self._on_tier, LATCHED,
-                                 callback_group=MutuallyExclusiveCallbackGroup())
+        self.follow_tiers()
         self.create_subscription(Image, 'camera/image_raw', self._on_image, SENSOR,
                                  qos_overriding_options=OVERRIDABLE,
                                  callback_group=MutuallyExclusiveCallbackGroup())
@@ -127,11 +122,7 @@ class VisionNode(LifecycleNode):
         return super().on_configure(state)
 
     def on_activate(self, state) -> TransitionCallbackReturn:
-        start = self.get_parameter('tier').value
-        if start < 0:
-            start = self._governor_tier if self._governor_tier is not None else \
-                self.get_parameter('initial_tier').value
-        if not self._switch_tier(start, force=True):
+        if not self._switch_tier(self.wanted_tier(), force=True):
             return TransitionCallbackReturn.FAILURE
         self._running = True
         self._worker = threading.Thread(target=self._loop, daemon=True)
@@ -139,10 +130,8 @@ class VisionNode(LifecycleNode):
         return super().on_activate(state)
 
     # -- tiers --------------------------------------------------------------------------------
-    def _on_tier(self, msg: ModelTier) -> None:
-        self._governor_tier = int(msg.tier_index)
-        if self.get_parameter('tier').value < 0 and self._running:
-            self._switch_tier(self._governor_tier)
+    def _serving(self) -> bool:
+        return self._running
 
     def _switch_tier(self, index, force: bool = False) -> bool:
         """Load the tier's detector, then switch between frames; the old one is dropped."""
@@ -179,13 +168,21 @@ class VisionNode(LifecycleNode):
             f'{len(detector.labels)} classes, swap {time.monotonic() - began:.2f} s')
         return True
 
-    def on_deactivate(self, state) -> TransitionCallbackReturn:
+    def _stop_worker(self) -> None:
         self._running = False
         self._frame_ready.set()
         if self._worker is not None:
             self._worker.join(timeout=10)
+            self._worker = None
+
+    def on_deactivate(self, state) -> TransitionCallbackReturn:
+        self._stop_worker()
         self._detector = None
         return super().on_deactivate(state)
+
+    def destroy_node(self):
+        self._stop_worker()  # the worker publishes: stop it before the publisher goes
+        return super().destroy_node()
 
     # -- frames -------------------------------------------------------------------------------
     def _on_image(self, msg: Image) -> None:
