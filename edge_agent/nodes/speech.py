@@ -16,7 +16,7 @@ import queue
 import threading
 import time
 
-from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from diagnostic_msgs.msg import DiagnosticArray
 from rcl_interfaces.msg import ParameterDescriptor, SetParametersResult
 import rclpy
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
@@ -39,7 +39,14 @@ from edge_agent.core.speech import (
 )
 from edge_agent.core.tiers import TierCatalog
 from edge_agent.msg import AudioChunk, Transcript, WordInfo
-from edge_agent.nodes.common import OVERRIDABLE, RELIABLE, SENSOR, TierFollower, run
+from edge_agent.nodes.common import (
+    OVERRIDABLE,
+    RELIABLE,
+    SENSOR,
+    TierFollower,
+    model_diagnostics,
+    run,
+)
 
 __all__ = ['SpeechNode', 'main', 'result_to_msg']
 
@@ -394,23 +401,12 @@ class SpeechNode(TierFollower, LifecycleNode):
     # -- diagnostics --------------------------------------------------------------------------
     def _publish_diagnostics(self) -> None:
         engine = self._engine
-        status = DiagnosticStatus(name='edge_agent: speech', hardware_id='audio')
-        if engine is None:
-            status.level, status.message = DiagnosticStatus.WARN, 'no model loaded'
-        elif self._errors:
-            status.level, status.message = DiagnosticStatus.WARN, self._errors[-1]
-        else:
-            status.level, status.message = DiagnosticStatus.OK, f'tier {self._tier_index}'
-        values = {k: str(v) for k, v in self._stats.items()}
-        if engine is not None:
-            values.update(model=engine.tier, device=engine.device,
-                          compute_type=engine.compute_type, tier=str(self._tier_index))
-        status.values = [KeyValue(key=k, value=v) for k, v in sorted(values.items())]
-        self._errors.clear()
-        array = DiagnosticArray(status=[status])
-        array.header.stamp = self.get_clock().now().to_msg()
-        self._diag_pub.publish(array)
-
+        model = None if engine is None else {
+            'model': engine.tier, 'device': engine.device, 'compute_type': engine.compute_type,
+            'tier': self._tier_index}
+        self._diag_pub.publish(model_diagnostics(
+            self, 'edge_agent: speech', 'audio', self._stats, self._errors, model,
+            f'tier {self._tier_index}'))
 
 def main(args=None) -> int:
     """Run the speech node; it configures and activates itself."""

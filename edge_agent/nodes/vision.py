@@ -12,7 +12,7 @@ import collections
 import threading
 import time
 
-from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from diagnostic_msgs.msg import DiagnosticArray
 from rcl_interfaces.msg import ParameterDescriptor, SetParametersResult
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
@@ -27,7 +27,14 @@ from edge_agent.core.models import ModelCatalog, ModelError
 from edge_agent.core.tiers import TierCatalog
 from edge_agent.core.vision import ImageFormatError, ObservationFuser, image_to_rgb
 from edge_agent.msg import Detection, DetectionArray, FusedDetection
-from edge_agent.nodes.common import OVERRIDABLE, RELIABLE, SENSOR, TierFollower, run
+from edge_agent.nodes.common import (
+    OVERRIDABLE,
+    RELIABLE,
+    SENSOR,
+    TierFollower,
+    model_diagnostics,
+    run,
+)
 
 __all__ = ['VisionNode', 'box_to_msg', 'main']
 
@@ -298,24 +305,13 @@ class VisionNode(TierFollower, LifecycleNode):
     # -- diagnostics --------------------------------------------------------------------------
     def _publish_diagnostics(self) -> None:
         detector = self._detector
-        status = DiagnosticStatus(name='edge_agent: vision', hardware_id='camera')
-        if detector is None:
-            status.level, status.message = DiagnosticStatus.WARN, 'no model loaded'
-        elif self._errors:
-            status.level, status.message = DiagnosticStatus.WARN, self._errors[-1]
-        else:
-            status.level, status.message = DiagnosticStatus.OK, 'detecting'
-        values = {k: str(v) for k, v in self._stats.items()}
-        if detector is not None:
-            values.update(provider=detector.provider, model=str(detector.path),
-                          input_size=str(detector.input_size), layout=detector.layout,
-                          tier=str(self._tier_index))
-        status.values = [KeyValue(key=k, value=v) for k, v in sorted(values.items())]
-        self._errors.clear()
-        array = DiagnosticArray(status=[status])
-        array.header.stamp = self.get_clock().now().to_msg()
-        self._diag_pub.publish(array)
-
+        model = None if detector is None else {
+            'provider': detector.provider, 'model': detector.path,
+            'input_size': detector.input_size, 'layout': detector.layout,
+            'tier': self._tier_index}
+        self._diag_pub.publish(model_diagnostics(
+            self, 'edge_agent: vision', 'camera', self._stats, self._errors, model,
+            'detecting'))
 
 def main(args=None) -> int:
     """Run the vision node; it configures and activates itself."""
