@@ -153,7 +153,7 @@ def _cmd_thermal_replay(args) -> int:
     return 0
 
 
-def _planner_from_args(args):
+def _planner_from_args(args, tier: int | None = None):
     from edge_agent.core.models import ModelCatalog
     from edge_agent.core.planner import Planner, ServerTier, build_tier
     from edge_agent.core.skills import SkillCatalog
@@ -164,7 +164,7 @@ def _planner_from_args(args):
     chain = []
     if args.server:
         chain.append(ServerTier('server', catalog, args.server, timeout_s=args.server_timeout))
-    chain.append(build_tier(args.tier, catalog, tiers, ModelCatalog()))
+    chain.append(build_tier(args.tier if tier is None else tier, catalog, tiers, ModelCatalog()))
     return catalog, Planner(catalog, chain)
 
 
@@ -183,21 +183,30 @@ def _cmd_planner_plan(args) -> int:
 
 def _cmd_planner_eval(args) -> int:
     from edge_agent.core.evaluation import evaluate, load_cases
+    from edge_agent.core.tiers import TierCatalog
 
-    catalog, planner = _planner_from_args(args)
-    try:
-        report = evaluate(planner, catalog, load_cases(args.cases))
-    finally:
-        planner.close()
-    for case, plan, ok, why in report.results:
-        if not ok or args.verbose:
-            steps = '; '.join(s.describe() for s in plan.steps)
-            print(f"{'ok  ' if ok else 'FAIL'} [{case.category}] {case.command!r} -> {steps} "
-                  f'({why})')
-    for category, (good, total) in report.by_category().items():
-        print(f'{category:<14} {good:>3}/{total:<3}')
-    print(f'accuracy {report.accuracy:.3f} ({sum(r[2] for r in report.results)}/'
-          f'{len(report.results)}) tier {args.tier}')
+    cases = load_cases(args.cases)
+    indices = range(len(TierCatalog())) if args.all_tiers else [args.tier]
+    summary = []
+    for index in indices:
+        catalog, planner = _planner_from_args(args, index)
+        try:
+            report = evaluate(planner, catalog, cases)
+        finally:
+            planner.close()
+        for case, plan, ok, why in report.results:
+            if not ok or args.verbose:
+                steps = '; '.join(s.describe() for s in plan.steps)
+                print(f"{'ok  ' if ok else 'FAIL'} [{case.category}] {case.command!r} -> "
+                      f'{steps} ({why})')
+        name = ', '.join(t.name for t in planner.tiers)
+        print(f'-- tier {index} ({name}) --')
+        for category, (good, total) in report.by_category().items():
+            print(f'{category:<14} {good:>3}/{total:<3}')
+        good = sum(r[2] for r in report.results)
+        summary.append(f'tier {index} ({name}): accuracy {report.accuracy:.3f} '
+                       f'({good}/{len(report.results)})')
+    print('\n'.join(summary))
     return 0
 
 
@@ -253,6 +262,7 @@ def build_parser() -> argparse.ArgumentParser:
     peval = psub.add_parser('eval', help='accuracy on the evaluation set')
     peval.add_argument('--cases', help='evaluation YAML (default test/data/planner_eval.yaml)')
     peval.add_argument('-v', '--verbose', action='store_true', help='print every case')
+    peval.add_argument('--all-tiers', action='store_true', help='evaluate every tier in turn')
     peval.set_defaults(func=_cmd_planner_eval)
 
     thermal = sub.add_parser('thermal', help='record, replay and simulate thermal traces')

@@ -95,3 +95,15 @@ def test_thermal_trace_tools_round_trip(tmp_path, capsys):
     assert main(['thermal', 'record', str(out), '--sysfs-root', str(tmp_path / 'none'),
                  '--duration', '0.1']) == 1
     assert main(['thermal', 'simulate', str(tmp_path / 'missing.csv')]) == 2
+
+
+def test_planner_commands_print_plans_and_accuracy(capsys):
+    from edge_agent.cli import main
+
+    assert main(['planner', '--tier', '2', 'plan', 'take the red cup to the office']) == 0
+    plan = json.loads(capsys.readouterr().out)
+    assert plan['tier'] == 'rules'
+    assert [s['skill'] for s in plan['steps']] == ['pick', 'navigate_to', 'place']
+    assert main(['planner', '--tier', '2', 'eval']) == 0
+    last = capsys.readouterr().out.splitlines()[-1]
+    assert last.startswith('tier 2 (rules): accuracy') and '/51)' in last
