@@ -107,14 +107,17 @@ def _cmd_thermal_record(args) -> int:
     return 0
 
 
+class CommandError(RuntimeError):
+    """A command's input is unusable; printed as an error line, exit status 2."""
+
+
 def _load_trace(path):
-    from edge_agent.core.models import ModelError
     from edge_agent.core.thermal import load_trace
 
     try:
         return load_trace(path)
     except (OSError, ValueError) as exc:
-        raise ModelError(f'cannot read thermal trace {path}: {exc}') from exc
+        raise CommandError(f'cannot read thermal trace {path}: {exc}') from exc
 
 
 def _cmd_thermal_simulate(args) -> int:
@@ -288,11 +291,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of `edge-agent`; returns the process exit code."""
     from edge_agent.core.models import ModelError
+    from edge_agent.core.skills import PlanError
 
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except ModelError as exc:
+    except (CommandError, ModelError, PlanError) as exc:
         print(f'edge-agent: error: {exc}', file=sys.stderr)
         return 2
     except KeyboardInterrupt:
