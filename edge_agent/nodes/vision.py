@@ -79,6 +79,7 @@ class VisionNode(TierFollower, LifecycleNode):
         self.add_on_set_parameters_callback(self._validate)
         self._detector: OnnxDetector | None = None
         self._latest: Image | None = None
+        self._frame_lock = threading.Lock()
         self._frame_ready = threading.Event()
         self._running = False
         self._worker: threading.Thread | None = None
@@ -193,17 +194,19 @@ class VisionNode(TierFollower, LifecycleNode):
 
     # -- frames -------------------------------------------------------------------------------
     def _on_image(self, msg: Image) -> None:
-        self._stats['frames_in'] += 1
-        if self._latest is not None:
-            self._stats['frames_skipped'] += 1  # only the newest frame matters
-        self._latest = msg
+        with self._frame_lock:
+            self._stats['frames_in'] += 1
+            if self._latest is not None:
+                self._stats['frames_skipped'] += 1  # only the newest frame matters
+            self._latest = msg
         self._frame_ready.set()
 
     def _loop(self) -> None:
         while self._running:
             self._frame_ready.wait(0.5)
             self._frame_ready.clear()
-            msg, self._latest = self._latest, None
+            with self._frame_lock:  # a frame arriving mid-swap must not be lost
+                msg, self._latest = self._latest, None
             if msg is None or not self._running:
                 continue
             began = time.monotonic()
