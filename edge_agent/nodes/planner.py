@@ -76,6 +76,7 @@ class PlannerNode(TierFollower, LifecycleNode):
             description='Forget detections older than this [s].'))
         self.declare_parameter('step_time_s', 0.2, describe(
             description='Dry-run executor: time each step takes [s].'))
+        self._tiers: TierCatalog | None = None  # loaded in on_configure
         self.add_on_set_parameters_callback(self._validate)
         self._lock = threading.Lock()          # guards tier swaps and the planner
         self._objects: dict[str, float] = {}   # object phrase -> last seen (monotonic)
@@ -88,7 +89,8 @@ class PlannerNode(TierFollower, LifecycleNode):
     # -- parameters ---------------------------------------------------------------------------
     def _validate(self, params) -> SetParametersResult:
         for p in params:
-            if p.name == 'tier' and self._tiers_ok() and not -1 <= p.value < len(self._tiers):
+            if p.name == 'tier' and self._tiers is not None and not (
+                    -1 <= p.value < len(self._tiers)):
                 return SetParametersResult(successful=False,
                                            reason=f'tier must be -1..{len(self._tiers) - 1}')
             if p.name in ('server_timeout_s', 'detection_max_age_s', 'step_time_s') and (
@@ -109,9 +111,6 @@ class PlannerNode(TierFollower, LifecycleNode):
                                  kwargs={'force': True, 'overrides': {p.name: p.value}},
                                  daemon=True).start()
         return SetParametersResult(successful=True)
-
-    def _tiers_ok(self) -> bool:
-        return hasattr(self, '_tiers')
 
     # -- lifecycle ----------------------------------------------------------------------------
     def on_configure(self, state) -> TransitionCallbackReturn:
