@@ -162,13 +162,32 @@ def _check_optional(module: str, label: str, purpose: str) -> Check:
     return Check(label, OK, f'{version} available'.strip(), required=False)
 
 
+def _check_tensorrt() -> Check:
+    """The native TensorRT vision backend: tensorrt, CUDA runtime bindings and a device."""
+    from edge_agent.core import trt_engine
+    from edge_agent.core.detector import DetectorError
+
+    try:
+        trt = trt_engine._import_tensorrt()
+        cuda = trt_engine._Cuda()
+    except DetectorError as exc:
+        return Check('tensorrt', WARN, f'{exc}; vision uses ONNX Runtime instead',
+                     required=False)
+    except Exception as exc:  # noqa: BLE001 - a broken install raises anything
+        return Check('tensorrt', WARN, f'not usable ({type(exc).__name__}: {exc}); vision uses '
+                     'ONNX Runtime instead', required=False)
+    detail = f'TensorRT {trt.__version__} on {cuda.device_name}'
+    cuda.close()
+    return Check('tensorrt', OK, detail, required=False)
+
+
 def run_checks(full: bool = False) -> list[Check]:
     """All checks in report order; ``full`` re-hashes every model file."""
     checks = [_check_python(), _check_rclpy(), _check_interfaces()]
     checks += _check_models(full)
     checks += [_check_onnxruntime(), _check_ctranslate2(), _check_llama_cpp()]
     checks += [
-        _check_optional('tensorrt', 'tensorrt', 'for native TensorRT engines'),
+        _check_tensorrt(),
         _check_optional('jtop', 'jtop', 'for Jetson power and clock readings'),
         _check_optional('sounddevice', 'sounddevice', 'for live microphone capture'),
         _check_optional('pymicro_wakeword', 'pymicro-wakeword', 'for wake-word gating'),

@@ -9,7 +9,7 @@ import sys
 import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
-from edge_agent.core.detector import OnnxDetector  # noqa: E402
+from edge_agent.core.detector import Detector  # noqa: E402
 from edge_agent.core.models import ModelCatalog  # noqa: E402
 from edge_agent.core.planner import build_tier  # noqa: E402
 from edge_agent.core.skills import SkillCatalog  # noqa: E402
@@ -48,7 +48,7 @@ def main() -> int:
         times = []
         for _ in range(args.repeats):
             start = time.perf_counter()
-            OnnxDetector(models.path(name))
+            Detector(models.path(name))
             times.append(time.perf_counter() - start)
         print(f'{"vision":<8}{tier.index:<6}{name:<26}{statistics.median(times):>13.3f}'
               f'{max(times):>9.3f}')

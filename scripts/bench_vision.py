@@ -1,8 +1,11 @@
 """Benchmark the detector tiers: latency (p50, p95) and FPS of the vision pipeline
-(letterbox + ONNX Runtime + decoding + colour, what the node runs per frame) against bare
-ONNX Runtime on the same preprocessed frames in the same run (ratio), mAP@0.5 per tier on the
-held-out renders, and peak memory. Usage: python scripts/bench_vision.py [HELDOUT.npz]
+(letterbox + inference + decoding + colour, what the node runs per frame) against the bare
+backend call (an ONNX Runtime session.run, or a TensorRT engine execution with its copies) on
+the same preprocessed frames in the same run (ratio), mAP@0.5 per tier on the held-out renders,
+and peak memory.
+Usage: python scripts/bench_vision.py [HELDOUT.npz] [--backend onnxruntime|tensorrt|opencv]
 """
+import argparse
 import pathlib
 import resource
 import statistics
@@ -13,31 +16,37 @@ import numpy as np
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from edge_agent.core.detector import OnnxDetector  # noqa: E402
+from edge_agent.core.detector import BACKENDS, Detector  # noqa: E402
 from edge_agent.core.models import ModelCatalog  # noqa: E402
 from edge_agent.core.tiers import TierCatalog  # noqa: E402
 from edge_agent.core.vision import mean_average_precision  # noqa: E402
 
 
 def main() -> int:
-    path = pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else (
-        ROOT / 'test' / 'data' / 'vision' / 'heldout.npz')
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('heldout', nargs='?', type=pathlib.Path,
+                        default=ROOT / 'test' / 'data' / 'vision' / 'heldout.npz')
+    parser.add_argument('--backend', default='onnxruntime', choices=BACKENDS)
+    args = parser.parse_args()
+    path = args.heldout
     data = np.load(path, allow_pickle=True)
     images, truths = data['images'], list(data['boxes'])
     models = ModelCatalog()
-    print(f'{len(images)} held-out renders ({path.name}), CPUExecutionProvider')
-    print(f'{"tier":<5}{"model":<20}{"input":>6}{"mAP@0.5":>8}{"ORT p50 ms":>11}'
+    print(f'{len(images)} held-out renders ({path.name}), backend {args.backend}')
+    print(f'{"tier":<5}{"model":<20}{"input":>6}{"mAP@0.5":>8}{"bare p50 ms":>12}'
           f'{"node p50 ms":>12}{"p95 ms":>8}{"FPS":>6}{"ratio":>7}')
     for tier in TierCatalog().tiers:
         entry = tier.modalities['vision']
-        detector = OnnxDetector(models.path(entry['model']), conf_threshold=0.05)
+        detector = Detector(models.path(entry['model']), conf_threshold=0.05,
+                            input_size=int(entry.get('input_size', 0)), backend=args.backend)
+        print(f'tier {tier.index}: {detector.provider}')
         tensors = [detector.preprocess(image)[0] for image in images]
         for t in tensors[:5]:  # warm-up
-            detector.session.run(None, {detector.input_name: t})
+            detector.backend.infer(t)
         bare, full, predictions = [], [], []
         for image, tensor in zip(images, tensors, strict=True):
             start = time.perf_counter()
-            detector.session.run(None, {detector.input_name: tensor})
+            detector.backend.infer(tensor)
             bare.append(time.perf_counter() - start)
             start = time.perf_counter()
             predictions.append(detector.detect(image))
@@ -46,7 +55,7 @@ def main() -> int:
         b50, f50 = statistics.median(bare) * 1e3, statistics.median(full) * 1e3
         f95 = statistics.quantiles(full, n=20)[18] * 1e3
         print(f'{tier.index:<5}{entry["model"]:<20}{detector.input_size:>6}{m_ap:>8.3f}'
-              f'{b50:>11.1f}{f50:>12.1f}{f95:>8.1f}{1e3 / f50:>6.0f}{f50 / b50:>7.2f}')
+              f'{b50:>12.1f}{f50:>12.1f}{f95:>8.1f}{1e3 / f50:>6.0f}{f50 / b50:>7.2f}')
     print(f'peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB')
     return 0
 

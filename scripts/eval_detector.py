@@ -1,4 +1,4 @@
-"""mAP@0.5 and speed of detector models on a rendered held-out set, through OnnxDetector
+"""mAP@0.5 and speed of detector models on a rendered held-out set, through Detector
 (the vision node's own code path). Usage: python scripts/eval_detector.py HELDOUT.npz MODEL...
 """
 import argparse
@@ -10,12 +10,12 @@ import time
 import numpy as np
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
-from edge_agent.core.detector import OnnxDetector  # noqa: E402
+from edge_agent.core.detector import Detector  # noqa: E402
 from edge_agent.core.vision import mean_average_precision  # noqa: E402
 
 
 def evaluate(model: str, images, truths, input_size: int = 0, threads: int = 0):
-    detector = OnnxDetector(model, input_size=input_size, conf_threshold=0.05, threads=threads)
+    detector = Detector(model, input_size=input_size, conf_threshold=0.05, threads=threads)
     predictions, times = [], []
     for image in images:
         start = time.perf_counter()

@@ -11,7 +11,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
-from edge_agent.core.detector import OnnxDetector  # noqa: E402
+from edge_agent.core.detector import Detector  # noqa: E402
 
 
 def main() -> int:
@@ -30,7 +30,7 @@ def main() -> int:
     )
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
-    detector = OnnxDetector(args.fp32)
+    detector = Detector(args.fp32)
     images = np.load(args.calib, allow_pickle=True)['images'][:args.frames]
 
     class Frames(CalibrationDataReader):

@@ -13,7 +13,7 @@ from rclpy.parameter import Parameter
 from ros_helpers import wait_for
 from sensor_msgs.msg import Image
 
-from edge_agent.core.detector import OnnxDetector
+from edge_agent.core.detector import Detector
 from edge_agent.core.models import ModelCatalog
 from edge_agent.core.vision import mean_average_precision
 from edge_agent.msg import DetectionArray, ModelTier
@@ -26,7 +26,7 @@ IMAGES, TRUTHS = HELDOUT['images'], list(HELDOUT['boxes'])
 
 
 def m_ap(name: str) -> float:
-    detector = OnnxDetector(ModelCatalog().path(name), conf_threshold=0.05)
+    detector = Detector(ModelCatalog().path(name), conf_threshold=0.05)
     assert detector.labels == ['cup', 'bottle', 'box', 'ball']
     return mean_average_precision([detector.detect(i) for i in IMAGES], TRUTHS, 4)[0]
 
@@ -77,8 +77,8 @@ def test_vision_node_on_renders_follows_the_governor(ros_context, executor):
 
 def test_opencv_dnn_backend_matches_onnxruntime():
     path = ModelCatalog().path('detector-fp32-320')
-    ort_det = OnnxDetector(path, conf_threshold=0.05)
-    cv_det = OnnxDetector(path, conf_threshold=0.05, backend='opencv')
+    ort_det = Detector(path, conf_threshold=0.05)
+    cv_det = Detector(path, conf_threshold=0.05, backend='opencv')
     assert cv_det.provider == 'opencv:dnn-cpu'
     for image in IMAGES[:5]:
         a, b = ort_det.detect(image), cv_det.detect(image)
@@ -87,5 +87,5 @@ def test_opencv_dnn_backend_matches_onnxruntime():
     from edge_agent.core.detector import DetectorError
 
     with pytest.raises(DetectorError, match='inference failed|cannot load'):  # INT8 QDQ: ORT
-        OnnxDetector(ModelCatalog().path('detector-int8-320'), backend='opencv').detect(
+        Detector(ModelCatalog().path('detector-int8-320'), backend='opencv').detect(
             IMAGES[0])

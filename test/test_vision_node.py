@@ -19,7 +19,7 @@ from ros_helpers import wait_for, wait_future
 from sensor_msgs.msg import Image
 
 from edge_agent.action import Observe
-from edge_agent.core.detector import OnnxDetector
+from edge_agent.core.detector import Detector
 from edge_agent.msg import DetectionArray
 from edge_agent.nodes.vision import VisionNode
 
@@ -65,9 +65,9 @@ def scene(encoding='rgb8'):
 
 
 def test_detector_maps_boxes_back_and_names_colours(tmp_path):
-    detector = OnnxDetector(make_model(tmp_path / 'm.onnx'))
+    detector = Detector(make_model(tmp_path / 'm.onnx'))
     assert detector.labels == ['cup', 'ball'] and detector.input_size == 64
-    assert detector.provider == 'CPUExecutionProvider'  # no GPU provider on this machine
+    assert detector.provider == 'onnxruntime:CPUExecutionProvider'  # no GPU provider here
     rgb = np.frombuffer(bytes(scene().data), np.uint8).reshape(96, 128, 3)
     boxes = detector.detect(rgb)
     assert [(b.label, b.color_name) for b in boxes] == [('cup', 'red'), ('ball', 'blue')]

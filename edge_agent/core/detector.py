@@ -1,13 +1,17 @@
 """YOLO-family detector: image in, boxes with labels and colours out.
 
-Backends: ONNX Runtime with provider priority TensorRT > CUDA > CPU among those the installed
-onnxruntime offers (configurable), or OpenCV's DNN module (``backend='opencv'``, FP32 models;
-opencv-python is optional). ``provider`` reports what runs. Class names come from the model's
-metadata (the ``names`` entry that YOLO exporters write) or a labels file.
+Backends (``backend=``): ``onnxruntime`` with provider priority TensorRT > CUDA > CPU among those
+the installed onnxruntime offers (configurable); ``tensorrt``, native TensorRT engines built from
+the ONNX model on the device and cached (``edge_agent.core.trt_engine``), or a ready ``.engine``
+file; ``opencv``, OpenCV's DNN module (FP32 models; opencv-python is optional); ``auto``, native
+TensorRT when ``tensorrt`` is importable and a CUDA device answers, otherwise ONNX Runtime (the
+reason is kept in ``fallback_reason``). ``provider`` reports what runs. Class names come from the
+model's metadata (the ``names`` entry that YOLO exporters write) or a labels file.
 """
 from __future__ import annotations
 
 import ast
+import importlib.util
 import os
 import pathlib
 import time
@@ -16,7 +20,7 @@ import numpy as np
 
 from edge_agent.core.vision import Box, decode_output, dominant_colour, letterbox
 
-__all__ = ['DEFAULT_PROVIDERS', 'DetectorError', 'OnnxDetector', 'read_labels']
+__all__ = ['BACKENDS', 'DEFAULT_PROVIDERS', 'Detector', 'DetectorError', 'read_labels']
 
 DEFAULT_PROVIDERS = ('TensorrtExecutionProvider', 'CUDAExecutionProvider',
                      'CPUExecutionProvider')
@@ -33,83 +37,133 @@ def read_labels(path: str | os.PathLike) -> list[str]:
 
 
 def _names_from_metadata(meta: dict) -> list[str] | None:
-    raw = meta.get('names')
-    if not raw:
+    """Class names from ONNX metadata (a Python literal string, as YOLO exporters write) or
+    engine metadata (JSON: a list, or a dict whose keys are class indices)."""
+    names = meta.get('names')
+    if not names:
         return None
-    try:
-        names = ast.literal_eval(raw)
-    except (ValueError, SyntaxError):
-        return None
+    if isinstance(names, str):
+        try:
+            names = ast.literal_eval(names)
+        except (ValueError, SyntaxError):
+            return None
     if isinstance(names, dict):
-        return [str(names[k]) for k in sorted(names)]
+        try:
+            return [str(names[k]) for k in sorted(names, key=int)]
+        except (TypeError, ValueError):
+            return None
     if isinstance(names, (list, tuple)):
         return [str(n) for n in names]
     return None
 
 
-class OnnxDetector:
-    """Run an exported YOLO-family ONNX model; ``detect`` returns boxes in image pixels."""
+BACKENDS = ('auto', 'onnxruntime', 'tensorrt', 'opencv')
+ENGINE_SUFFIXES = ('.engine', '.plan', '.trt')
 
-    def __init__(self, model_path: str | os.PathLike, providers=DEFAULT_PROVIDERS,
-                 labels: list[str] | None = None, input_size: int = 0,
-                 conf_threshold: float = 0.25, iou_threshold: float = 0.45,
-                 layout: str = 'auto', threads: int = 0, backend: str = 'onnxruntime') -> None:
+
+def _resolve_size(path, fixed: int | None, requested: int) -> int:
+    if fixed and requested and requested != fixed:
+        raise DetectorError(f'{path} takes {fixed}x{fixed} input, not {requested}')
+    return int(requested or fixed or 640)
+
+
+class _OrtBackend:
+    """ONNX Runtime session; also reads the model's metadata for the OpenCV backend."""
+
+    def __init__(self, path: pathlib.Path, providers, threads: int, input_size: int) -> None:
         import onnxruntime as ort
 
-        self.path = pathlib.Path(model_path)
-        if not self.path.is_file():
-            raise DetectorError(f'model file {self.path} does not exist')
         available = ort.get_available_providers()
         chosen = [p for p in providers if p in available] or ['CPUExecutionProvider']
         opts = ort.SessionOptions()
         if threads:
             opts.intra_op_num_threads = threads
         try:
-            self.session = ort.InferenceSession(str(self.path), sess_options=opts,
-                                                providers=chosen)
+            self.session = ort.InferenceSession(str(path), sess_options=opts, providers=chosen)
         except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own exception types
-            raise DetectorError(f'cannot load {self.path}: {exc}') from exc
-        self.provider = self.session.get_providers()[0]
-        self._net = None
-        if backend == 'opencv':
-            self._net = self._opencv_net()
-            self.provider = 'opencv:dnn-cpu'
-        elif backend != 'onnxruntime':
-            raise DetectorError(f'unknown backend {backend!r}: onnxruntime or opencv')
+            raise DetectorError(f'cannot load {path}: {exc}') from exc
+        self.provider = f'onnxruntime:{self.session.get_providers()[0]}'
         inp = self.session.get_inputs()[0]
         self.input_name = inp.name
         shape = inp.shape
         fixed = shape[2] if len(shape) == 4 and isinstance(shape[2], int) else None
-        self.input_size = int(input_size or fixed or 640)
-        if fixed and input_size and input_size != fixed:
-            raise DetectorError(f'{self.path} takes {fixed}x{fixed} input, not {input_size}')
+        self.input_size = _resolve_size(path, fixed, input_size)
         self.dtype = np.float16 if 'float16' in inp.type else np.float32
-        meta = self.session.get_modelmeta().custom_metadata_map
-        self.labels = labels or _names_from_metadata(meta)
-        out_shape = self.session.get_outputs()[0].shape
-        if not self.labels:
-            count = out_shape[1] - 4 if isinstance(out_shape[1], int) else 80
-            self.labels = [f'class_{i}' for i in range(max(count, 1))]
-        self.conf_threshold, self.iou_threshold, self.layout = (
-            conf_threshold, iou_threshold, layout)
-        self.last_inference_s = 0.0
+        self.meta = self.session.get_modelmeta().custom_metadata_map
+        self.output_shape = tuple(self.session.get_outputs()[0].shape)
 
-    def _opencv_net(self):
+    def infer(self, tensor: np.ndarray) -> np.ndarray:
+        return self.session.run(None, {self.input_name: tensor})[0]
+
+
+class _OpenCvBackend(_OrtBackend):
+    def __init__(self, path: pathlib.Path, input_size: int) -> None:
+        super().__init__(path, ['CPUExecutionProvider'], 1, input_size)
         try:
             import cv2
         except ImportError as exc:
             raise DetectorError('the opencv backend needs `pip install opencv-python-headless`'
                                 ) from exc
         try:
-            return cv2.dnn.readNetFromONNX(str(self.path))
+            self.net = cv2.dnn.readNetFromONNX(str(path))
         except cv2.error as exc:
-            raise DetectorError(f'OpenCV DNN cannot load {self.path}: {exc}') from exc
+            raise DetectorError(f'OpenCV DNN cannot load {path}: {exc}') from exc
+        self.provider = 'opencv:dnn-cpu'
 
-    def _infer(self, tensor: np.ndarray) -> np.ndarray:
-        if self._net is None:
-            return self.session.run(None, {self.input_name: tensor})[0]
-        self._net.setInput(tensor)
-        return self._net.forward()
+    def infer(self, tensor: np.ndarray) -> np.ndarray:
+        self.net.setInput(tensor)
+        return self.net.forward()
+
+
+class Detector:
+    """Run an exported YOLO-family model; ``detect`` returns boxes in image pixels."""
+
+    def __init__(self, model_path: str | os.PathLike, providers=DEFAULT_PROVIDERS,
+                 labels: list[str] | None = None, input_size: int = 0,
+                 conf_threshold: float = 0.25, iou_threshold: float = 0.45,
+                 layout: str = 'auto', threads: int = 0, backend: str = 'onnxruntime',
+                 tensorrt_precision: str = 'fp16', engine_cache_dir: str | None = None,
+                 log=None) -> None:
+        self.path = pathlib.Path(model_path)
+        if backend not in BACKENDS:
+            raise DetectorError(f'unknown backend {backend!r}: one of {", ".join(BACKENDS)}')
+        if not self.path.is_file():
+            raise DetectorError(f'model file {self.path} does not exist')
+        is_engine = self.path.suffix.lower() in ENGINE_SUFFIXES
+        if is_engine and backend not in ('auto', 'tensorrt'):
+            raise DetectorError(f'{self.path} is a TensorRT engine: use backend tensorrt')
+        self.fallback_reason = ''
+        self.backend = None
+        if backend == 'tensorrt' or (backend == 'auto' and (
+                is_engine or importlib.util.find_spec('tensorrt') is not None)):
+            try:
+                self.backend = self._tensorrt(input_size, tensorrt_precision, engine_cache_dir,
+                                              log)
+            except DetectorError as exc:
+                if backend == 'tensorrt' or is_engine:
+                    raise
+                self.fallback_reason = f'native TensorRT unavailable: {exc}'
+        if self.backend is None:
+            self.backend = (_OpenCvBackend(self.path, input_size) if backend == 'opencv'
+                            else _OrtBackend(self.path, providers, threads, input_size))
+        self.provider = self.backend.provider
+        self.input_size = self.backend.input_size
+        self.dtype = self.backend.dtype
+        self.labels = labels or _names_from_metadata(self.backend.meta)
+        out_shape = self.backend.output_shape
+        if not self.labels:
+            count = out_shape[1] - 4 if len(out_shape) > 1 and isinstance(out_shape[1], int) \
+                else 80
+            self.labels = [f'class_{i}' for i in range(max(count, 1))]
+        self.conf_threshold, self.iou_threshold, self.layout = (
+            conf_threshold, iou_threshold, layout)
+        self.last_inference_s = 0.0
+
+    def _tensorrt(self, input_size, precision, cache_dir, log):
+        from edge_agent.core.trt_engine import TensorRtBackend
+
+        return TensorRtBackend(self.path, input_size=input_size, precision=precision,
+                               cache_dir=cache_dir, log=log)
 
     def preprocess(self, rgb: np.ndarray) -> tuple[np.ndarray, float, tuple[int, int]]:
         boxed, scale, pad = letterbox(rgb, self.input_size)
@@ -121,8 +175,8 @@ class OnnxDetector:
         began = time.perf_counter()
         tensor, scale, (left, top) = self.preprocess(rgb)
         try:
-            output = self._infer(tensor)
-        except Exception as exc:  # noqa: BLE001 - ORT and OpenCV raise their own types
+            output = self.backend.infer(tensor)
+        except Exception as exc:  # noqa: BLE001 - ORT, OpenCV, TensorRT raise their own types
             raise DetectorError(f'inference failed on {self.path}: {exc}') from exc
         boxes, scores, classes, self.layout = decode_output(
             output, len(self.labels), self.conf_threshold, self.iou_threshold, self.layout)

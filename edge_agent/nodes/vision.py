@@ -22,7 +22,7 @@ from sensor_msgs.msg import Image
 from std_msgs.msg import ColorRGBA
 
 from edge_agent.action import Observe
-from edge_agent.core.detector import DEFAULT_PROVIDERS, DetectorError, OnnxDetector, read_labels
+from edge_agent.core.detector import DEFAULT_PROVIDERS, Detector, DetectorError, read_labels
 from edge_agent.core.models import ModelCatalog, ModelError
 from edge_agent.core.tiers import TierCatalog
 from edge_agent.core.vision import ImageFormatError, ObservationFuser, image_to_rgb
@@ -62,9 +62,19 @@ class VisionNode(TierFollower, LifecycleNode):
         self.declare_parameter('labels_file', '', d(
             description="Class names, one per line; empty = the model's metadata.",
             read_only=True))
-        self.declare_parameter('backend', 'onnxruntime', d(
-            description='"onnxruntime" (providers below) or "opencv" (OpenCV DNN, FP32 '
-                        'models).', read_only=True))
+        self.declare_parameter('backend', 'auto', d(
+            description='"auto" (native TensorRT when the tensorrt package and a CUDA device are '
+                        'there, else ONNX Runtime), "tensorrt" (engines built from the ONNX '
+                        'model on this device and cached, or a .engine model_path), '
+                        '"onnxruntime" (providers below) or "opencv" (OpenCV DNN, FP32 models).',
+            read_only=True))
+        self.declare_parameter('tensorrt_precision', 'fp16', d(
+            description='Precision of engines built by the tensorrt backend: fp16 or fp32 '
+                        '(INT8 models keep their Q/DQ INT8 layers; TensorRT 11 follows the '
+                        "model's own types).", read_only=True))
+        self.declare_parameter('engine_cache_dir', '', d(
+            description='Where built TensorRT engines are cached; empty = engines/ in the '
+                        'model cache.', read_only=True))
         self.declare_parameter('providers', ','.join(DEFAULT_PROVIDERS), d(
             description='ONNX Runtime providers in priority order; unavailable ones are '
                         'skipped.', read_only=True))
@@ -77,7 +87,7 @@ class VisionNode(TierFollower, LifecycleNode):
         self.declare_parameter('max_rate_hz', 0.0, d(
             description="Process at most this many frames a second; 0 = the tier's rate [Hz]."))
         self.add_on_set_parameters_callback(self._validate)
-        self._detector: OnnxDetector | None = None
+        self._detector: Detector | None = None
         self._latest: Image | None = None
         self._frame_lock = threading.Lock()
         self._frame_ready = threading.Event()
@@ -154,7 +164,7 @@ class VisionNode(TierFollower, LifecycleNode):
             path = self.get_parameter('model_path').value or str(
                 self._models.path(entry['model']))
             labels_file = self.get_parameter('labels_file').value
-            detector = OnnxDetector(
+            detector = Detector(
                 path, providers=[p.strip() for p in self.get_parameter('providers').value
                                  .split(',') if p.strip()],
                 labels=read_labels(labels_file) if labels_file else None,
@@ -163,11 +173,18 @@ class VisionNode(TierFollower, LifecycleNode):
                     else int(entry.get('input_size', 0))),
                 conf_threshold=self.get_parameter('conf_threshold').value,
                 iou_threshold=self.get_parameter('iou_threshold').value,
-                backend=self.get_parameter('backend').value)
+                backend=self.get_parameter('backend').value,
+                tensorrt_precision=self.get_parameter('tensorrt_precision').value,
+                engine_cache_dir=self.get_parameter('engine_cache_dir').value or None,
+                log=self.get_logger().info)
         except (DetectorError, ModelError, OSError, KeyError) as exc:
             self.get_logger().error(f'vision tier {index} unavailable: {exc}')
             self._errors.append(f'tier {index}: {exc}')
             return self._detector is not None
+        if detector.fallback_reason:
+            self.get_logger().warning(f'vision tier {index}: {detector.fallback_reason}; '
+                                      'using ONNX Runtime')
+            self._errors.append(f'tier {index}: {detector.fallback_reason}')
         self._detector, self._tier_index = detector, index
         self._tier_rate = float(entry.get('rate_hz', 10.0))
         self._stats['tier_switches'] += 1
@@ -229,8 +246,7 @@ class VisionNode(TierFollower, LifecycleNode):
         self._stats['frames_processed'] += 1
         out = DetectionArray(header=msg.header, image_width=msg.width, image_height=msg.height,
                              detections=[box_to_msg(b) for b in boxes],
-                             backend=(detector.provider if detector.provider.startswith('opencv')
-                                      else f'onnxruntime:{detector.provider}'),
+                             backend=detector.provider,
                              inference_time=float(detector.last_inference_s))
         self._pub.publish(out)
         with self._observers_lock:
