@@ -213,6 +213,32 @@ def _cmd_planner_eval(args) -> int:
     return 0
 
 
+def _cmd_vision_engines(args) -> int:
+    import time
+
+    from edge_agent.core.detector import Detector
+    from edge_agent.core.models import ModelCatalog
+    from edge_agent.core.tiers import TierCatalog
+
+    models = ModelCatalog()
+    if args.models:
+        jobs = [(name, 0) for name in args.models]
+    else:
+        jobs = [(t.modalities['vision']['model'], int(t.modalities['vision'].get('input_size', 0)))
+                for t in TierCatalog().tiers if 'vision' in t.modalities]
+    for name, size in dict.fromkeys(jobs):
+        began = time.monotonic()
+        path = models.path(name) if name in models.models else name
+        detector = Detector(path, backend='tensorrt', input_size=size,
+                            tensorrt_precision=args.precision, engine_cache_dir=args.cache_dir,
+                            log=lambda msg: print(msg, file=sys.stderr))
+        backend = detector.backend
+        state = 'built' if backend.built else 'cached'
+        print(f'{name}: {state} {backend.engine_path} ({detector.provider}, '
+              f'{detector.input_size}px, {time.monotonic() - began:.1f} s)')
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of `edge-agent` (exposed for tests and shell completion)."""
     parser = argparse.ArgumentParser(
@@ -285,18 +311,29 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument('sysfs_root', help='folder to create the fake tree in')
     rep.add_argument('--speed', type=float, default=1.0, help='playback speed factor')
     rep.set_defaults(func=_cmd_thermal_replay)
+
+    vision = sub.add_parser('vision', help='vision backends')
+    vsub = vision.add_subparsers(dest='vision_command', required=True)
+    eng = vsub.add_parser('engines', help='build (or find cached) TensorRT engines for the '
+                          'vision tiers on this device, so the node starts without building')
+    eng.add_argument('models', nargs='*', help='manifest names or ONNX paths (default: the '
+                     "tier catalog's vision models at their input sizes)")
+    eng.add_argument('--precision', choices=('fp16', 'fp32'), default='fp16')
+    eng.add_argument('--cache-dir', help='engine cache (default: engines/ in the model cache)')
+    eng.set_defaults(func=_cmd_vision_engines)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of `edge-agent`; returns the process exit code."""
+    from edge_agent.core.detector import DetectorError
     from edge_agent.core.models import ModelError
     from edge_agent.core.skills import PlanError
 
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (CommandError, ModelError, PlanError) as exc:
+    except (CommandError, DetectorError, ModelError, PlanError) as exc:
         print(f'edge-agent: error: {exc}', file=sys.stderr)
         return 2
     except KeyboardInterrupt:

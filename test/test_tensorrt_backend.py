@@ -235,3 +235,25 @@ def test_vision_node_asked_for_tensorrt_without_it_fails_activation_cleanly(ros_
     assert node.trigger_activate() == TransitionCallbackReturn.FAILURE
     assert any('needs the tensorrt Python package' in e for e in node._errors)
     node.destroy_node()
+
+
+def test_cli_prebuilds_the_tier_engines_then_finds_them_cached(gpu, tmp_path, capsys):
+    from edge_agent.cli import main
+
+    assert main(['vision', 'engines', '--cache-dir', str(tmp_path)]) == 0
+    first = capsys.readouterr().out.splitlines()
+    assert [line.split(':')[0] for line in first] == [
+        'detector-fp32-320', 'detector-int8-320', 'detector-int8-256']
+    assert all(': built ' in line for line in first) and '256px' in first[2]
+    assert len(list(tmp_path.glob('*.engine'))) == 3
+    assert main(['vision', 'engines', '--cache-dir', str(tmp_path)]) == 0
+    assert all(': cached ' in line for line in capsys.readouterr().out.splitlines())
+    assert len(gpu.BUILDS) == 3
+
+
+def test_cli_engines_without_tensorrt_is_an_error_line(tmp_path, capsys):
+    from edge_agent.cli import main
+
+    _forget_gpu_modules()
+    assert main(['vision', 'engines', '--cache-dir', str(tmp_path)]) == 2
+    assert 'needs the tensorrt Python package' in capsys.readouterr().err

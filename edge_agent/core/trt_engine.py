@@ -218,8 +218,9 @@ class TensorRtBackend:
         meta['imgsz'] = [size, size]
         self.precision = precision
         cache = pathlib.Path(cache_dir) if cache_dir else default_cache_dir() / 'engines'
-        target = cache / engine_cache_key(_sha256(self.path), self.trt.__version__,
-                                          self.cuda.device_name, size, precision)
+        digest = _sha256(self.path)
+        target = cache / engine_cache_key(digest, self.trt.__version__, self.cuda.device_name,
+                                          size, precision)
         if target.is_file():
             cached_meta, engine = read_engine_file(target)
             if cached_meta.get('source_sha256') and engine:
@@ -229,7 +230,7 @@ class TensorRtBackend:
                  f'({size}px, {precision}); it is cached in {target}')
         engine = self._build(size, precision, workspace_mb)
         meta['source'] = str(self.path)
-        meta['source_sha256'] = _sha256(self.path)
+        meta['source_sha256'] = digest
         meta['precision'] = precision
         try:
             write_engine_file(target, meta, engine)
@@ -242,7 +243,11 @@ class TensorRtBackend:
 
     def _build(self, size: int, precision: str, workspace_mb: int) -> bytes:
         trt = self.trt
-        builder = trt.Builder(self.logger)
+        try:
+            builder = trt.Builder(self.logger)
+        except Exception as exc:  # noqa: BLE001 - TensorRT raises TypeError without a GPU
+            raise DetectorError(f'TensorRT cannot create a builder on this device: {exc}'
+                                ) from exc
         flags = 0
         explicit = getattr(trt.NetworkDefinitionCreationFlag, 'EXPLICIT_BATCH', None)
         if explicit is not None and int(trt.__version__.split('.')[0]) < 10:
