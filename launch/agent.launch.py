@@ -1,7 +1,8 @@
 """Launch the edge_agent graph: `ros2 launch edge_agent agent.launch.py [namespace:=robot1]`.
 
 Starts the thermal governor, speech, vision and planner nodes, and the microphone with
-mic:=true; vision_model:=/path/model.onnx runs your own YOLO export instead of the tiers.
+mic:=true; vision_model:=/path/model.onnx (or a TensorRT .engine) runs your own YOLO export
+instead of the tiers; vision_backend:=tensorrt|onnxruntime|opencv picks the vision backend.
 """
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument
@@ -38,11 +39,16 @@ def generate_launch_description():
         DeclareLaunchArgument('mic', default_value='false',
                               description='Start the microphone capture node (sounddevice).'),
         DeclareLaunchArgument('vision_model', default_value='',
-                              description='YOLO-family ONNX model for the vision node; empty = '
-                                          "the project's detector from the tier catalog."),
+                              description='YOLO-family ONNX model (or TensorRT .engine) for the '
+                                          "vision node; empty = the project's detector from the "
+                                          'tier catalog.'),
+        DeclareLaunchArgument('vision_backend', default_value='auto',
+                              description='Vision backend: auto (TensorRT when available, else '
+                                          'ONNX Runtime), tensorrt, onnxruntime or opencv.'),
         edge_node('thermal_governor'),
         edge_node('audio_capture', condition=IfCondition(LaunchConfiguration('mic'))),
         edge_node('speech'),
         edge_node('planner'),
-        edge_node('vision', extra={'model_path': LaunchConfiguration('vision_model')}),
+        edge_node('vision', extra={'model_path': LaunchConfiguration('vision_model'),
+                                   'backend': LaunchConfiguration('vision_backend')}),
     ])
