@@ -257,3 +257,19 @@ def test_cli_engines_without_tensorrt_is_an_error_line(tmp_path, capsys):
     _forget_gpu_modules()
     assert main(['vision', 'engines', '--cache-dir', str(tmp_path)]) == 2
     assert 'needs the tensorrt Python package' in capsys.readouterr().err
+
+
+def test_onnxruntime_tensorrt_provider_caches_its_engines(tmp_path):
+    from edge_agent.core.detector import DEFAULT_PROVIDERS, ort_providers
+
+    gpu_ort = ['TensorrtExecutionProvider', 'CUDAExecutionProvider', 'CPUExecutionProvider']
+    chosen = ort_providers(DEFAULT_PROVIDERS, gpu_ort, tmp_path, 'fp32')
+    assert chosen[1:] == ['CUDAExecutionProvider', 'CPUExecutionProvider']
+    name, options = chosen[0]
+    assert name == 'TensorrtExecutionProvider' and options == {
+        'trt_engine_cache_enable': 'True', 'trt_engine_cache_path': str(tmp_path / 'ort'),
+        'trt_fp16_enable': 'False'}
+    assert ort_providers(DEFAULT_PROVIDERS, ['CPUExecutionProvider'], None) == [
+        'CPUExecutionProvider']
+    assert ort_providers(['CUDAExecutionProvider'], ['CPUExecutionProvider'], None) == [
+        'CPUExecutionProvider']  # nothing wanted is there: the CPU still runs

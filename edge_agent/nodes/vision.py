@@ -69,12 +69,13 @@ class VisionNode(TierFollower, LifecycleNode):
                         '"onnxruntime" (providers below) or "opencv" (OpenCV DNN, FP32 models).',
             read_only=True))
         self.declare_parameter('tensorrt_precision', 'fp16', d(
-            description='Precision of engines built by the tensorrt backend: fp16 or fp32 '
-                        '(INT8 models keep their Q/DQ INT8 layers; TensorRT 11 follows the '
-                        "model's own types).", read_only=True))
+            description='Precision of TensorRT engines (tensorrt backend, and ONNX Runtime\'s '
+                        'TensorRT provider): fp16 or fp32 (INT8 models keep their Q/DQ INT8 '
+                        "layers; TensorRT 11 follows the model's own types).", read_only=True))
         self.declare_parameter('engine_cache_dir', '', d(
-            description='Where built TensorRT engines are cached; empty = engines/ in the '
-                        'model cache.', read_only=True))
+            description='Where TensorRT engines are cached (ONNX Runtime\'s TensorRT provider '
+                        'uses ort/ inside it); empty = engines/ in the model cache.',
+            read_only=True))
         self.declare_parameter('providers', ','.join(DEFAULT_PROVIDERS), d(
             description='ONNX Runtime providers in priority order; unavailable ones are '
                         'skipped.', read_only=True))
