@@ -273,3 +273,19 @@ def test_onnxruntime_tensorrt_provider_caches_its_engines(tmp_path):
         'CPUExecutionProvider']
     assert ort_providers(['CUDAExecutionProvider'], ['CPUExecutionProvider'], None) == [
         'CPUExecutionProvider']  # nothing wanted is there: the CPU still runs
+
+
+def test_old_or_broken_tensorrt_is_an_error_not_a_crash(gpu, monkeypatch, tmp_path):
+    monkeypatch.setattr(gpu, '__version__', '8.2.1.8')  # JetPack 4: no I/O-tensor API
+    with pytest.raises(DetectorError, match='TensorRT 8.2.1.8 is too old'):
+        Detector(model('detector-fp32-320'), backend='tensorrt', engine_cache_dir=tmp_path)
+    monkeypatch.setattr(gpu, '__version__', '10.3.0')
+
+    def broken(self, logger):
+        raise RuntimeError('CUDA initialization failure with error: 999')
+
+    monkeypatch.setattr(gpu.Runtime, '__init__', broken)
+    with pytest.raises(DetectorError, match='tensorrt backend failed.*error: 999'):
+        Detector(model('detector-fp32-320'), backend='tensorrt', engine_cache_dir=tmp_path)
+    det = Detector(model('detector-fp32-320'), backend='auto', engine_cache_dir=tmp_path)
+    assert det.provider.startswith('onnxruntime:') and 'error: 999' in det.fallback_reason

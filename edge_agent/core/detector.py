@@ -183,8 +183,14 @@ class Detector:
     def _tensorrt(self, input_size, precision, cache_dir, log):
         from edge_agent.core.trt_engine import TensorRtBackend
 
-        return TensorRtBackend(self.path, input_size=input_size, precision=precision,
-                               cache_dir=cache_dir, log=log)
+        try:
+            return TensorRtBackend(self.path, input_size=input_size, precision=precision,
+                                   cache_dir=cache_dir, log=log)
+        except DetectorError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a TensorRT or CUDA surprise is no crash
+            raise DetectorError(f'the tensorrt backend failed on {self.path}: '
+                                f'{type(exc).__name__}: {exc}') from exc
 
     def preprocess(self, rgb: np.ndarray) -> tuple[np.ndarray, float, tuple[int, int]]:
         boxed, scale, pad = letterbox(rgb, self.input_size)

@@ -40,6 +40,13 @@ def _import_tensorrt():
         raise DetectorError(
             'the tensorrt backend needs the tensorrt Python package (JetPack ships it; '
             '`pip install tensorrt-cu12` elsewhere)') from exc
+    try:
+        version = tuple(int(x) for x in trt.__version__.split('.')[:2])
+    except (AttributeError, ValueError):
+        version = (0, 0)
+    if version < (8, 5):
+        raise DetectorError(f'TensorRT {getattr(trt, "__version__", "?")} is too old: the '
+                            'tensorrt backend needs 8.5 or newer (JetPack 5 or later)')
     return trt
 
 
