@@ -36,10 +36,12 @@ class BackgroundExecutor:
         return self
 
     def __exit__(self, *exc):
+        # Stop spinning before destroying: a spin still inside wait_for_ready_callbacks would
+        # touch the destroyed entities (rclpy raises InvalidHandle in the spin thread).
         self.executor.shutdown(timeout_sec=5.0)
+        self._thread.join(timeout=10.0)
         for node in self._nodes:
             node.destroy_node()
-        self._thread.join(timeout=10.0)
         return False
 
 
