@@ -3,7 +3,8 @@ the speech node over DDS (p50, p95), the node pipeline's cost against calling fa
 directly on the same audio in the same run (ratio), and peak memory.
 
 Each tier runs in its own process so peak RSS is per tier. Usage:
-  python scripts/bench_speech.py [--tiers 1,0]   (tier indices of config/model_tiers.yaml)
+  python scripts/bench_speech.py [--tiers 1,0] [--executor node|rclpy] [-v]
+  (tier indices of config/model_tiers.yaml)
 """
 import argparse
 import json
@@ -34,6 +35,7 @@ def measure(tier_index: int) -> dict:
     from edge_agent.core.speech import SpeechConfig, WhisperEngine, word_error_rate
     from edge_agent.core.tiers import TierCatalog
     from edge_agent.msg import AudioChunk, Transcript
+    from edge_agent.nodes.executor import NodeExecutor
     from edge_agent.nodes.speech import SpeechNode
 
     entry = TierCatalog()[tier_index].modalities['stt']
@@ -72,7 +74,10 @@ def measure(tier_index: int) -> dict:
                               lambda m: m.is_final and finals.append((time.perf_counter(), m)),
                               10)
     pub = probe.create_publisher(AudioChunk, 'audio', 5)
-    executor = MultiThreadedExecutor(num_threads=6, context=context)
+    if os.environ.get('BENCH_EXECUTOR') == 'rclpy':
+        executor = MultiThreadedExecutor(num_threads=6, context=context)
+    else:
+        executor = NodeExecutor(num_threads=6, context=context)
     executor.add_node(node)
     executor.add_node(probe)
     import threading
@@ -124,12 +129,15 @@ def main() -> int:
     parser.add_argument('-v', '--verbose', action='store_true', help='latency of every clip')
     parser.add_argument('--cpu-threads', type=int, default=0,
                         help="the speech node's decoder threads (0 = all cores)")
+    parser.add_argument('--executor', choices=('node', 'rclpy'), default='node',
+                        help="spin in the nodes' NodeExecutor (default) or rclpy's "
+                        'MultiThreadedExecutor, for comparison')
     args = parser.parse_args()
     if args.one is not None:
         print(json.dumps(measure(args.one)))
         return 0
     env = dict(os.environ, ROS_DOMAIN_ID=os.environ.get('ROS_DOMAIN_ID', '57'),
-               BENCH_CPU_THREADS=str(args.cpu_threads),
+               BENCH_CPU_THREADS=str(args.cpu_threads), BENCH_EXECUTOR=args.executor,
                ROS_AUTOMATIC_DISCOVERY_RANGE='LOCALHOST')
     print(f'{"tier":<5}{"model":<17}{"beam":>5}{"RTF direct":>11}{"RTF node":>10}'
           f'{"ratio":>7}{"EoS->final p50":>15}{"p95":>7}{"WER":>6}{"peak MB":>9}')

@@ -4,17 +4,18 @@ from __future__ import annotations
 import threading
 import time
 
-from rclpy.executors import MultiThreadedExecutor
+from edge_agent.nodes.executor import NodeExecutor
 
 # Discovery usually takes 0.15 s here, but ~20 % of runs take 3 s; leave generous room.
 DEFAULT_TIMEOUT = 20.0
 
 
 class BackgroundExecutor:
-    """Spin a MultiThreadedExecutor in a thread; nodes added to it are destroyed on exit."""
+    """Spin the nodes' executor (NodeExecutor) in a thread; nodes added to it are destroyed on
+    exit."""
 
     def __init__(self, context, num_threads: int = 4) -> None:
-        self.executor = MultiThreadedExecutor(num_threads=num_threads, context=context)
+        self.executor = NodeExecutor(num_threads=num_threads, context=context)
         self._nodes = []
         self._thread = threading.Thread(target=self._spin, daemon=True)
 

@@ -5,9 +5,11 @@ import os
 import sys
 
 import rclpy
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.executors import ExternalShutdownException
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.qos_overriding_options import QoSOverridingOptions
+
+from edge_agent.nodes.executor import NodeExecutor
 
 __all__ = ['LATCHED', 'OVERRIDABLE', 'RELIABLE', 'SENSOR', 'TierFollower', 'model_diagnostics',
            'run']
@@ -107,7 +109,7 @@ def run(factory, args=None, lifecycle: bool = False, fatal: tuple = ()) -> int:
         if lifecycle:
             node.trigger_configure()
             node.trigger_activate()
-        executor = MultiThreadedExecutor()
+        executor = NodeExecutor()
         executor.add_node(node)
         executor.spin()
     except fatal as exc:

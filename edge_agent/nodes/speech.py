@@ -3,10 +3,13 @@
 A lifecycle node. Incoming chunks of any encoding, rate and channel count are converted to
 16 kHz mono and segmented by the Silero VAD; while someone speaks the growing segment is
 re-decoded every ``partial_interval_s`` (partial transcripts, dropped when the decoder is busy),
-and at the end of speech the segment is decoded once more (final, never dropped). Decoding runs
-on its own thread; a tier switch loads the new model, switches between decodes and frees the
-old one, so a segment being decoded is never lost. Bad chunks are counted and reported on
-``/diagnostics``; the node keeps serving. Logic lives in ``edge_agent.core.speech``.
+and at the end of speech the segment is decoded once more (final, never dropped). The audio
+callback only queues the chunk: conversion, VAD and segmentation run on an audio thread and
+decoding on a decoder thread, so the executor never holds a busy callback group (rclpy's
+MultiThreadedExecutor spins hot on one, taking the GIL from the decoder). A tier switch loads
+the new model, switches between decodes and frees the old one, so a segment being decoded is
+never lost. Bad chunks are counted and reported on ``/diagnostics``; the node keeps serving.
+Logic lives in ``edge_agent.core.speech``.
 """
 from __future__ import annotations
 
@@ -49,6 +52,8 @@ from edge_agent.nodes.common import (
 )
 
 __all__ = ['SpeechNode', 'main', 'result_to_msg']
+
+AUDIO_BACKLOG = 600  # chunks waiting for the audio thread (60 s of 100 ms chunks); then dropped
 
 _CONFIG_FIELDS = {f.name: f.default for f in dataclasses.fields(SpeechConfig)}
 _CONFIG_DOCS = {
@@ -123,6 +128,8 @@ class SpeechNode(TierFollower, LifecycleNode):
         self._stats = collections.Counter()
         self._errors: collections.deque = collections.deque(maxlen=5)
         self._worker: threading.Thread | None = None
+        self._audio: queue.Queue = queue.Queue(maxsize=AUDIO_BACKLOG)
+        self._audio_worker: threading.Thread | None = None
         self._wake = None
         self._last_wake: int | None = None
 
@@ -193,9 +200,15 @@ class SpeechNode(TierFollower, LifecycleNode):
         self._segmenter = Segmenter(self._config, self._vad)
         self._worker = threading.Thread(target=self._decode_loop, daemon=True)
         self._worker.start()
+        self._audio_worker = threading.Thread(target=self._audio_loop, daemon=True)
+        self._audio_worker.start()
         return super().on_activate(state)
 
     def _stop_worker(self) -> None:
+        if self._audio_worker is not None:  # first: it feeds the decoder
+            self._audio.put(None)
+            self._audio_worker.join(timeout=30)
+            self._audio_worker = None
         if self._worker is not None:
             self._jobs.put(None)
             self._worker.join(timeout=30)
@@ -257,6 +270,25 @@ class SpeechNode(TierFollower, LifecycleNode):
         self.get_logger().warning(f'audio chunk rejected: {reason}', throttle_duration_sec=5.0)
 
     def _on_audio(self, msg: AudioChunk) -> None:
+        if self._audio_worker is None:
+            return
+        try:
+            self._audio.put_nowait(msg)
+        except queue.Full:
+            self._stats['chunks_dropped'] += 1
+            self._errors.append(f'audio thread {AUDIO_BACKLOG} chunks behind: chunk dropped')
+
+    def _audio_loop(self) -> None:
+        while True:
+            msg = self._audio.get()
+            if msg is None:
+                return
+            try:
+                self._process_audio(msg)
+            except Exception as exc:  # noqa: BLE001 - one bad chunk must not stop the stream
+                self._bad(f'audio processing failed: {type(exc).__name__}: {exc}')
+
+    def _process_audio(self, msg: AudioChunk) -> None:
         if self._segmenter is None:
             return
         self._stats['chunks'] += 1

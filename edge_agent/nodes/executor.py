@@ -1,0 +1,101 @@
+"""The executor every edge_agent node spins in: callbacks on a thread pool, each handed over once.
+
+rclpy's ``MultiThreadedExecutor`` yields, on every turn of its loop, each task that was submitted
+to its pool but has not started running yet, and submits it again. Whenever the pool is slow to
+start a task (all threads busy with long action callbacks, or the GIL held elsewhere, e.g. while
+a decoder thread runs) the copies pile up by the thousand and the spin loop itself holds the GIL
+most of the time: measured in the speech node, the loop turned ~3,000 times a second with ~7,000
+queued copies, and the decoder that shares the process slowed down by up to 10x (see
+docs/benchmarks.md). This executor keeps the same model (any number of callbacks at once, as
+callback groups allow) but submits each task once; when the loop meets a task that is queued
+and not started, it waits for a pool thread to pick one up instead of spinning.
+
+Only the public ``Executor`` interface is used (``wait_for_ready_callbacks``, ``spin_once``,
+``shutdown``), so it runs on Humble, Jazzy and Kilted alike. An exception raised by a callback is
+re-raised in the spinning thread, as rclpy's executors do.
+"""
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+import os
+import threading
+
+from rclpy.executors import (
+    ConditionReachedException,
+    Executor,
+    ExternalShutdownException,
+    ShutdownException,
+    TimeoutException,
+)
+
+__all__ = ['NodeExecutor']
+
+_WAIT_FOR_START_S = 0.05
+
+
+class NodeExecutor(Executor):
+    """Multi-threaded executor that never queues the same callback twice."""
+
+    def __init__(self, num_threads: int | None = None, *, context=None) -> None:
+        super().__init__(context=context)
+        self.num_threads = int(num_threads or max(os.cpu_count() or 1, 4))
+        self._pool = ThreadPoolExecutor(max_workers=self.num_threads,
+                                        thread_name_prefix='edge_agent_callback')
+        self._state = threading.Condition()
+        self._queued: set = set()       # tasks submitted whose run has not begun
+        self._errors: list = []
+        self.submitted = 0              # counters for diagnostics and tests
+        self.requeues_avoided = 0
+
+    def _run(self, task) -> None:
+        with self._state:
+            self._queued.discard(task)
+            self._state.notify_all()
+        task()
+        if task.done() and task.exception() is not None:
+            with self._state:
+                self._errors.append(task.exception())
+            self.wake()
+
+    def _spin(self, timeout_sec=None, condition=None) -> None:
+        with self._state:
+            if self._errors:
+                raise self._errors.pop(0)
+        try:
+            if condition is None:
+                task, _entity, _node = self.wait_for_ready_callbacks(timeout_sec=timeout_sec)
+            else:
+                task, _entity, _node = self.wait_for_ready_callbacks(
+                    timeout_sec=timeout_sec, condition=condition)
+        except (ShutdownException, ExternalShutdownException, TimeoutException,
+                ConditionReachedException):
+            return
+        with self._state:
+            if task in self._queued:
+                self.requeues_avoided += 1
+                self._state.wait(_WAIT_FOR_START_S)  # a pool thread is about to take it
+                return
+            self._queued.add(task)
+            self.submitted += 1
+        try:
+            self._pool.submit(self._run, task)
+        except RuntimeError:  # the pool was shut down under us: the executor is stopping
+            with self._state:
+                self._queued.discard(task)
+
+    def spin_once(self, timeout_sec: float | None = None) -> None:
+        self._spin(timeout_sec)
+
+    def _spin_once_until_future_complete(self, future, timeout_sec=None) -> None:
+        self._spin(timeout_sec, future.done)
+
+    def spin_once_until_future_complete(self, future, timeout_sec=None) -> None:
+        future.add_done_callback(lambda _f: self.wake())
+        self._spin(timeout_sec, future.done)
+
+    def shutdown(self, timeout_sec: float | None = None, *, wait_for_threads: bool = True
+                 ) -> bool:
+        """Stop taking callbacks, wait for running ones (``timeout_sec``), stop the pool."""
+        done = super().shutdown(timeout_sec)
+        self._pool.shutdown(wait=wait_for_threads)
+        return done
