@@ -183,3 +183,32 @@ def test_unknown_wake_word_fails_configure(ros_context):
         assert node.trigger_configure() == TransitionCallbackReturn.FAILURE
     finally:
         node.destroy_node()
+
+
+def test_audio_backlog_overflow_is_counted_and_the_stream_goes_on(ros_context, executor,
+                                                                  monkeypatch):
+    import edge_agent.nodes.speech as speech
+
+    monkeypatch.setattr(speech, 'AUDIO_BACKLOG', 3)
+    node = start_speech(ros_context, executor)
+    probe, pub, got = make_probe(ros_context, executor, 'backlog_probe')
+    stalled, release = threading.Event(), threading.Event()
+    process = node._process_audio
+
+    def slow_first(msg):  # the audio thread falls far behind (an overloaded CPU)
+        if not stalled.is_set():
+            stalled.set()
+            release.wait(20)
+        process(msg)
+
+    node._process_audio = slow_first
+    silence = np.zeros(CHUNK, np.float32)
+    wait_for(lambda: (pub.publish(AudioChunk(sample_rate=16000, channels=1, encoding='s16le',
+                                             data=to_int16_bytes(silence)))
+                      or node._stats['chunks_dropped'] >= 2), interval=0.05,
+             message='chunks dropped at the full backlog')
+    assert any('chunks behind: chunk dropped' in e for e in node._errors)
+    release.set()
+    play(pub, np.concatenate([load('stop'), np.zeros(16000, np.float32)]))
+    wait_for(lambda: any(t.is_final for t in got), message='a transcript after the overflow')
+    assert [t for t in got if t.is_final][0].text.lower().startswith('stop')
