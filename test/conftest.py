@@ -45,7 +45,7 @@ def ros_context():
 
 @pytest.fixture
 def executor(ros_context):
-    """A MultiThreadedExecutor spinning in a background thread on ``ros_context``."""
+    """The nodes' NodeExecutor spinning in a background thread on ``ros_context``."""
     from ros_helpers import BackgroundExecutor
 
     with BackgroundExecutor(ros_context) as background:

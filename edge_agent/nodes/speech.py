@@ -4,12 +4,11 @@ A lifecycle node. Incoming chunks of any encoding, rate and channel count are co
 16 kHz mono and segmented by the Silero VAD; while someone speaks the growing segment is
 re-decoded every ``partial_interval_s`` (partial transcripts, dropped when the decoder is busy),
 and at the end of speech the segment is decoded once more (final, never dropped). The audio
-callback only queues the chunk: conversion, VAD and segmentation run on an audio thread and
-decoding on a decoder thread, so the executor never holds a busy callback group (rclpy's
-MultiThreadedExecutor spins hot on one, taking the GIL from the decoder). A tier switch loads
-the new model, switches between decodes and frees the old one, so a segment being decoded is
-never lost. Bad chunks are counted and reported on ``/diagnostics``; the node keeps serving.
-Logic lives in ``edge_agent.core.speech``.
+callback only queues the chunk (60 s of backlog; overflow is counted): conversion, VAD and
+segmentation run on an audio thread and decoding on a decoder thread, so no executor thread is
+held by audio work. A tier switch loads the new model, switches between decodes and frees the
+old one, so a segment being decoded is never lost. Bad chunks are counted and reported on
+``/diagnostics``; the node keeps serving. Logic lives in ``edge_agent.core.speech``.
 """
 from __future__ import annotations
 
