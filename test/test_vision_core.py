@@ -86,6 +86,20 @@ def test_letterbox_maps_back():
     assert np.allclose(back, [300, 100, 400, 200], atol=2)
 
 
+@pytest.mark.parametrize('h,w,size', [(1, 1, 64), (1, 500, 320), (333, 517, 320), (240, 320, 320),
+                                      (720, 1280, 256), (64, 64, 640)])
+def test_letterbox_is_nearest_neighbour_pixel_for_pixel(h, w, size):
+    image = np.random.default_rng(h * w).integers(0, 255, (h, w, 3), np.uint8)[:, ::-1]  # a view
+    boxed, scale, (left, top) = letterbox(image, size)
+    nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
+    ys = np.minimum((np.arange(nh) / scale).astype(int), h - 1)
+    xs = np.minimum((np.arange(nw) / scale).astype(int), w - 1)
+    assert np.array_equal(boxed[top:top + nh, left:left + nw], image[ys][:, xs])
+    inside = np.zeros((size, size), bool)
+    inside[top:top + nh, left:left + nw] = True
+    assert (boxed[~inside] == 114).all()
+
+
 @pytest.mark.parametrize('encoding,channels,order', [
     ('rgb8', 3, [0, 1, 2]), ('bgr8', 3, [2, 1, 0]), ('rgba8', 4, [0, 1, 2]),
     ('bgra8', 4, [2, 1, 0]),
