@@ -61,7 +61,8 @@ BACKENDS = ('auto', 'onnxruntime', 'tensorrt', 'opencv')
 ENGINE_SUFFIXES = ('.engine', '.plan', '.trt')
 
 
-def _resolve_size(path, fixed: int | None, requested: int) -> int:
+def resolve_input_size(path, fixed: int | None, requested: int) -> int:
+    """The square input size: the requested one, else the model's fixed one, else 640."""
     if fixed and requested and requested != fixed:
         raise DetectorError(f'{path} takes {fixed}x{fixed} input, not {requested}')
     return int(requested or fixed or 640)
@@ -107,7 +108,7 @@ class _OrtBackend:
         self.input_name = inp.name
         shape = inp.shape
         fixed = shape[2] if len(shape) == 4 and isinstance(shape[2], int) else None
-        self.input_size = _resolve_size(path, fixed, input_size)
+        self.input_size = resolve_input_size(path, fixed, input_size)
         self.dtype = np.float16 if 'float16' in inp.type else np.float32
         self.meta = self.session.get_modelmeta().custom_metadata_map
         self.output_shape = tuple(self.session.get_outputs()[0].shape)

@@ -24,7 +24,7 @@ import re
 
 import numpy as np
 
-from edge_agent.core.detector import DetectorError
+from edge_agent.core.detector import DetectorError, resolve_input_size
 
 __all__ = ['PRECISIONS', 'TensorRtBackend', 'engine_cache_key', 'read_engine_file',
            'write_engine_file']
@@ -218,10 +218,7 @@ class TensorRtBackend:
         from edge_agent.core.models import default_cache_dir
 
         meta = _onnx_metadata(self.path)
-        fixed = (meta.get('imgsz') or [None])[0]
-        size = int(input_size or fixed or 640)
-        if fixed and input_size and input_size != fixed:
-            raise DetectorError(f'{self.path} takes {fixed}x{fixed} input, not {input_size}')
+        size = resolve_input_size(self.path, (meta.get('imgsz') or [None])[0], input_size)
         meta['imgsz'] = [size, size]
         self.precision = precision
         cache = pathlib.Path(cache_dir) if cache_dir else default_cache_dir() / 'engines'
