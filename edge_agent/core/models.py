@@ -32,6 +32,7 @@ __all__ = [
     'ModelStatus',
     'default_cache_dir',
     'default_manifest_path',
+    'sha256_file',
 ]
 
 _CHUNK = 4 * 1024 * 1024
@@ -262,12 +263,7 @@ class ModelCatalog:
         return [str(path), st.st_size, st.st_mtime_ns]
 
     def _hash_file(self, path: pathlib.Path, progress, label: str) -> str:
-        digest = hashlib.sha256()
-        with open(path, 'rb') as fh, _bar(progress, path.stat().st_size, label) as bar:
-            while chunk := fh.read(_CHUNK):
-                digest.update(chunk)
-                bar.update(len(chunk))
-        return digest.hexdigest()
+        return sha256_file(path, progress, label)
 
     def _check_file(self, spec, mfile, path, stamp, full, progress) -> None:
         if not path.is_file():
@@ -415,6 +411,17 @@ class _NullBar:
 
     def update(self, n: int) -> None:
         pass
+
+
+def sha256_file(path: str | os.PathLike, progress=None, label: str = '') -> str:
+    """SHA-256 hex digest of a file read in chunks; ``progress`` is a tqdm-like bar factory."""
+    path = pathlib.Path(path)
+    digest = hashlib.sha256()
+    with open(path, 'rb') as fh, _bar(progress, path.stat().st_size, label) as bar:
+        while chunk := fh.read(_CHUNK):
+            digest.update(chunk)
+            bar.update(len(chunk))
+    return digest.hexdigest()
 
 
 def _bar(progress, total: int, desc: str):

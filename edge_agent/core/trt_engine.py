@@ -16,7 +16,6 @@ exports load with their class names; plain engine files load too.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import pathlib
@@ -25,6 +24,7 @@ import re
 import numpy as np
 
 from edge_agent.core.detector import DetectorError, resolve_input_size
+from edge_agent.core.models import default_cache_dir, sha256_file
 
 __all__ = ['PRECISIONS', 'TensorRtBackend', 'engine_cache_key', 'read_engine_file',
            'write_engine_file']
@@ -144,14 +144,6 @@ def write_engine_file(path: str | os.PathLike, meta: dict, engine: bytes) -> Non
     os.replace(tmp, path)
 
 
-def _sha256(path: pathlib.Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, 'rb') as fh:
-        for block in iter(lambda: fh.read(1 << 20), b''):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def engine_cache_key(model_sha256: str, trt_version: str, device: str, input_size: int,
                      precision: str) -> str:
     """File name of the cached engine for these build inputs."""
@@ -215,14 +207,12 @@ class TensorRtBackend:
 
     # -- build / cache ------------------------------------------------------------------------
     def _engine_for_onnx(self, input_size, precision, cache_dir, workspace_mb):
-        from edge_agent.core.models import default_cache_dir
-
         meta = _onnx_metadata(self.path)
         size = resolve_input_size(self.path, (meta.get('imgsz') or [None])[0], input_size)
         meta['imgsz'] = [size, size]
         self.precision = precision
         cache = pathlib.Path(cache_dir) if cache_dir else default_cache_dir() / 'engines'
-        digest = _sha256(self.path)
+        digest = sha256_file(self.path)
         target = cache / engine_cache_key(digest, self.trt.__version__, self.cuda.device_name,
                                           size, precision)
         if target.is_file():
