@@ -93,6 +93,16 @@ def test_engine_is_built_once_cached_and_detects_like_onnxruntime(gpu, tmp_path)
 
     again = Detector(model('detector-fp32-320'), backend='auto', engine_cache_dir=cache)
     assert len(gpu.BUILDS) == 1 and not again.backend.built  # the cache answered
+    import edge_agent.core.trt_engine as trt_engine
+
+    def no_onnx(path):
+        raise AssertionError('a cached engine with a given input size needs no ONNX metadata')
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(trt_engine, '_onnx_metadata', no_onnx)
+        sized = Detector(model('detector-fp32-320'), backend='tensorrt', input_size=320,
+                         engine_cache_dir=cache)
+    assert sized.labels == ['cup', 'bottle', 'box', 'ball'] and len(gpu.BUILDS) == 1
     fp32 = Detector(model('detector-fp32-320'), backend='tensorrt', engine_cache_dir=cache,
                     tensorrt_precision='fp32')
     assert len(gpu.BUILDS) == 2 and gpu.BUILDS[1]['flags'] == []

@@ -207,9 +207,10 @@ class TensorRtBackend:
 
     # -- build / cache ------------------------------------------------------------------------
     def _engine_for_onnx(self, input_size, precision, cache_dir, workspace_mb):
-        meta = _onnx_metadata(self.path)
-        size = resolve_input_size(self.path, (meta.get('imgsz') or [None])[0], input_size)
-        meta['imgsz'] = [size, size]
+        # With the input size given (the tier catalog gives it) a cached engine loads without
+        # opening the model in ONNX Runtime: the engine file carries the metadata.
+        meta = None if input_size else _onnx_metadata(self.path)
+        size = resolve_input_size(self.path, (meta or {}).get('imgsz', [None])[0], input_size)
         self.precision = precision
         cache = pathlib.Path(cache_dir) if cache_dir else default_cache_dir() / 'engines'
         digest = sha256_file(self.path)
@@ -220,6 +221,10 @@ class TensorRtBackend:
             if cached_meta.get('source_sha256') and engine:
                 self.engine_path = target
                 return cached_meta, engine
+        if meta is None:
+            meta = _onnx_metadata(self.path)
+            resolve_input_size(self.path, (meta.get('imgsz') or [None])[0], input_size)
+        meta['imgsz'] = [size, size]
         self.log(f'building a TensorRT engine for {self.path.name} on {self.cuda.device_name} '
                  f'({size}px, {precision}); it is cached in {target}')
         engine = self._build(size, precision, workspace_mb)
