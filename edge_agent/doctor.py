@@ -168,16 +168,13 @@ def _check_tensorrt() -> Check:
     from edge_agent.core.detector import DetectorError
 
     try:
-        trt = trt_engine._import_tensorrt()
-        cuda = trt_engine._Cuda()
+        detail = trt_engine.describe_device()
     except DetectorError as exc:
         return Check('tensorrt', WARN, f'{exc}; vision uses ONNX Runtime instead',
                      required=False)
     except Exception as exc:  # noqa: BLE001 - a broken install raises anything
         return Check('tensorrt', WARN, f'not usable ({type(exc).__name__}: {exc}); vision uses '
                      'ONNX Runtime instead', required=False)
-    detail = f'TensorRT {trt.__version__} on {cuda.device_name}'
-    cuda.close()
     return Check('tensorrt', OK, detail, required=False)
 
 

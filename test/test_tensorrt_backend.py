@@ -302,3 +302,14 @@ def test_old_or_broken_tensorrt_is_an_error_not_a_crash(gpu, monkeypatch, tmp_pa
         Detector(model('detector-fp32-320'), backend='tensorrt', engine_cache_dir=tmp_path)
     det = Detector(model('detector-fp32-320'), backend='auto', engine_cache_dir=tmp_path)
     assert det.provider.startswith('onnxruntime:') and 'error: 999' in det.fallback_reason
+
+
+def test_doctor_reports_the_tensorrt_device_or_why_not(gpu, monkeypatch):
+    from edge_agent.doctor import OK, WARN, _check_tensorrt
+
+    check = _check_tensorrt()
+    assert (check.status, check.detail) == (OK, 'TensorRT 10.3.0 on Fake GPU (test stand-in)')
+    monkeypatch.setenv('FAKE_CUDA_DEVICES', '0')
+    check = _check_tensorrt()
+    assert check.status == WARN and not check.required
+    assert 'no usable CUDA device' in check.detail and 'ONNX Runtime instead' in check.detail

@@ -26,8 +26,8 @@ import numpy as np
 from edge_agent.core.detector import DetectorError, resolve_input_size
 from edge_agent.core.models import default_cache_dir, sha256_file
 
-__all__ = ['PRECISIONS', 'TensorRtBackend', 'engine_cache_key', 'read_engine_file',
-           'write_engine_file']
+__all__ = ['PRECISIONS', 'TensorRtBackend', 'describe_device', 'engine_cache_key',
+           'read_engine_file', 'write_engine_file']
 
 PRECISIONS = ('fp16', 'fp32')
 _MAX_META = 1 << 20
@@ -113,6 +113,16 @@ class _Cuda:
         if self.stream is not None:
             self.rt.cudaStreamDestroy(self.stream)
             self.stream = None
+
+
+def describe_device() -> str:
+    """'TensorRT <version> on <GPU>' when the backend can run here; else a DetectorError."""
+    trt = _import_tensorrt()
+    cuda = _Cuda()
+    try:
+        return f'TensorRT {trt.__version__} on {cuda.device_name}'
+    finally:
+        cuda.close()
 
 
 def read_engine_file(path: str | os.PathLike) -> tuple[dict, bytes]:
