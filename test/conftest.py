@@ -27,6 +27,7 @@ def _isolate_ros_environment() -> None:
 
 _isolate_ros_environment()
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
+pytest.register_assert_rewrite('ros_helpers')
 
 
 @pytest.fixture

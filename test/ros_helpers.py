@@ -32,6 +32,14 @@ class BackgroundExecutor:
         self.executor.add_node(node)
         return node
 
+    def activate(self, node):
+        """Configure and activate a lifecycle node (both must succeed), then spin it."""
+        from rclpy.lifecycle import TransitionCallbackReturn
+
+        assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS
+        assert node.trigger_activate() == TransitionCallbackReturn.SUCCESS
+        return self.add(node)
+
     def __enter__(self):
         self._thread.start()
         return self
@@ -44,6 +52,15 @@ class BackgroundExecutor:
         for node in self._nodes:
             node.destroy_node()
         return False
+
+
+def rgb_image(rgb):
+    """A sensor_msgs/Image (rgb8) holding an HxWx3 uint8 array."""
+    import numpy as np
+    from sensor_msgs.msg import Image
+
+    return Image(height=rgb.shape[0], width=rgb.shape[1], encoding='rgb8',
+                 step=rgb.shape[1] * 3, data=np.ascontiguousarray(rgb).tobytes())
 
 
 def wait_for(predicate, timeout: float = DEFAULT_TIMEOUT, interval: float = 0.02,

@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 
-from rclpy.lifecycle import TransitionCallbackReturn
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import qos_profile_sensor_data
@@ -48,9 +47,7 @@ def test_microphone_to_transcript(ros_context, executor):
     speech = SpeechNode(context=ros_context, parameter_overrides=[
         Parameter('tier', value=2), Parameter('language', value='en'),
         Parameter('qos_overrides./audio.subscription.depth', value=100)])
-    assert speech.trigger_configure() == TransitionCallbackReturn.SUCCESS
-    assert speech.trigger_activate() == TransitionCallbackReturn.SUCCESS
-    executor.add(speech)
+    executor.activate(speech)
     probe = executor.add(Node('mic_probe', context=ros_context))
     chunks: list[AudioChunk] = []
     transcripts: list[Transcript] = []

@@ -7,10 +7,9 @@ import pathlib
 
 import numpy as np
 import pytest
-from rclpy.lifecycle import TransitionCallbackReturn
 from rclpy.node import Node
 from rclpy.parameter import Parameter
-from ros_helpers import wait_for
+from ros_helpers import rgb_image, wait_for
 from sensor_msgs.msg import Image
 
 from edge_agent.core.detector import Detector
@@ -40,24 +39,17 @@ def test_fp32_and_int8_find_the_objects():
     assert m_ap('detector-int8-256') >= 0.6  # the floor tier trades accuracy for speed
 
 
-def image_msg(rgb):
-    return Image(height=rgb.shape[0], width=rgb.shape[1], encoding='rgb8',
-                 step=rgb.shape[1] * 3, data=np.ascontiguousarray(rgb).tobytes())
-
-
 def test_vision_node_on_renders_follows_the_governor(ros_context, executor):
     node = VisionNode(context=ros_context, parameter_overrides=[
         Parameter('max_rate_hz', value=20.0)])
-    assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS
-    assert node.trigger_activate() == TransitionCallbackReturn.SUCCESS
-    executor.add(node)
+    executor.activate(node)
     probe = executor.add(Node('render_probe', context=ros_context))
     got: list[DetectionArray] = []
     probe.create_subscription(DetectionArray, 'vision/detections', got.append, 50)
     cam = probe.create_publisher(Image, 'camera/image_raw', 5)
     tier_pub = probe.create_publisher(ModelTier, 'system/model_tier', LATCHED)
     index = int(np.argmax([len(t) for t in TRUTHS]))
-    frame = image_msg(IMAGES[index])
+    frame = rgb_image(IMAGES[index])
     wait_for(lambda: cam.publish(frame) or len(got) >= 3, interval=0.05,
              message='detections of a render')
     truth = TRUTHS[index]

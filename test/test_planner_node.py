@@ -4,27 +4,20 @@ from __future__ import annotations
 
 from action_msgs.msg import GoalStatus
 from rclpy.action import ActionClient
-from rclpy.lifecycle import TransitionCallbackReturn
 from rclpy.node import Node
 from rclpy.parameter import Parameter
-from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from ros_helpers import wait_for, wait_future
 
 from edge_agent.action import ExecuteCommand
 from edge_agent.msg import Detection, DetectionArray, ModelTier, Plan
+from edge_agent.nodes.common import LATCHED
 from edge_agent.nodes.planner import PlannerNode
-
-LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
-                     durability=DurabilityPolicy.TRANSIENT_LOCAL)
 
 
 def start_planner(ros_context, executor, **params):
     node = PlannerNode(context=ros_context, parameter_overrides=[
         Parameter(k, value=v) for k, v in {'step_time_s': 0.05, **params}.items()])
-    assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS
-    assert node.trigger_activate() == TransitionCallbackReturn.SUCCESS
-    executor.add(node)
-    return node
+    return executor.activate(node)
 
 
 def publish_detections(probe, pub, objects):

@@ -32,10 +32,8 @@ def start_speech(ros_context, executor, **params):
     node = SpeechNode(context=ros_context, parameter_overrides=[
         Parameter(k, value=v) for k, v in {'tier': 2, 'language': 'en', **AUDIO_DEPTH,
                                            **params}.items()])
-    assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS
-    assert node.trigger_activate() == TransitionCallbackReturn.SUCCESS
+    executor.activate(node)
     assert node.get_parameter('qos_overrides./audio.subscription.depth').value == 100
-    executor.add(node)
     return node
 
 

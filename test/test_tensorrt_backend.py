@@ -19,7 +19,7 @@ import pytest
 from rclpy.lifecycle import TransitionCallbackReturn
 from rclpy.node import Node
 from rclpy.parameter import Parameter
-from ros_helpers import wait_for
+from ros_helpers import rgb_image, wait_for
 from sensor_msgs.msg import Image
 
 from edge_agent.core.detector import Detector, DetectorError
@@ -221,16 +221,13 @@ def test_vision_node_on_the_tensorrt_backend(gpu, ros_context, executor, tmp_pat
         Parameter('backend', value='tensorrt'), Parameter('max_rate_hz', value=30.0),
         Parameter('engine_cache_dir', value=str(tmp_path)), Parameter('conf_threshold',
                                                                        value=0.3)])
-    assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS
-    assert node.trigger_activate() == TransitionCallbackReturn.SUCCESS
-    executor.add(node)
+    executor.activate(node)
     probe = executor.add(Node('trt_probe', context=ros_context))
     got: list[DetectionArray] = []
     probe.create_subscription(DetectionArray, 'vision/detections', got.append, 10)
     cam = probe.create_publisher(Image, 'camera/image_raw', 5)
-    image = np.ascontiguousarray(IMAGES[0])
-    frame = Image(height=image.shape[0], width=image.shape[1], encoding='rgb8',
-                  step=image.shape[1] * 3, data=image.tobytes())
+    image = IMAGES[0]
+    frame = rgb_image(image)
     wait_for(lambda: (cam.publish(frame) or [m for m in got if m.detections]), interval=0.1,
              message='detections from the TensorRT backend')
     msg = next(m for m in got if m.detections)

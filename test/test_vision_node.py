@@ -78,10 +78,7 @@ def test_detector_maps_boxes_back_and_names_colours(tmp_path):
 def start_vision(ros_context, executor, model):
     node = VisionNode(context=ros_context, parameter_overrides=[
         Parameter('model_path', value=str(model)), Parameter('max_rate_hz', value=30.0)])
-    assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS
-    assert node.trigger_activate() == TransitionCallbackReturn.SUCCESS
-    executor.add(node)
-    return node
+    return executor.activate(node)
 
 
 def test_node_detects_observes_and_survives_bad_frames(ros_context, executor, tmp_path):
