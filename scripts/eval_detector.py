@@ -10,8 +10,8 @@ import time
 import numpy as np
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
-from edge_agent.core.detector import Detector  # noqa: E402
-from edge_agent.core.vision import mean_average_precision  # noqa: E402
+from edge_agent.core.vision.detector import Detector  # noqa: E402
+from edge_agent.eval.detection import mean_average_precision  # noqa: E402
 
 
 def evaluate(model: str, images, truths, input_size: int = 0, threads: int = 0):

@@ -14,7 +14,7 @@ import numpy as np
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from edge_agent.core.audio import resample, to_int16_bytes  # noqa: E402
+from edge_agent.core.speech.pcm import resample, to_int16_bytes  # noqa: E402
 
 OUT = ROOT / 'test' / 'data' / 'speech'
 COMMANDS = {

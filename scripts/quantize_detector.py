@@ -11,7 +11,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
-from edge_agent.core.detector import Detector  # noqa: E402
+from edge_agent.core.vision.detector import Detector  # noqa: E402
 
 
 def main() -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import threading
 import time
 
-from edge_agent.nodes.executor import NodeExecutor
+from edge_agent.nodes.common.executor import NodeExecutor
 
 # Discovery usually takes 0.15 s here, but ~20 % of runs take 3 s; leave generous room.
 DEFAULT_TIMEOUT = 20.0

@@ -4,35 +4,47 @@ A lifecycle node: parameters are declared at construction, publishers and the ac
 are made in ``on_configure``, the tier's model is loaded in ``on_activate`` and freed in
 ``on_deactivate``. The world state comes from ``vision/detections`` (colour + label), the tier
 from ``system/model_tier`` (or the ``tier`` parameter). Planning logic lives in
-``edge_agent.core.planner``. Steps run on a dry-run executor that logs each one, until the
-skill executor node exists; a new goal preempts the running one, and a stop command wins.
+``edge_agent.core.planning``. Steps run on ``core.execution``'s executor with the dry-run
+adapter until the skill executor node exists; a new goal preempts the running one, a stop wins.
 """
 from __future__ import annotations
 
 import threading
-import time
 
-from rcl_interfaces.msg import ParameterDescriptor, SetParametersResult
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.lifecycle import Node as LifecycleNode
 from rclpy.lifecycle import TransitionCallbackReturn
 
 from edge_agent.action import ExecuteCommand
-from edge_agent.core.models import ModelCatalog, ModelError
-from edge_agent.core.planner import Planner, ServerTier, build_tier
-from edge_agent.core.skills import PlanError, SkillCatalog
-from edge_agent.core.tiers import TierCatalog
+from edge_agent.core.config.tiers import TierCatalog
+from edge_agent.core.errors import EdgeAgentError
+from edge_agent.core.execution import DryRunAdapter, Executor
+from edge_agent.core.models import ModelCatalog
+from edge_agent.core.planning import Planner, SeenObject, SkillCatalog, WorldMemory, build_backend
+from edge_agent.core.planning.backends import ServerBackend
 from edge_agent.msg import DetectionArray, PlanStep, SkillArgument
 from edge_agent.msg import Plan as PlanMsg
-from edge_agent.nodes.common import RELIABLE, SENSOR, TierFollower, run
+from edge_agent.nodes.common import (
+    RELIABLE,
+    SENSOR,
+    OwnedEntities,
+    Param,
+    TierFollower,
+    after_set,
+    check,
+    declare,
+    rejected,
+    run,
+    tier_parameters,
+)
 
-__all__ = ['PlannerNode', 'main', 'plan_to_msg']
+__all__ = ['PARAMETERS', 'PlannerNode', 'main', 'plan_to_msg']
 
 
 def plan_to_msg(plan, stamp) -> PlanMsg:
     """Convert a core Plan into the edge_agent/Plan message."""
-    msg = PlanMsg(command=plan.command, planner_tier=plan.tier,
+    msg = PlanMsg(command=plan.command, planner_backend=plan.backend,
                   planning_time=float(plan.planning_time))
     msg.header.stamp = stamp
     for index, step in enumerate(plan.steps):
@@ -53,64 +65,60 @@ def plan_to_msg(plan, stamp) -> PlanMsg:
     return msg
 
 
-class PlannerNode(TierFollower, LifecycleNode):
+PARAMETERS = [
+    *tier_parameters(initial=0),
+    Param('server_url', '', 'OpenAI-compatible server tried first (llama.cpp server, vLLM), e.g. '
+          'http://edge-server:8080; empty = on-device only.'),
+    Param('server_timeout_s', 10.0, 'Give up on the server after this long and plan on-device '
+          '[s].', (0.1, 600.0)),
+    Param('skills_file', '', "Skill catalog YAML; empty = the package's config/skills.yaml.",
+          read_only=True),
+    Param('n_threads', 0, 'CPU threads for llama.cpp; 0 = all cores.', (0, 256), read_only=True),
+    Param('detection_min_score', 0.4, 'Detections below this score are not in the world state '
+          '[0..1].', (0.0, 1.0)),
+    Param('detection_max_age_s', 5.0, 'Forget detections older than this [s].', (0.0, 3600.0)),
+    Param('step_time_s', 0.2, 'Dry-run executor: time each step takes [s].', (0.0, 600.0)),
+]
+
+
+class PlannerNode(OwnedEntities, TierFollower, LifecycleNode):
     """Lifecycle planner node; see the module docstring."""
 
     def __init__(self, **kwargs) -> None:
         super().__init__('planner', **kwargs)
-        describe = ParameterDescriptor
-        self.declare_tier_parameters(initial=0)
-        self.declare_parameter('server_url', '', describe(
-            description='OpenAI-compatible server tried first (llama.cpp server, vLLM), e.g. '
-                        'http://edge-server:8080; empty = on-device only.'))
-        self.declare_parameter('server_timeout_s', 10.0, describe(
-            description='Give up on the server after this long and plan on-device [s].'))
-        self.declare_parameter('skills_file', '', describe(
-            description="Skill catalog YAML; empty = the package's config/skills.yaml.",
-            read_only=True))
-        self.declare_parameter('n_threads', 0, describe(
-            description='CPU threads for llama.cpp; 0 = all cores.', read_only=True))
-        self.declare_parameter('detection_min_score', 0.4, describe(
-            description='Detections below this score are not in the world state [0..1].'))
-        self.declare_parameter('detection_max_age_s', 5.0, describe(
-            description='Forget detections older than this [s].'))
-        self.declare_parameter('step_time_s', 0.2, describe(
-            description='Dry-run executor: time each step takes [s].'))
-        self._tiers: TierCatalog | None = None  # loaded in on_configure
+        self.init_tiers()
+        declare(self, PARAMETERS)
         self.add_on_set_parameters_callback(self._validate)
-        self._lock = threading.Lock()          # guards tier swaps and the planner
-        self._objects: dict[str, float] = {}   # object phrase -> last seen (monotonic)
-        self._labels: set[str] = set()
-        self._planner: Planner | None = None
-        self._tier_index = -1
+        after_set(self, self._apply)
+        self._memory = WorldMemory(self.get_parameter('detection_min_score').value,
+                                   self.get_parameter('detection_max_age_s').value)
+        self._adapter = DryRunAdapter(self.get_parameter('step_time_s').value)
+        self._executor = Executor(self._adapter)
+        self._skills: SkillCatalog | None = None
+        self._models: ModelCatalog | None = None
         self._active_goal = 0
-        self._action = None
 
     # -- parameters ---------------------------------------------------------------------------
-    def _validate(self, params) -> SetParametersResult:
+    def _validate(self, params):
+        reason = check(PARAMETERS, params)
         for p in params:
-            if p.name == 'tier' and self._tiers is not None and not (
-                    -1 <= p.value < len(self._tiers)):
-                return SetParametersResult(successful=False,
-                                           reason=f'tier must be -1..{len(self._tiers) - 1}')
-            if p.name in ('server_timeout_s', 'detection_max_age_s', 'step_time_s') and (
-                    p.value < 0):
-                return SetParametersResult(successful=False, reason=f'{p.name} must be >= 0')
-            if p.name == 'detection_min_score' and not 0 <= p.value <= 1:
-                return SetParametersResult(successful=False,
-                                           reason='detection_min_score must be in [0, 1]')
-        # Loading a model takes seconds: do it off the parameter service's thread.
-        for p in params:
-            if self._planner is None:
-                break
             if p.name == 'tier':
-                threading.Thread(target=self._switch_tier, args=(self.wanted_tier(p.value),),
-                                 daemon=True).start()
-            if p.name in ('server_url', 'server_timeout_s'):
-                threading.Thread(target=self._switch_tier, args=(self._tier_index,),
-                                 kwargs={'force': True, 'overrides': {p.name: p.value}},
-                                 daemon=True).start()
-        return SetParametersResult(successful=True)
+                reason = reason or self.check_tier(p.value)
+        return rejected(reason)
+
+    def _apply(self, params) -> None:
+        for p in params:
+            if p.name == 'tier':
+                self.tier_changed(p.value)
+            elif p.name in ('server_url', 'server_timeout_s') and self.engines.engine is not None:
+                threading.Thread(target=self.switch_tier, args=(self.engines.key,),
+                                 kwargs={'force': True}, daemon=True).start()
+            elif p.name == 'detection_min_score':
+                self._memory.min_score = p.value
+            elif p.name == 'detection_max_age_s':
+                self._memory.max_age_s = p.value
+            elif p.name == 'step_time_s':
+                self._adapter.step_time_s = p.value
 
     # -- lifecycle ----------------------------------------------------------------------------
     def on_configure(self, state) -> TransitionCallbackReturn:
@@ -118,91 +126,62 @@ class PlannerNode(TierFollower, LifecycleNode):
             self._skills = SkillCatalog(self.get_parameter('skills_file').value or None)
             self._models = ModelCatalog()
             self._tiers = TierCatalog(known_models=set(self._models.models))
-        except (PlanError, ModelError) as exc:
-            self.get_logger().error(f'configure failed: {exc}')
-            return TransitionCallbackReturn.FAILURE
-        self._plan_pub = self.create_lifecycle_publisher(PlanMsg, 'agent/plan', RELIABLE)
-        self.create_subscription(DetectionArray, 'vision/detections', self._on_detections,
-                                 SENSOR)
-        self.follow_tiers()
-        self._action = ActionServer(
+        except EdgeAgentError as exc:
+            return self.fail(f'configure failed: {exc}')
+        self._plan_pub = self.own(self.create_lifecycle_publisher(PlanMsg, 'agent/plan',
+                                                                  RELIABLE))
+        self.own(self.create_subscription(DetectionArray, 'vision/detections',
+                                          self._on_detections, SENSOR))
+        self.own(self.follow_tiers())
+        self.own(ActionServer(
             self, ExecuteCommand, 'agent/execute_command', self._execute,
             goal_callback=self._on_goal, cancel_callback=lambda _g: CancelResponse.ACCEPT,
-            handle_accepted_callback=self._on_accepted, callback_group=ReentrantCallbackGroup())
+            handle_accepted_callback=self._on_accepted, callback_group=ReentrantCallbackGroup()))
         return super().on_configure(state)
 
     def on_activate(self, state) -> TransitionCallbackReturn:
-        self._switch_tier(self.wanted_tier(), force=True)
+        self.switch_tier(self.wanted_tier(), force=True)  # never fails: rules are the floor
         return super().on_activate(state)
 
     def on_deactivate(self, state) -> TransitionCallbackReturn:
-        with self._lock:
-            if self._planner is not None:
-                self._planner.close()
-            self._planner = None
+        self._active_goal += 1  # running goals end (preempted) instead of acting while inactive
+        self.release_engine()
         return super().on_deactivate(state)
 
     def on_cleanup(self, state) -> TransitionCallbackReturn:
-        if self._action is not None:
-            self._action.destroy()
-            self._action = None
+        self.release_entities()
+        self._tiers = None
         return super().on_cleanup(state)
+
+    def on_shutdown(self, state) -> TransitionCallbackReturn:
+        self._active_goal += 1
+        self.release_engine()
+        self.release_entities()
+        return super().on_shutdown(state)
 
     # -- world state and tiers ----------------------------------------------------------------
     def _on_detections(self, msg: DetectionArray) -> None:
-        now = time.monotonic()
-        floor = self.get_parameter('detection_min_score').value
-        for det in msg.detections:
-            label = det.label.strip().lower()
-            if not label:
-                continue
-            self._labels.add(label)
-            if det.score >= floor:
-                phrase = f'{det.color_name.strip().lower()} {label}'.strip()
-                self._objects[phrase] = now
+        self._memory.observe(SeenObject(d.label, d.score, d.color_name) for d in msg.detections)
 
-    def _world(self):
-        horizon = time.monotonic() - self.get_parameter('detection_max_age_s').value
-        visible = [o for o, seen in self._objects.items() if seen >= horizon]
-        return self._skills.world(visible, labels=sorted(self._labels))
-
-    def _serving(self) -> bool:
-        return self._planner is not None
-
-    def _switch_tier(self, index, force: bool = False, overrides=None) -> None:
-        """Load the new tier, switch under the lock (between commands), then free the old."""
-        if index is None:
-            return
-        index = max(0, min(int(index), len(self._tiers) - 1))
-        if index == self._tier_index and not force:
-            return
-        overrides = overrides or {}
-
-        def param(name):  # a value being set is not readable until its callback returns
-            return overrides[name] if name in overrides else self.get_parameter(name).value
-
-        began = time.monotonic()
+    def _load_tier(self, index: int) -> Planner:
         chain = []
-        if param('server_url'):
-            chain.append(ServerTier('server', self._skills, param('server_url'),
-                                    timeout_s=param('server_timeout_s')))
+        if self.get_parameter('server_url').value:
+            chain.append(ServerBackend('server', self._skills,
+                                       self.get_parameter('server_url').value,
+                                       timeout_s=self.get_parameter('server_timeout_s').value))
         threads = self.get_parameter('n_threads').value or None
         try:
-            chain.append(build_tier(index, self._skills, self._tiers, self._models, threads))
-        except (ModelError, RuntimeError, ValueError) as exc:
-            self.get_logger().error(f'tier {index} unavailable ({exc}); using the rule tier')
-        new = Planner(self._skills, chain)
-        with self._lock:
-            old, self._planner, self._tier_index = self._planner, new, index
-        if old is not None:
-            old.close()
-        self.get_logger().info(
-            f'planner tier {index} ({self._tiers[index].name}: '
-            f'{", ".join(t.name for t in new.tiers)}) ready in {time.monotonic() - began:.2f} s')
+            chain.append(build_backend(index, self._skills, self._tiers, self._models, threads))
+        except (EdgeAgentError, RuntimeError, ValueError) as exc:
+            self._tier_error(f'planner tier {index} model unavailable ({exc}); using rules')
+        return Planner(self._skills, chain)
+
+    def _describe(self, planner: Planner) -> str:
+        return 'backends ' + ', '.join(b.name for b in planner.backends)
 
     # -- the action ---------------------------------------------------------------------------
     def _on_goal(self, goal) -> GoalResponse:
-        if self._planner is None:
+        if self.engines.engine is None:
             self.get_logger().warning('goal rejected: the planner is not active')
             return GoalResponse.REJECT
         return GoalResponse.ACCEPT
@@ -216,42 +195,40 @@ class PlannerNode(TierFollower, LifecycleNode):
         command = goal_handle.request.command
         feedback = ExecuteCommand.Feedback(stage='planning', status='planning')
         goal_handle.publish_feedback(feedback)
-        with self._lock:
-            planner = self._planner
+        with self.engines.use() as planner:
             if planner is None:
                 goal_handle.abort()
                 return ExecuteCommand.Result(success=False, message='planner not active')
-            result = planner.plan(command, self._world())
+            result = planner.plan(command, self._memory.world(self._skills))
         for reason in result.fallbacks:
             self.get_logger().warning(f'fallback: {reason}')
         msg = plan_to_msg(result.plan, self.get_clock().now().to_msg())
         msg.command_confidence = float(goal_handle.request.command_confidence)
         self._plan_pub.publish(msg)
-        self.get_logger().info(f'plan ({result.tier}, {result.plan.planning_time:.2f} s): '
+        self.get_logger().info(f'plan ({result.backend}, {result.plan.planning_time:.2f} s): '
                                + '; '.join(s.describe() for s in result.plan.steps))
-        step_time = self.get_parameter('step_time_s').value
         feedback.stage, feedback.step_count = 'executing', len(msg.steps)
-        for step in msg.steps:
-            if goal_handle.is_cancel_requested:
-                goal_handle.canceled()
-                return ExecuteCommand.Result(plan=msg, success=False, message='canceled')
-            if token != self._active_goal and result.plan.skills() != ['stop']:
-                goal_handle.abort()
-                return ExecuteCommand.Result(plan=msg, success=False,
-                                             message='preempted by a newer command')
-            feedback.step_index, feedback.current_step = step.index, step
-            feedback.status = f'dry run: {step.description}'
+
+        def on_step(index, step):
+            feedback.step_index, feedback.current_step = index, msg.steps[index]
+            feedback.status = f'{self._adapter.name}: {step.describe()}'
             goal_handle.publish_feedback(feedback)
-            self.get_logger().info(f'[dry run] step {step.index}: {step.description}')
-            deadline = time.monotonic() + step_time
-            while time.monotonic() < deadline and token == self._active_goal \
-                    and not goal_handle.is_cancel_requested:
-                time.sleep(0.01)
-        feedback.stage, feedback.status = 'done', 'done'
-        goal_handle.publish_feedback(feedback)
-        goal_handle.succeed()
-        return ExecuteCommand.Result(plan=msg, success=True,
-                                     message=f'{len(msg.steps)} step(s) done ({result.tier})')
+            self.get_logger().info(f'[{self._adapter.name}] step {index}: {step.describe()}')
+
+        outcome = self._executor.run(
+            result.plan.steps, cancelled=lambda: goal_handle.is_cancel_requested,
+            preempted=lambda: token != self._active_goal, on_step=on_step)
+        if outcome.outcome == 'canceled':
+            goal_handle.canceled()
+        elif not outcome.success:
+            goal_handle.abort()
+        else:
+            feedback.stage, feedback.status = 'done', 'done'
+            goal_handle.publish_feedback(feedback)
+            goal_handle.succeed()
+            return ExecuteCommand.Result(plan=msg, success=True,
+                                         message=f'{outcome.message} ({result.backend})')
+        return ExecuteCommand.Result(plan=msg, success=False, message=outcome.message)
 
 
 def main(args=None) -> int:

@@ -13,6 +13,7 @@ from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rcl_interfaces.msg import ParameterDescriptor, SetParametersResult
 from rclpy.node import Node
 
+from edge_agent.core.config.tiers import TierCatalog
 from edge_agent.core.models import ModelError
 from edge_agent.core.thermal import (
     JtopThermalReader,
@@ -21,7 +22,6 @@ from edge_agent.core.thermal import (
     TierDecision,
     TierPolicy,
 )
-from edge_agent.core.tiers import TierCatalog
 from edge_agent.msg import ModelTier
 from edge_agent.nodes.common import LATCHED, run
 from edge_agent.srv import SetModelTier

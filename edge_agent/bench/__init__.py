@@ -1,0 +1,1 @@
+"""Benchmarks that print numbers (ratios against a baseline measured in the same run)."""

@@ -1,0 +1,162 @@
+"""Benchmark speech tiers: real-time factor, end-of-speech to final-transcript latency through
+the speech node over DDS (p50, p95), the node pipeline's cost against calling faster-whisper
+directly on the same audio in the same run (ratio), and peak memory.
+
+Each tier runs in its own process so peak RSS is per tier. Usage:
+  python -m edge_agent.bench speech [--tiers 1,0] [--executor node|rclpy] [-v]
+  (tier indices of config/model_tiers.yaml)
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+from edge_agent.bench.common import SOURCE_ROOT, peak_rss_mb
+
+ROOT = SOURCE_ROOT
+sys.path.insert(0, str(ROOT / 'test'))  # the speech test set's helpers
+
+
+def measure(tier_index: int) -> dict:
+    import numpy as np
+    import rclpy
+    from rclpy.context import Context
+    from rclpy.executors import MultiThreadedExecutor
+    from rclpy.node import Node
+    from rclpy.parameter import Parameter
+    from speech_data import REFERENCES, load, spoken
+
+    from edge_agent.core.config.tiers import TierCatalog
+    from edge_agent.core.models import ModelCatalog
+    from edge_agent.core.speech import SpeechConfig, WhisperEngine
+    from edge_agent.core.speech.pcm import to_int16_bytes
+    from edge_agent.eval.wer import word_error_rate
+    from edge_agent.msg import AudioChunk, Transcript
+    from edge_agent.nodes.common.executor import NodeExecutor
+    from edge_agent.nodes.speech import SpeechNode
+
+    entry = TierCatalog()[tier_index].modalities['stt']
+    model = entry['model']
+    engine = WhisperEngine(str(ModelCatalog().path(model)), model, device='cpu')
+    config = SpeechConfig(language='en', beam_size=int(entry.get('beam_size', 1)),
+                          partial_interval_s=0)
+    names = spoken()
+    clips = {n: load(n) for n in names}
+    # direct faster-whisper on each clip's speech (without the 0.5 s pads), same settings
+    direct, pipeline, audio_s = [], [], 0.0
+    for name in names:
+        speech = clips[name][8000:-8000]
+        audio_s += speech.size / 16000
+        start = time.perf_counter()
+        segments, _ = engine.model.transcribe(speech, language='en', beam_size=config.beam_size,
+                                              vad_filter=False, word_timestamps=True,
+                                              condition_on_previous_text=False)
+        list(segments)
+        direct.append(time.perf_counter() - start)
+        pipeline.append(engine.transcribe(speech, config).processing_time)
+    engine.close()
+
+    context = Context()
+    rclpy.init(args=['--ros-args', '--log-level', os.environ.get('BENCH_LOG', 'warn')],
+               context=context)
+    node = SpeechNode(context=context, parameter_overrides=[
+        Parameter('tier', value=tier_index), Parameter('language', value='en'),
+        Parameter('partial_interval_s', value=1.0),
+        Parameter('cpu_threads', value=int(os.environ.get('BENCH_CPU_THREADS', '0')))])
+    node.trigger_configure()
+    node.trigger_activate()
+    probe = Node('bench_probe', context=context)
+    finals = []
+    probe.create_subscription(Transcript, 'speech/transcript',
+                              lambda m: m.is_final and finals.append((time.perf_counter(), m)),
+                              10)
+    pub = probe.create_publisher(AudioChunk, 'audio', 5)
+    if os.environ.get('BENCH_EXECUTOR') == 'rclpy':
+        executor = MultiThreadedExecutor(num_threads=6, context=context)
+    else:
+        executor = NodeExecutor(num_threads=6, context=context)
+    executor.add_node(node)
+    executor.add_node(probe)
+    import threading
+
+    threading.Thread(target=executor.spin, daemon=True).start()
+    while pub.get_subscription_count() == 0:
+        time.sleep(0.05)
+    latencies, hypotheses, per_clip = [], [], {}
+    for index, name in enumerate([names[0]] + names):  # the first warms up (discovery)
+        audio = np.concatenate([clips[name], np.zeros(16000, np.float32)])
+        speech_end_sample = clips[name].size - 8000
+        end_time = None
+        before = len(finals)
+        for i in range(0, audio.size, 1600):
+            pub.publish(AudioChunk(sample_rate=16000, channels=1, encoding='s16le',
+                                   data=to_int16_bytes(audio[i:i + 1600])))
+            if end_time is None and i + 1600 >= speech_end_sample:
+                end_time = time.perf_counter()
+            time.sleep(0.1)  # real time, like a microphone
+        deadline = time.time() + 30
+        while len(finals) == before and time.time() < deadline:
+            time.sleep(0.01)
+        if index == 0:
+            continue
+        if len(finals) > before:
+            latencies.append(finals[-1][0] - end_time)
+            per_clip[name] = round(latencies[-1], 2)
+            hypotheses.append(finals[-1][1].text)
+        else:
+            hypotheses.append('')
+    executor.shutdown()
+    node.destroy_node()
+    probe.destroy_node()
+    rclpy.try_shutdown(context=context)
+    wer = word_error_rate([REFERENCES[n]['text'] for n in names], hypotheses)
+    q = statistics.quantiles(latencies, n=20)
+    return {'tier': tier_index, 'model': model, 'beam': config.beam_size,
+            'rtf_direct': sum(direct) / audio_s, 'rtf_pipeline': sum(pipeline) / audio_s,
+            'overhead_ratio': sum(pipeline) / sum(direct), 'latency_p50': statistics.median(
+                latencies), 'latency_p95': q[18], 'wer': wer,
+            'peak_rss_mb': peak_rss_mb(),
+            'per_clip': per_clip}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--tiers', default='1,0')
+    parser.add_argument('--one', type=int, help=argparse.SUPPRESS)
+    parser.add_argument('-v', '--verbose', action='store_true', help='latency of every clip')
+    parser.add_argument('--cpu-threads', type=int, default=0,
+                        help="the speech node's decoder threads (0 = all cores)")
+    parser.add_argument('--executor', choices=('node', 'rclpy'), default='node',
+                        help="spin in the nodes' NodeExecutor (default) or rclpy's "
+                        'MultiThreadedExecutor, for comparison')
+    args = parser.parse_args()
+    if args.one is not None:
+        print(json.dumps(measure(args.one)))
+        return 0
+    env = dict(os.environ, ROS_DOMAIN_ID=os.environ.get('ROS_DOMAIN_ID', '57'),
+               BENCH_CPU_THREADS=str(args.cpu_threads), BENCH_EXECUTOR=args.executor,
+               ROS_AUTOMATIC_DISCOVERY_RANGE='LOCALHOST')
+    print(f'{"tier":<5}{"model":<17}{"beam":>5}{"RTF direct":>11}{"RTF node":>10}'
+          f'{"ratio":>7}{"EoS->final p50":>15}{"p95":>7}{"WER":>6}{"peak MB":>9}')
+    for tier in args.tiers.split(','):
+        out = subprocess.run([sys.executable, '-m', 'edge_agent.bench.speech', '--one', tier],
+                             env=env, capture_output=True, text=True)
+        if out.returncode:
+            print(out.stderr[-2000:])
+            return 1
+        r = json.loads(out.stdout.strip().splitlines()[-1])
+        print(f'{r["tier"]:<5}{r["model"]:<17}{r["beam"]:>5}{r["rtf_direct"]:>11.3f}'
+              f'{r["rtf_pipeline"]:>10.3f}{r["overhead_ratio"]:>7.2f}{r["latency_p50"]:>14.2f}s'
+              f'{r["latency_p95"]:>6.2f}s{r["wer"]:>6.2f}{r["peak_rss_mb"]:>9.0f}')
+        if args.verbose:
+            print('     per clip:', r['per_clip'])
+    print('EoS->final: from publishing the chunk where speech ends to receiving the final '
+          'transcript; includes the 0.5 s of silence the VAD waits for (min_silence_s).')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

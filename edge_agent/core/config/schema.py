@@ -1,0 +1,189 @@
+"""Typed loading of the project's YAML files (tier catalog, skill catalog, model manifest,
+evaluation sets) with pydantic.
+
+Each file has a schema below; ``load_yaml(path, Schema)`` returns the validated object or raises
+one ``ConfigError`` naming the file, the key (``tiers.1.llm.n_ctx``) and what was expected, so a
+typo in a catalog is found when the node configures, not when a command first needs it.
+"""
+from __future__ import annotations
+
+import os
+import pathlib
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+import yaml
+
+from edge_agent.core.errors import ConfigError
+
+__all__ = ['ARG_TYPES', 'EvalFile', 'ManifestFile', 'SkillFile', 'TierFile', 'describe_error',
+           'load_yaml']
+
+ARG_TYPES = ('location', 'object', 'target', 'text', 'number')
+_SHA256 = r'^[0-9a-fA-F]{64}$'
+
+
+class _Strict(BaseModel):
+    """Unknown keys are errors (a misspelt key would otherwise be silently ignored)."""
+
+    model_config = ConfigDict(extra='forbid', frozen=True)
+
+
+# -- tier catalog (config/model_tiers.yaml) ------------------------------------------------------
+class SttTier(_Strict):
+    model: str | None
+    compute_type: str = 'default'
+    beam_size: int = Field(1, ge=1, le=20)
+
+
+class LlmTier(_Strict):
+    model: str | None = None
+    n_ctx: int = Field(2048, ge=256, le=131072)
+    max_tokens: int = Field(256, ge=16, le=8192)
+    timeout_s: float = Field(20.0, gt=0, le=600)
+
+
+class VisionTier(_Strict):
+    model: str | None
+    input_size: int = Field(0, ge=0, le=4096)
+    rate_hz: float = Field(10.0, gt=0, le=240)
+
+
+class TierEntry(_Strict):
+    name: str = Field(min_length=1)
+    description: str = ''
+    stt: SttTier | None = None
+    llm: LlmTier | None = None
+    vision: VisionTier | None = None
+
+
+class TierFile(_Strict):
+    schema_version: Literal[1] = 1
+    tiers: list[TierEntry] = Field(min_length=1)
+
+
+# -- skill catalog (config/skills.yaml) ----------------------------------------------------------
+class ArgEntry(_Strict):
+    name: str = Field(min_length=1)
+    type: Literal['location', 'object', 'target', 'text', 'number']
+    min: float | None = None
+    max: float | None = None
+
+
+class SkillEntry(_Strict):
+    description: str = ''
+    args: list[ArgEntry] = []
+
+
+class SkillFile(_Strict):
+    schema_version: Literal[1] = 1
+    max_steps: int = Field(8, ge=1, le=64)
+    max_text_length: int = Field(160, ge=1, le=4000)
+    skills: dict[str, SkillEntry] = Field(min_length=1)
+    places: list[str] = Field(min_length=1)
+
+    @model_validator(mode='after')
+    def _required_skills(self):
+        missing = [s for s in ('say', 'ask', 'stop') if s not in self.skills]
+        if missing:
+            raise ValueError(f'the catalog needs the skills say, ask and stop; missing: '
+                             f'{", ".join(missing)}')
+        return self
+
+
+# -- model manifest (models/manifest.yaml) -------------------------------------------------------
+class PartEntry(_Strict):
+    module: str = ''
+    path: str = Field(min_length=1)
+    sha256: str | None = Field(None, pattern=_SHA256)
+    size: int | None = Field(None, ge=0)
+
+
+class FileEntry(_Strict):
+    sha256: str = Field(pattern=_SHA256)
+    size: int = Field(ge=0)
+    parts: list[PartEntry] = Field(min_length=1)
+
+
+class ModelEntry(_Strict):
+    modality: Literal['stt', 'llm', 'vision', 'tts', 'wake_word']
+    format: str
+    description: str = ''
+    license: str
+    upstream: str = ''
+    packages: list[str] = []
+    layout: Literal['file', 'directory']
+    files: dict[str, FileEntry] = Field(min_length=1)
+
+    @model_validator(mode='after')
+    def _one_file(self):
+        if self.layout == 'file' and len(self.files) != 1:
+            raise ValueError('layout "file" needs exactly one file')
+        return self
+
+
+class ManifestFile(_Strict):
+    schema_version: Literal[1] = 1
+    models: dict[str, ModelEntry]
+
+
+# -- planner evaluation sets ---------------------------------------------------------------------
+class EvalWorld(_Strict):
+    objects: list[str]
+    labels: list[str] = []
+
+
+class EvalCommand(_Strict):
+    command: str
+    category: str = Field(min_length=1)
+    expect: Literal['refuse', 'clarify', 'stop'] | list[tuple[str, dict[str, Any]]]
+    objects: list[str] | None = None
+
+
+class EvalFile(_Strict):
+    model_config = ConfigDict(extra='allow', frozen=True)  # free-form notes (set, prompt, ...)
+
+    world: EvalWorld
+    commands: list[EvalCommand] = Field(min_length=1)
+
+
+# -- loading -------------------------------------------------------------------------------------
+Schema = TypeVar('Schema', bound=BaseModel)
+
+
+def describe_error(source: str, exc: ValidationError) -> str:
+    """One line: the file, the first failing key, what was expected and what was there."""
+    errors = exc.errors(include_url=False)
+    first = errors[0]
+    key = '.'.join(str(part) for part in first['loc']) or '(top level)'
+    message = first['msg'].removeprefix('Value error, ')
+    text = f'{source}: {key}: {message}'
+    if first['type'] not in ('missing',) and 'input' in first and not isinstance(
+            first['input'], dict):
+        text += f' (got {first["input"]!r:.60})'
+    if len(errors) > 1:
+        text += f'; and {len(errors) - 1} more problem(s)'
+    return text
+
+
+def load_yaml(path: str | os.PathLike, schema: type[Schema], what: str = 'file') -> Schema:
+    """Read and validate a YAML file; every problem is a ConfigError naming the file."""
+    path = pathlib.Path(path)
+    try:
+        text = path.read_text(encoding='utf-8')
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f'cannot read {what} {path}: {exc}') from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, 'problem_mark', None)
+        where = f' at line {mark.line + 1}, column {mark.column + 1}' if mark else ''
+        problem = getattr(exc, 'problem', None) or exc
+        raise ConfigError(f'{path}: not valid YAML{where}: {problem}') from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f'{path}: expected a mapping at the top of the {what}, '
+                          f'got {type(data).__name__}')
+    try:
+        return schema.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(describe_error(str(path), exc)) from exc

@@ -1,0 +1,63 @@
+"""Model tier catalog (config/model_tiers.yaml): per tier, which model each modality uses."""
+from __future__ import annotations
+
+import dataclasses
+import os
+import pathlib
+
+from edge_agent.core.config.paths import data_file
+from edge_agent.core.config.schema import TierFile, load_yaml
+from edge_agent.core.errors import ConfigError
+
+__all__ = ['Tier', 'TierCatalog', 'default_tier_catalog_path']
+
+
+@dataclasses.dataclass(frozen=True)
+class Tier:
+    """One tier: its index (0 = richest), name and per-modality settings."""
+
+    index: int
+    name: str
+    description: str
+    modalities: dict
+
+    def model(self, modality: str) -> str | None:
+        """Manifest model name for ``modality``, or None when the tier needs no model."""
+        return (self.modalities.get(modality) or {}).get('model')
+
+
+def default_tier_catalog_path() -> pathlib.Path:
+    """The package's config/model_tiers.yaml."""
+    return data_file('config/model_tiers.yaml')
+
+
+class TierCatalog:
+    """Ordered tiers; ``known_models`` (manifest names) lets it reject a typo at load time."""
+
+    def __init__(self, path: str | os.PathLike | None = None, known_models=None) -> None:
+        self.path = pathlib.Path(path) if path else default_tier_catalog_path()
+        data = load_yaml(self.path, TierFile, 'tier catalog')
+        self.tiers: list[Tier] = []
+        for index, entry in enumerate(data.tiers):
+            modalities = {m: getattr(entry, m).model_dump() for m in ('stt', 'llm', 'vision')
+                          if getattr(entry, m) is not None}
+            tier = Tier(index, entry.name, entry.description, modalities)
+            for modality in modalities:
+                name = tier.model(modality)
+                if known_models is not None and name is not None and name not in known_models:
+                    raise ConfigError(
+                        f'{self.path}: tiers.{index}.{modality}.model: {name!r} is not in '
+                        f'the model manifest')
+            self.tiers.append(tier)
+
+    def __len__(self) -> int:
+        return len(self.tiers)
+
+    def __getitem__(self, index: int) -> Tier:
+        if not 0 <= index < len(self.tiers):
+            raise IndexError(f'tier index {index} out of range 0..{len(self.tiers) - 1}')
+        return self.tiers[index]
+
+    def models(self) -> set[str]:
+        """Every manifest model some tier uses."""
+        return {m for t in self.tiers for mod in t.modalities if (m := t.model(mod))}

@@ -1,0 +1,54 @@
+"""Planning (no ROS): skills and plans, world state, rules, grammar, prompt, planner, backends."""
+from edge_agent.core.planning.grammar import (  # noqa: F401
+    plan_gbnf,
+    plan_json_schema,
+    usable_skills,
+)
+from edge_agent.core.planning.planner import (  # noqa: F401
+    Planner,
+    PlanResult,
+    build_backend,
+)
+from edge_agent.core.planning.prompt import (  # noqa: F401
+    system_prompt,
+    world_prompt,
+)
+from edge_agent.core.planning.rules import (  # noqa: F401
+    COLOURS,
+    RuleParser,
+)
+from edge_agent.core.planning.skills import (  # noqa: F401
+    ArgSpec,
+    Plan,
+    PlanError,
+    SkillCatalog,
+    SkillSpec,
+    Step,
+    WorldState,
+)
+from edge_agent.core.planning.world import (  # noqa: F401
+    SeenObject,
+    WorldMemory,
+)
+
+__all__ = [
+    'ArgSpec',
+    'COLOURS',
+    'Plan',
+    'PlanError',
+    'PlanResult',
+    'Planner',
+    'RuleParser',
+    'SeenObject',
+    'SkillCatalog',
+    'SkillSpec',
+    'Step',
+    'WorldMemory',
+    'WorldState',
+    'build_backend',
+    'plan_gbnf',
+    'plan_json_schema',
+    'system_prompt',
+    'usable_skills',
+    'world_prompt',
+]

@@ -1,0 +1,95 @@
+"""Planner engine: command text + world state -> validated plan, through a chain of backends.
+
+Every command first passes the rule layer's guard (stop wins, injection attempts and objects
+that are not there are answered without a model). Then the active tier plans: a local GGUF
+model through llama-cpp-python with a grammar generated from the skill catalog and the world
+state, an OpenAI-compatible server (llama.cpp server, vLLM) with the equivalent JSON schema, or
+the rule parser alone. A tier that fails (unreachable, too slow, invalid output) falls back to
+the next cheaper one; the rule parser is the floor and needs no model at all.
+"""
+from __future__ import annotations
+
+import dataclasses
+import time
+
+from edge_agent.core.planning.backends.base import BackendFailure, PlannerBackend
+from edge_agent.core.planning.backends.llama import LlamaBackend
+from edge_agent.core.planning.backends.rules import RulesBackend
+from edge_agent.core.planning.backends.server import ServerBackend
+from edge_agent.core.planning.rules import RuleParser
+from edge_agent.core.planning.skills import Plan, PlanError, SkillCatalog, WorldState
+
+__all__ = ['PlanResult', 'Planner', 'build_backend']
+
+
+@dataclasses.dataclass
+class PlanResult:
+    """A plan and how it was made: the backend used, the backends that failed and why."""
+
+    plan: Plan
+    backend: str
+    fallbacks: list[str]
+    guarded: bool = False
+
+
+def build_backend(tier_index: int, catalog: SkillCatalog, tiers, models,
+                  n_threads: int | None = None) -> PlannerBackend:
+    """The planner backend of the tier catalog's entry ``tier_index`` (llm.model None = rules)."""
+    entry = tiers[tier_index].modalities.get('llm') or {}
+    name = entry.get('model')
+    if not name:
+        return RulesBackend(catalog)
+    return LlamaBackend(name, catalog, str(models.path(name)),
+                        n_ctx=int(entry.get('n_ctx', 2048)),
+                        max_tokens=int(entry.get('max_tokens', 256)),
+                        timeout_s=float(entry.get('timeout_s', 20.0)), n_threads=n_threads)
+
+
+class Planner:
+    """Guard, then the backends from ``start`` down to the rule floor."""
+
+    def __init__(self, catalog: SkillCatalog, backends: list[PlannerBackend]) -> None:
+        self.catalog = catalog
+        self.rules = RuleParser(catalog)
+        self.backends = list(backends)
+        if not any(isinstance(t, RulesBackend) for t in self.backends):
+            self.backends.append(RulesBackend(catalog))
+
+    def plan(self, command: str, world: WorldState, start: int = 0) -> PlanResult:
+        """Plan ``command``; never raises for bad input, always returns a valid plan."""
+        began = time.monotonic()
+        guarded = self.rules.guard(command, world)
+        if guarded is not None:
+            self.catalog.validate(guarded, world)
+            guarded.backend, guarded.planning_time = 'guard', time.monotonic() - began
+            return PlanResult(guarded, 'guard', [], guarded=True)
+        fallbacks = []
+        chain = self.backends[min(max(start, 0), len(self.backends) - 1):]
+        if chain[0].needs_model or isinstance(chain[0], ServerBackend):
+            # Simple commands never need a model: exact, instant, and the same at every tier.
+            parsed = self.rules.parse(command, world)
+            if parsed is not None:
+                parsed.backend, parsed.planning_time = 'rules', time.monotonic() - began
+                parsed.notes.append(f'parsed by rules before {chain[0].name}')
+                return PlanResult(parsed, 'rules', [])
+        for backend in chain:
+            try:
+                plan = backend.plan(command, world)
+                self.catalog.validate(plan, world)
+                if not isinstance(backend, RulesBackend):
+                    ungrounded = self.rules.grounded(plan)
+                    if ungrounded:
+                        raise BackendFailure(f'{backend.name}: {ungrounded}')
+            except (BackendFailure, PlanError) as exc:
+                fallbacks.append(str(exc))
+                continue
+            except Exception as exc:  # noqa: BLE001 - a broken model must not stop the robot
+                fallbacks.append(f'{backend.name}: {type(exc).__name__}: {exc}')
+                continue
+            plan.backend, plan.planning_time = backend.name, time.monotonic() - began
+            return PlanResult(plan, backend.name, fallbacks)
+        raise AssertionError('the rules backend always returns a plan')  # pragma: no cover
+
+    def close(self) -> None:
+        for backend in self.backends:
+            backend.close()

@@ -1,0 +1,223 @@
+"""Rule-based command parsing: the planner tier that needs no model, and the safety layer that
+runs before every model tier (stop words, injection attempts, objects that are not there).
+
+It covers the simple forms of every skill ("go to the kitchen", "pick up the red cup", "put
+the cup on the table", "look at the ball", "say hello", "wait 5 seconds", "stop") and their
+combinations with "and", "then" and commas.
+"""
+from __future__ import annotations
+
+import re
+
+from edge_agent.core.planning.skills import Plan, SkillCatalog, Step, WorldState
+
+__all__ = ['RuleParser', 'COLOURS']
+
+COLOURS = ('red', 'green', 'blue', 'yellow', 'orange', 'purple', 'pink', 'white', 'black',
+           'grey', 'gray', 'brown')
+_NUMBERS = {'zero': 0, 'one': 1, 'two': 2, 'three': 3, 'four': 4, 'five': 5, 'six': 6,
+            'seven': 7, 'eight': 8, 'nine': 9, 'ten': 10, 'fifteen': 15, 'twenty': 20,
+            'thirty': 30, 'a': 1, 'an': 1, 'a couple of': 2, 'a few': 3}
+_STOP = re.compile(r'^(?:(?:please|robot|hey robot)[, ]+)?(?:stop|halt|freeze|abort|'
+                   r'emergency stop|stop (?:now|moving|everything|it|right now))[.!]*$')
+_INJECTION = re.compile(
+    r'\b(?:ignore|disregard|forget|override)\b.{0,30}\b(?:rules|instructions|prompt|'
+    r'safety|limits|previous)\b|\bsystem prompt\b|\bdeveloper mode\b|\bjailbreak\b')
+_SPLIT = re.compile(r'\s*(?:,\s*(?:and\s+)?(?:then\s+)?|;\s*|\.\s+|\s+and\s+then\s+|'
+                    r'\s+then\s+|\s+and\s+|\s+after that\s+)\s*')
+_ARTICLE = r'(?:(?:the|a|an|my|that|this)\s+)?'
+_PATTERNS = [
+    ('carry', re.compile(rf'^(?:take|bring|carry|move)\s+{_ARTICLE}(?P<object>.+?)\s+(?:to|into)'
+                         rf'\s+{_ARTICLE}(?P<location>.+)$')),
+    ('place', re.compile(rf'^(?:put|place|set|drop|leave)\s+(?:down\s+)?{_ARTICLE}(?P<object>.+?)'
+                         rf'(?:\s+down)?\s+(?:on|in|onto|into|at|on top of)\s+{_ARTICLE}'
+                         r'(?P<location>.+)$')),
+    ('navigate_to', re.compile(rf'^(?:go|drive|move|navigate|head|return|come)\s+(?:back\s+)?'
+                               rf'(?:over\s+)?(?:to|into|towards?)\s+{_ARTICLE}(?P<location>.+)$')),
+    ('pick', re.compile(rf'^(?:pick\s+up|pick|grab|take|get|fetch|lift)\s+{_ARTICLE}'
+                        r'(?P<object>.+?)(?:\s+up)?$')),
+    ('look_at', re.compile(rf'^(?:look\s+at|look\s+towards?|face|turn\s+to(?:wards)?|'
+                           rf'check(?:\s+out)?)\s+{_ARTICLE}(?P<target>.+)$')),
+    ('say', re.compile(r'^(?:say|tell me|announce)\s+(?P<text>.+)$')),
+    ('ask', re.compile(r'^ask\s+(?:me\s+)?(?P<question>.+)$')),
+    ('wait', re.compile(r'^(?:wait|pause|hold on|sleep)(?:\s+for)?\s+(?P<seconds>[\w.\s]+?)\s*'
+                        r'(?:seconds?|secs?|s)$')),
+    ('stop', re.compile(r'^(?:stop|halt|freeze)(?:\s+(?:now|moving|everything))?$')),
+]
+_QUESTION = re.compile(r'^(?:what|which)\s+(?:do|can)\s+you\s+see\b|^what is (?:there|around)')
+_POLITE = re.compile(r'^(?:(?:please|robot|hey robot|okay|ok|now|can you|could you|would you)'
+                     r'[,\s]+)+|(?:[,\s]+please)+$')
+
+
+def normalise(text: str) -> str:
+    """Lower-case, single spaces, no trailing punctuation or politeness."""
+    text = re.sub(r'\s+', ' ', text.strip().lower())
+    text = re.sub(r'[?!.]+$', '', text).strip()
+    return _POLITE.sub('', text).strip()
+
+
+class RuleParser:
+    """Parse simple commands into plans; ``None`` when a command is beyond the rules."""
+
+    def __init__(self, catalog: SkillCatalog) -> None:
+        self.catalog = catalog
+
+    # -- safety layer (runs before any model) -------------------------------------------------
+    def guard(self, command: str, world: WorldState) -> Plan | None:
+        """A plan that must win over any planner, or None to let the tier plan."""
+        text = normalise(command)
+        if not text:
+            return Plan(command, [Step('ask', {'question': "Sorry, I didn't catch that. "
+                                                           'What should I do?'})],
+                        notes=['empty command'])
+        if len(command) > 500:
+            return Plan(command, [Step('say', {'text': 'That command is too long for me. '
+                                                       'Please say it in a shorter way.'})],
+                        notes=['command too long'])
+        if _STOP.match(text) or re.search(r'\b(?:emergency stop|stop now|stop moving)\b', text):
+            return Plan(command, [Step('stop', {})], notes=['stop wins'])
+        if _INJECTION.search(text):
+            return Plan(command, [Step('say', {'text': "I can't change my rules. "
+                                                       'Tell me a task instead.'})],
+                        notes=['instruction injection refused'])
+        missing = self.unknown_objects(text, world)
+        if missing:
+            names = ' or '.join(f'a {m}' for m in missing)
+            return Plan(command, [Step('say', {'text': f"I don't see {names} here."[:160]})],
+                        notes=[f'not visible: {", ".join(missing)}'])
+        return None
+
+    def unknown_objects(self, text: str, world: WorldState) -> list[str]:
+        """Object phrases in ``text`` ("yellow cup", "banana") that are not in the world."""
+        missing = []
+        words = re.findall(r"[a-z]+", text)
+        labels = set(world.labels) | {o.split()[-1] for o in world.objects}
+        for i, word in enumerate(words):
+            noun = word[:-1] if word.endswith('s') and word[:-1] in labels else word
+            colour = words[i - 1] if i and words[i - 1] in COLOURS else ''
+            if noun in labels:
+                phrase = f'{colour} {noun}'.strip()
+                if not any(o == phrase or (not colour and o.endswith(' ' + noun))
+                           or o == noun for o in world.objects):
+                    missing.append(phrase)
+            elif word in _KNOWN_THINGS and word not in labels and not self._is_place(word):
+                missing.append(f'{colour} {word}'.strip())
+        return list(dict.fromkeys(missing))
+
+    def _is_place(self, word: str) -> bool:
+        return any(word in p.split() for p in self.catalog.places)
+
+    def grounded(self, plan: Plan) -> str | None:
+        """Why ``plan`` names a place or object the command never mentioned, or None.
+
+        A model constrained to valid values can still pick a wrong one ("fly to the moon" ->
+        navigate_to shelf); every place and object in a model's plan must be named in the
+        command (or referred to by "it" after being named).
+        """
+        text = normalise(plan.command)
+        words = set(re.findall(r'[a-z]+', text))
+        words |= {w[:-1] for w in words if w.endswith('s')}
+        named: list[str] = []
+        for step in plan.steps:
+            for value in step.args.values():
+                if not isinstance(value, str) or step.skill in ('say', 'ask'):
+                    continue
+                if value in self.catalog.places or value.split()[-1] in words or value in named:
+                    head = value.split()[-1] if value not in self.catalog.places else value
+                    if value in named or all(w in words for w in head.split()):
+                        named.append(value)
+                        continue
+                return f'{step.describe()} names {value!r}, which the command does not mention'
+        return None
+
+    # -- the rule-based tier ------------------------------------------------------------------
+    def parse(self, command: str, world: WorldState) -> Plan | None:
+        """A validated plan, a clarifying ``ask``/``say`` plan, or None when not understood."""
+        text = normalise(command)
+        if _QUESTION.match(text):
+            seen = ', '.join(f'a {o}' for o in world.objects) or 'nothing I recognise'
+            return Plan(command, [Step('say', {'text': f'I see {seen}.'[:160]})])
+        steps: list[Step] = []
+        for clause in (c for c in _SPLIT.split(text) if c):
+            clause_steps = self._clause(clause, world, steps)
+            if clause_steps is None:
+                return None
+            if clause_steps[0].args.get('_clarify'):
+                clause_steps[0].args.pop('_clarify')
+                return Plan(command, clause_steps[:1], notes=['clarification needed'])
+            steps.extend(clause_steps)
+        if not steps:
+            return None
+        plan = Plan(command, steps)
+        self.catalog.validate(plan, world)
+        return plan
+
+    def _clause(self, clause: str, world: WorldState, previous: list[Step]) -> list[Step] | None:
+        clause = _POLITE.sub('', clause).strip()
+        for skill, pattern in _PATTERNS:
+            match = pattern.match(clause)
+            if not match:
+                continue
+            args = {}
+            for name, raw in match.groupdict().items():
+                value = self._resolve(skill, name, raw.strip(), world, previous)
+                if isinstance(value, Step):
+                    return [value]
+                if value is None:
+                    return None
+                args[name] = value
+            if skill == 'carry':  # "take X to Y" = pick, go, put down
+                return [Step('pick', {'object': args['object']}),
+                        Step('navigate_to', {'location': args['location']}),
+                        Step('place', dict(args))]
+            return [Step(skill, args)]
+        return None
+
+    def _resolve(self, skill, name, raw, world, previous):
+        if name == 'location':
+            return self._place(raw)
+        if name == 'object':
+            return self._object(raw, world, previous)
+        if name == 'target':
+            return self._place(raw) or self._object(raw, world, previous)
+        if name == 'seconds':
+            return _number(raw)
+        text = raw.strip(' "\'')
+        return text[:1].upper() + text[1:] if text else None
+
+    def _place(self, raw: str) -> str | None:
+        raw = re.sub(r'^(?:the|a)\s+', '', raw)
+        for place in self.catalog.places:
+            if raw == place or raw == place.replace(' room', '') or raw == place + ' area':
+                return place
+        return None
+
+    def _object(self, raw: str, world: WorldState, previous: list[Step]):
+        raw = re.sub(r'^(?:the|a|an)\s+', '', raw)
+        if raw in ('it', 'that', 'this', 'them') and previous:
+            held = [s.args['object'] for s in previous if 'object' in s.args]
+            return held[-1] if held else None
+        if raw in world.objects:
+            return raw
+        candidates = [o for o in world.objects if o.split()[-1] == raw.split()[-1]
+                      and all(w in o.split() for w in raw.split())]
+        if len(candidates) == 1:
+            return candidates[0]
+        if len(candidates) > 1:
+            options = ' or the '.join(candidates)
+            return Step('ask', {'question': f'Which one do you mean, the {options}?'[:160],
+                                '_clarify': True})
+        return None
+
+
+def _number(raw: str) -> float | None:
+    raw = raw.strip()
+    if re.fullmatch(r'\d+(?:\.\d+)?', raw):
+        value = float(raw)
+        return int(value) if value.is_integer() else value
+    return _NUMBERS.get(raw)
+
+
+# Household things a user may name that a detector might know; used to tell "not visible".
+_KNOWN_THINGS = frozenset('''apple banana bottle cup mug glass plate bowl ball box book phone
+remote keys key bag shoe shoes sock toy jar spoon fork knife pen laptop towel pillow'''.split())

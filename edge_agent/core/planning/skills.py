@@ -1,0 +1,176 @@
+"""Skill catalog, world state and plans, with the validation every plan passes before use.
+
+A plan is a list of steps, each a skill from the catalog with typed arguments. Whatever made
+the plan (rules, a local LLM, a server), ``SkillCatalog.validate`` checks it against the catalog
+and the current world state: unknown skills, places or objects, out-of-range numbers and
+over-long text are rejected, so nothing invented ever reaches an actuator.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import pathlib
+
+from edge_agent.core.config.paths import data_file
+from edge_agent.core.config.schema import SkillFile, load_yaml
+from edge_agent.core.errors import EdgeAgentError
+
+__all__ = ['ArgSpec', 'Plan', 'PlanError', 'SkillCatalog', 'SkillSpec', 'Step', 'WorldState']
+
+
+
+class PlanError(EdgeAgentError, ValueError):
+    """A plan, a catalog or a planner output is invalid; the message says what and where."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ArgSpec:
+    """One argument of a skill."""
+
+    name: str
+    type: str
+    min: float | None = None
+    max: float | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class SkillSpec:
+    """One skill of the catalog."""
+
+    name: str
+    description: str
+    args: tuple[ArgSpec, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class Step:
+    """One plan step: a skill and its arguments by name."""
+
+    skill: str
+    args: dict
+
+    def describe(self) -> str:
+        """Human-readable form, e.g. ``pick(object='red cup')``."""
+        inner = ', '.join(f'{k}={v!r}' for k, v in self.args.items())
+        return f'{self.skill}({inner})'
+
+
+@dataclasses.dataclass
+class Plan:
+    """A plan for one command, with where it came from."""
+
+    command: str
+    steps: list[Step]
+    backend: str = ''   # what made it: a model name, "server", "rules" or "guard"
+    planning_time: float = 0.0
+    notes: list[str] = dataclasses.field(default_factory=list)
+
+    def to_json(self) -> str:
+        return json.dumps({'steps': [{'skill': s.skill, 'args': s.args} for s in self.steps]})
+
+    def skills(self) -> list[str]:
+        return [s.skill for s in self.steps]
+
+
+@dataclasses.dataclass(frozen=True)
+class WorldState:
+    """What the planner may refer to: known places and currently detected objects.
+
+    Objects are phrases such as "red cup" (dominant colour + label, as the vision node reports
+    them); ``labels`` are the bare labels the detector knows, used to tell "I don't see it"
+    from "I don't know what that is".
+    """
+
+    places: tuple[str, ...]
+    objects: tuple[str, ...] = ()
+    labels: tuple[str, ...] = ()
+
+    def with_objects(self, objects) -> WorldState:
+        unique = tuple(dict.fromkeys(o.strip().lower() for o in objects if o and o.strip()))
+        return dataclasses.replace(self, objects=unique)
+
+
+class SkillCatalog:
+    """The skills of config/skills.yaml (or another file)."""
+
+    def __init__(self, path: str | os.PathLike | None = None) -> None:
+        self.path = pathlib.Path(path) if path else data_file('config/skills.yaml')
+        data = load_yaml(self.path, SkillFile, 'skill catalog')
+        self.max_steps = data.max_steps
+        self.max_text_length = data.max_text_length
+        self.places = tuple(p.strip().lower() for p in data.places)
+        self.skills: dict[str, SkillSpec] = {
+            name: SkillSpec(name, entry.description, tuple(
+                ArgSpec(a.name, a.type, a.min, a.max) for a in entry.args))
+            for name, entry in data.skills.items()}
+
+    def world(self, objects=(), labels=()) -> WorldState:
+        """A world state with the catalog's places and the given detected objects."""
+        return WorldState(self.places, labels=tuple(labels)).with_objects(objects)
+
+    def allowed_values(self, arg: ArgSpec, world: WorldState) -> tuple[str, ...] | None:
+        """The closed set of values an argument may take, or None for text and numbers."""
+        if arg.type == 'location':
+            return world.places
+        if arg.type == 'object':
+            return world.objects
+        if arg.type == 'target':
+            return world.objects + world.places
+        return None
+
+    def validate(self, plan: Plan, world: WorldState) -> None:
+        """Raise PlanError naming the first problem; return None for a valid plan."""
+        if not plan.steps:
+            raise PlanError('the plan has no steps')
+        if len(plan.steps) > self.max_steps:
+            raise PlanError(f'the plan has {len(plan.steps)} steps; at most {self.max_steps}')
+        for index, step in enumerate(plan.steps):
+            where = f'step {index} ({step.skill})'
+            spec = self.skills.get(step.skill)
+            if spec is None:
+                raise PlanError(f'{where}: unknown skill')
+            if not isinstance(step.args, dict):
+                raise PlanError(f'{where}: arguments must be a mapping')
+            expected = {a.name for a in spec.args}
+            if set(step.args) != expected:
+                raise PlanError(f'{where}: arguments {sorted(step.args)} but the skill takes '
+                                f'{sorted(expected)}')
+            for arg in spec.args:
+                self._check_arg(where, arg, step.args[arg.name], world)
+
+    def _check_arg(self, where: str, arg: ArgSpec, value, world: WorldState) -> None:
+        allowed = self.allowed_values(arg, world)
+        if allowed is not None:
+            if not isinstance(value, str) or value not in allowed:
+                raise PlanError(f'{where}: {arg.name}={value!r} is not a known {arg.type}')
+        elif arg.type == 'text':
+            if not isinstance(value, str) or not value.strip():
+                raise PlanError(f'{where}: {arg.name} must be non-empty text')
+            if len(value) > self.max_text_length:
+                raise PlanError(f'{where}: {arg.name} is {len(value)} characters; at most '
+                                f'{self.max_text_length}')
+        elif arg.type == 'number':
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise PlanError(f'{where}: {arg.name} must be a number')
+            if (arg.min is not None and value < arg.min) or (
+                    arg.max is not None and value > arg.max):
+                raise PlanError(f'{where}: {arg.name}={value} outside [{arg.min}, {arg.max}]')
+
+    def parse_json(self, text: str, command: str, world: WorldState) -> Plan:
+        """A validated Plan from a planner's JSON output (``{"steps": [...]}``)."""
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise PlanError(f'planner output is not JSON ({exc.msg} at {exc.pos}): '
+                            f'{text[:120]!r}') from exc
+        if not isinstance(data, dict) or not isinstance(data.get('steps'), list):
+            raise PlanError(f'planner output lacks a "steps" list: {text[:120]!r}')
+        steps = []
+        for raw in data['steps']:
+            if not isinstance(raw, dict) or not isinstance(raw.get('skill'), str):
+                raise PlanError(f'malformed step {raw!r}')
+            steps.append(Step(raw['skill'], dict(raw.get('args') or {})))
+        plan = Plan(command, steps)
+        self.validate(plan, world)
+        return plan

@@ -1,0 +1,79 @@
+"""The planner's memory of what the camera saw: object phrases with the time each was last seen.
+
+Detections arrive on one thread (the subscription) while commands are planned on another, so
+every access holds a lock; reads return copies. The memory is bounded: a stream of detections
+with ever new labels (a broken detector, hostile input) cannot grow it without limit.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+import dataclasses
+import threading
+import time
+
+from edge_agent.core.planning.skills import SkillCatalog, WorldState
+
+__all__ = ['SeenObject', 'WorldMemory']
+
+
+@dataclasses.dataclass(frozen=True)
+class SeenObject:
+    """One detection as the memory takes it (from any detector message)."""
+
+    label: str
+    score: float
+    colour: str = ''
+
+
+class WorldMemory:
+    """Recent detections -> the WorldState a plan is grounded in; thread-safe."""
+
+    def __init__(self, min_score: float = 0.4, max_age_s: float = 5.0,
+                 max_entries: int = 256, clock: Callable[[], float] = time.monotonic) -> None:
+        self.min_score = min_score
+        self.max_age_s = max_age_s
+        self.max_entries = max_entries
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._seen: dict[str, float] = {}     # "colour label" -> last seen [clock s]
+        self._labels: dict[str, float] = {}   # every label the detector named -> last seen
+
+    def observe(self, detections: Iterable[SeenObject], now: float | None = None) -> None:
+        """Remember one frame's detections (labels always; objects above ``min_score``)."""
+        now = self._clock() if now is None else now
+        with self._lock:
+            for det in detections:
+                label = det.label.strip().lower()
+                if not label:
+                    continue
+                self._labels[label] = now
+                if det.score >= self.min_score:
+                    self._seen[f'{det.colour.strip().lower()} {label}'.strip()] = now
+            self._trim(self._seen)
+            self._trim(self._labels)
+
+    def _trim(self, table: dict[str, float]) -> None:
+        if len(table) > self.max_entries:
+            for key, _ in sorted(table.items(), key=lambda kv: kv[1])[:len(table)
+                                                                       - self.max_entries]:
+                del table[key]
+
+    def visible(self, now: float | None = None) -> list[str]:
+        """Object phrases seen within ``max_age_s``, sorted (a stable order keeps the prompt,
+        and so the model's KV cache and the grammar cache, the same while the scene is)."""
+        horizon = (self._clock() if now is None else now) - self.max_age_s
+        with self._lock:
+            return sorted(phrase for phrase, seen in self._seen.items() if seen >= horizon)
+
+    def labels(self) -> list[str]:
+        with self._lock:
+            return sorted(self._labels)
+
+    def world(self, catalog: SkillCatalog, now: float | None = None) -> WorldState:
+        """The world state for planning: the catalog's places and the visible objects."""
+        return catalog.world(self.visible(now), labels=self.labels())
+
+    def clear(self) -> None:
+        with self._lock:
+            self._seen.clear()
+            self._labels.clear()

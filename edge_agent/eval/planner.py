@@ -1,0 +1,87 @@
+"""Planner evaluation: run a set of commands with expected plans and score each tier."""
+from __future__ import annotations
+
+import collections
+import dataclasses
+import os
+import pathlib
+
+from edge_agent.core.config.paths import data_file
+from edge_agent.core.config.schema import EvalFile, load_yaml
+from edge_agent.core.planning.planner import Planner
+from edge_agent.core.planning.skills import Plan, PlanError, SkillCatalog
+
+__all__ = ['EvalCase', 'EvalReport', 'evaluate', 'load_cases', 'matches']
+
+@dataclasses.dataclass(frozen=True)
+class EvalCase:
+    command: str
+    category: str
+    expect: object  # list of (skill, args) or 'refuse' | 'clarify' | 'stop'
+    objects: tuple[str, ...]
+    labels: tuple[str, ...]
+
+
+@dataclasses.dataclass
+class EvalReport:
+    """Per-case outcomes of one planner configuration."""
+
+    results: list[tuple[EvalCase, Plan, bool, str]]
+
+    @property
+    def accuracy(self) -> float:
+        return sum(ok for _, _, ok, _ in self.results) / max(len(self.results), 1)
+
+    def by_category(self) -> dict[str, tuple[int, int]]:
+        counts: dict[str, list[int]] = collections.defaultdict(lambda: [0, 0])
+        for case, _, ok, _ in self.results:
+            counts[case.category][0] += ok
+            counts[case.category][1] += 1
+        return {k: (v[0], v[1]) for k, v in counts.items()}
+
+
+def default_eval_path() -> pathlib.Path:
+    return data_file('data/eval/planner_eval.yaml')
+
+
+def load_cases(path: str | os.PathLike | None = None) -> list[EvalCase]:
+    """The cases of an evaluation YAML (default: the package's planner set)."""
+    data = load_yaml(path or default_eval_path(), EvalFile, 'evaluation set')
+    cases = []
+    for entry in data.commands:
+        expect = entry.expect
+        if isinstance(expect, list):
+            expect = tuple((skill, dict(args)) for skill, args in expect)
+        objects = data.world.objects if entry.objects is None else entry.objects
+        cases.append(EvalCase(entry.command, entry.category, expect, tuple(objects),
+                              tuple(data.world.labels)))
+    return cases
+
+
+def matches(case: EvalCase, plan: Plan) -> bool:
+    """Whether ``plan`` is what ``case`` expects."""
+    steps = [(s.skill, s.args) for s in plan.steps]
+    if case.expect == 'stop':
+        return steps == [('stop', {})]
+    if case.expect == 'clarify':
+        return len(steps) == 1 and steps[0][0] == 'ask'
+    if case.expect == 'refuse':
+        return bool(steps) and all(skill in ('say', 'ask') for skill, _ in steps)
+    return steps == [(skill, args) for skill, args in case.expect]
+
+
+def evaluate(planner: Planner, catalog: SkillCatalog, cases: list[EvalCase],
+             start: int = 0) -> EvalReport:
+    """Plan every case; a plan that fails validation counts as wrong (and should never occur)."""
+    results = []
+    for case in cases:
+        world = catalog.world(case.objects, labels=case.labels)
+        result = planner.plan(case.command, world, start=start)
+        try:
+            catalog.validate(result.plan, world)
+            ok = matches(case, result.plan)
+            why = result.backend
+        except PlanError as exc:  # pragma: no cover - the planner validates already
+            ok, why = False, f'INVALID: {exc}'
+        results.append((case, result.plan, ok, why))
+    return EvalReport(results)

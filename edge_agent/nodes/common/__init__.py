@@ -1,0 +1,54 @@
+"""What every node shares: QoS, executor, main(), lifecycle, parameters, tiers, diagnostics."""
+from edge_agent.nodes.common.diagnostics import (  # noqa: F401
+    model_diagnostics,
+)
+from edge_agent.nodes.common.executor import (  # noqa: F401
+    NodeExecutor,
+)
+from edge_agent.nodes.common.lifecycle import (  # noqa: F401
+    OwnedEntities,
+)
+from edge_agent.nodes.common.params import (  # noqa: F401
+    Param,
+    after_set,
+    check,
+    declare,
+    rejected,
+)
+from edge_agent.nodes.common.qos import (  # noqa: F401
+    LATCHED,
+    OVERRIDABLE,
+    RELIABLE,
+    SENSOR,
+)
+from edge_agent.nodes.common.run import (  # noqa: F401
+    TransitionFailed,
+    bring_up,
+    run,
+)
+from edge_agent.nodes.common.tiers import (  # noqa: F401
+    MAX_TIERS,
+    TierFollower,
+    tier_parameters,
+)
+
+__all__ = [
+    'LATCHED',
+    'MAX_TIERS',
+    'NodeExecutor',
+    'OVERRIDABLE',
+    'OwnedEntities',
+    'Param',
+    'RELIABLE',
+    'SENSOR',
+    'TierFollower',
+    'TransitionFailed',
+    'after_set',
+    'bring_up',
+    'check',
+    'declare',
+    'model_diagnostics',
+    'rejected',
+    'run',
+    'tier_parameters',
+]

@@ -1,0 +1,127 @@
+"""Following the governor's model tier: one mixin for every model node.
+
+The mixin owns the ``tier`` / ``initial_tier`` parameters, the subscription to the latched
+``system/model_tier``, the check of a tier index against the catalog, and the swap itself
+(``core.hotswap``: load the new engine, switch between requests, close the old one), so the
+speech, vision and planner nodes only say how to load their engine for a tier.
+"""
+from __future__ import annotations
+
+import threading
+
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
+
+from edge_agent.core.hotswap import HotSwap, SwapReport
+from edge_agent.nodes.common.params import Param
+from edge_agent.nodes.common.qos import LATCHED
+
+__all__ = ['MAX_TIERS', 'TierFollower', 'tier_parameters']
+
+MAX_TIERS = 64
+
+
+def tier_parameters(initial: int) -> list[Param]:
+    """The two tier parameters of a model node (rows of its parameter table)."""
+    return [
+        Param('tier', -1, 'Tier index of config/model_tiers.yaml; -1 follows system/model_tier '
+              'from the governor.', (-1, MAX_TIERS - 1)),
+        Param('initial_tier', initial, 'Tier used before the governor has published one.',
+              (0, MAX_TIERS - 1), read_only=True),
+    ]
+
+
+class TierFollower:
+    """Mixin for model lifecycle nodes; see the module docstring.
+
+    The node sets ``self._tiers`` (a TierCatalog) in on_configure and implements
+    ``_load_tier(index) -> engine`` and ``_describe(engine) -> str``; it may override
+    ``_swapped(index, engine)`` to react to a new engine. ``self.engines`` is the HotSwap.
+    """
+
+    _tiers = None
+    _governor_tier: int | None = None
+
+    def init_tiers(self) -> None:
+        """Call in __init__, before parameters can be set."""
+        self.engines: HotSwap = HotSwap()
+
+    # -- parameters -------------------------------------------------------------------------
+    def check_tier(self, value: int) -> str | None:
+        """Why ``value`` is not a valid ``tier`` for the loaded catalog, else None."""
+        if self._tiers is not None and not -1 <= value < len(self._tiers):
+            return f'tier must be -1..{len(self._tiers) - 1} (the tier catalog has ' \
+                   f'{len(self._tiers)} tiers), not {value}'
+        return None
+
+    def wanted_tier(self, requested: int | None = None) -> int:
+        """The tier to use for a ``tier`` value (default: the parameter's)."""
+        tier = self.get_parameter('tier').value if requested is None else requested
+        if tier >= 0:
+            return tier
+        if self._governor_tier is not None:
+            return self._governor_tier
+        return self.get_parameter('initial_tier').value
+
+    def tier_changed(self, value: int) -> None:
+        """After ``tier`` was set: swap in the background (loading takes seconds)."""
+        if self.engines.engine is not None:
+            threading.Thread(target=self.switch_tier, args=(self.wanted_tier(value),),
+                             daemon=True).start()
+
+    # -- following the governor ---------------------------------------------------------------
+    def follow_tiers(self):
+        """Subscribe to the governor's tier (call in on_configure); returns the subscription."""
+        from edge_agent.msg import ModelTier
+
+        return self.create_subscription(ModelTier, 'system/model_tier', self._on_governor_tier,
+                                        LATCHED, callback_group=MutuallyExclusiveCallbackGroup())
+
+    def _on_governor_tier(self, msg) -> None:
+        self._governor_tier = int(msg.tier_index)
+        if self.get_parameter('tier').value < 0 and self.engines.engine is not None:
+            self.switch_tier(self._governor_tier)
+
+    # -- swapping -------------------------------------------------------------------------------
+    def switch_tier(self, index, force: bool = False) -> bool:
+        """Load tier ``index`` (clamped to the catalog) and switch to it; True when an engine
+        serves afterwards (the new one, or the old one when the new one failed to load)."""
+        if index is None or self._tiers is None:
+            return False
+        index = max(0, min(int(index), len(self._tiers) - 1))
+        name = self.get_name()
+        try:
+            report: SwapReport | None = self.engines.swap(
+                index, lambda: self._load_tier(index), force=force)
+        except Exception as exc:  # noqa: BLE001 - a model that fails to load is reported
+            self._tier_error(f'{name} tier {index} unavailable: {exc}')
+            return self.engines.engine is not None
+        for error in self.engines.close_errors:
+            self._tier_error(error)
+        self.engines.close_errors.clear()
+        if report is None:
+            return True
+        engine = self.engines.engine
+        self._swapped(index, engine)
+        self.get_logger().info(
+            f'{name} tier {index} ({self._tiers[index].name}): {self._describe(engine)}; '
+            f'loaded in {report.load_s:.2f} s, switched in {report.switch_s:.3f} s')
+        return True
+
+    def release_engine(self) -> None:
+        """Close the engine (on deactivate, cleanup, shutdown)."""
+        self.engines.close()
+
+    def _tier_error(self, message: str) -> None:
+        self.get_logger().error(message)
+        errors = getattr(self, '_errors', None)
+        if errors is not None:
+            errors.append(message)
+
+    def _load_tier(self, index: int):
+        raise NotImplementedError
+
+    def _describe(self, engine) -> str:
+        return type(engine).__name__
+
+    def _swapped(self, index: int, engine) -> None:
+        """Called after a swap, with the new engine."""

@@ -1,0 +1,105 @@
+"""The planner lifecycle node over real DDS: detections in, execute_command goals with feedback,
+agent/plan out, cancel, preemption by stop, and a tier switch from the governor topic."""
+from __future__ import annotations
+
+from action_msgs.msg import GoalStatus
+from rclpy.action import ActionClient
+from rclpy.node import Node
+from rclpy.parameter import Parameter
+from ros_helpers import wait_for, wait_future
+
+from edge_agent.action import ExecuteCommand
+from edge_agent.msg import Detection, DetectionArray, ModelTier, Plan
+from edge_agent.nodes.common import LATCHED
+from edge_agent.nodes.planner import PlannerNode
+
+
+def start_planner(ros_context, executor, **params):
+    node = PlannerNode(context=ros_context, parameter_overrides=[
+        Parameter(k, value=v) for k, v in {'step_time_s': 0.05, **params}.items()])
+    return executor.activate(node)
+
+
+def publish_detections(probe, pub, objects):
+    msg = DetectionArray()
+    for colour, label, score in objects:
+        msg.detections.append(Detection(label=label, color_name=colour, score=score))
+    pub.publish(msg)
+
+
+def run_goal(client, command, feedback=None):
+    handle = wait_future(client.send_goal_async(
+        ExecuteCommand.Goal(command=command, command_confidence=0.875),
+        feedback_callback=(lambda f: feedback.append(f.feedback)) if feedback is not None
+        else None))
+    assert handle.accepted
+    return handle
+
+
+def test_command_is_planned_with_seen_objects_and_executed(ros_context, executor):
+    planner = start_planner(ros_context, executor, tier=2)  # the rule tier: no model needed
+    probe = executor.add(Node('planner_probe', context=ros_context))
+    plans: list[Plan] = []
+    probe.create_subscription(Plan, 'agent/plan', plans.append, 10)
+    det_pub = probe.create_publisher(DetectionArray, 'vision/detections', 5)
+    client = ActionClient(probe, ExecuteCommand, 'agent/execute_command')
+    wait_for(client.server_is_ready, message='the execute_command server')
+    wait_for(lambda: (publish_detections(probe, det_pub, [('red', 'cup', 0.9),
+                                                          ('blue', 'ball', 0.2)])
+                      or 'red cup' in planner._memory.visible()), interval=0.2,
+             message='detections to reach the planner')
+    assert 'blue ball' not in planner._memory.visible()  # below detection_min_score
+
+    feedback = []
+    handle = run_goal(client, 'go to the kitchen and pick up the red cup', feedback)
+    outcome = wait_future(handle.get_result_async(), message='the result')
+    assert outcome.status == GoalStatus.STATUS_SUCCEEDED and outcome.result.success
+    steps = [(s.skill, s.arguments[0].string_value) for s in outcome.result.plan.steps]
+    assert steps == [('navigate_to', 'kitchen'), ('pick', 'red cup')]
+    wait_for(lambda: plans, message='agent/plan')
+    assert plans[0].command_confidence == 0.875 and plans[0].planner_backend == 'rules'
+    wait_for(lambda: feedback and feedback[-1].stage == 'done', message='feedback')
+    assert [f.stage for f in feedback][0] == 'planning'
+    assert {f.step_index for f in feedback if f.stage == 'executing'} == {0, 1}
+
+    unknown = wait_future(run_goal(client, 'pick up the yellow banana').get_result_async())
+    assert [s.skill for s in unknown.result.plan.steps] == ['say']
+
+
+def test_cancel_and_stop_preempts_a_running_command(ros_context, executor):
+    start_planner(ros_context, executor, tier=2, step_time_s=5.0)
+    probe = executor.add(Node('cancel_probe', context=ros_context))
+    client = ActionClient(probe, ExecuteCommand, 'agent/execute_command')
+    wait_for(client.server_is_ready, message='the execute_command server')
+
+    feedback = []
+    handle = run_goal(client, 'go to the kitchen then go to the office', feedback)
+    wait_for(lambda: any(f.stage == 'executing' for f in feedback), message='execution')
+    wait_future(handle.cancel_goal_async())
+    assert wait_future(handle.get_result_async()).status == GoalStatus.STATUS_CANCELED
+
+    feedback.clear()
+    long = run_goal(client, 'go to the kitchen then go to the office', feedback)
+    wait_for(lambda: any(f.stage == 'executing' for f in feedback), message='execution')
+    stop = run_goal(client, 'stop')
+    first = wait_future(long.get_result_async(), timeout=10)
+    assert first.status == GoalStatus.STATUS_ABORTED
+    assert 'preempted' in first.result.message
+    second = wait_future(stop.get_result_async(), timeout=20)
+    assert second.result.success and [s.skill for s in second.result.plan.steps] == ['stop']
+
+
+def test_follows_the_governor_tier_between_commands(ros_context, executor):
+    planner = start_planner(ros_context, executor, initial_tier=1)  # SmolLM2, a real model
+    assert planner.engines.engine.backends[0].name == 'smollm2-135m-q4_1'
+    probe = executor.add(Node('tier_probe2', context=ros_context))
+    tier_pub = probe.create_publisher(ModelTier, 'system/model_tier', LATCHED)
+    client = ActionClient(probe, ExecuteCommand, 'agent/execute_command')
+    wait_for(client.server_is_ready, message='the execute_command server')
+    tier_pub.publish(ModelTier(tier_index=2, tier_name='floor'))
+    wait_for(lambda: planner.engines.key == 2, message='the switch to the floor tier')
+    assert [t.name for t in planner.engines.engine.backends] == ['rules']
+    result = wait_future(run_goal(client, 'go to the office').get_result_async())
+    assert result.result.success and result.result.plan.planner_backend == 'rules'
+    bad = planner.set_parameters([Parameter('tier', value=7)])[0]
+    assert not bad.successful and 'tier must be' in bad.reason
