@@ -7,17 +7,26 @@ from __future__ import annotations
 
 import queue
 
-from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.node import Node
 
 from edge_agent.msg import AudioChunk
-from edge_agent.nodes.common import OVERRIDABLE, SENSOR, run
+from edge_agent.nodes.common import OVERRIDABLE, SENSOR, Param, declare, run
 
-__all__ = ['AudioCapture', 'MicrophoneError', 'main']
+__all__ = ['PARAMETERS', 'AudioCapture', 'MicrophoneError', 'main']
 
 
 class MicrophoneError(RuntimeError):
     """No usable microphone; the message says what to do."""
+
+
+PARAMETERS = [
+    Param('device', '', 'Input device name or index as sounddevice lists it; empty = the '
+          'default input.', read_only=True),
+    Param('sample_rate', 16000, 'Capture rate [Hz].', (4000, 384000), read_only=True),
+    Param('channels', 1, 'Channels to capture [count].', (1, 64), read_only=True),
+    Param('chunk_ms', 100, 'Samples per published chunk [ms].', (10, 2000), read_only=True),
+    Param('frame_id', 'microphone', 'frame_id of the published chunks.'),
+]
 
 
 class AudioCapture(Node):
@@ -25,18 +34,11 @@ class AudioCapture(Node):
 
     def __init__(self, **kwargs) -> None:
         super().__init__('audio_capture', **kwargs)
-        d = ParameterDescriptor
-        device = self.declare_parameter('device', '', d(
-            description='Input device name or index as sounddevice lists it; empty = the '
-                        'default input.', read_only=True)).value
-        self.rate = self.declare_parameter('sample_rate', 16000, d(
-            description='Capture rate [Hz].', read_only=True)).value
-        self.channels = self.declare_parameter('channels', 1, d(
-            description='Channels to capture [count].', read_only=True)).value
-        chunk_ms = self.declare_parameter('chunk_ms', 100, d(
-            description='Samples per published chunk [ms].', read_only=True)).value
-        self.frame_id = self.declare_parameter('frame_id', 'microphone', d(
-            description='frame_id of the published chunks.')).value
+        declare(self, PARAMETERS)
+        device = self.get_parameter('device').value
+        self.rate = self.get_parameter('sample_rate').value
+        self.channels = self.get_parameter('channels').value
+        chunk_ms = self.get_parameter('chunk_ms').value
         try:
             import sounddevice
         except (ImportError, OSError) as exc:
@@ -81,7 +83,7 @@ class AudioCapture(Node):
                                           throttle_duration_sec=5.0)
             msg = AudioChunk(sample_rate=self.rate, channels=self.channels,
                              encoding=AudioChunk.ENCODING_S16LE, data=data)
-            msg.header.stamp, msg.header.frame_id = stamp, self.frame_id
+            msg.header.stamp, msg.header.frame_id = stamp, self.get_parameter('frame_id').value
             self.pub.publish(msg)
 
     def destroy_node(self):

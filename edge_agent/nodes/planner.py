@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import threading
 
-from rclpy.action import ActionServer, CancelResponse, GoalResponse
-from rclpy.callback_groups import ReentrantCallbackGroup
+from rclpy.action import GoalResponse
 from rclpy.lifecycle import Node as LifecycleNode
 from rclpy.lifecycle import TransitionCallbackReturn
 
@@ -28,13 +27,9 @@ from edge_agent.msg import Plan as PlanMsg
 from edge_agent.nodes.common import (
     RELIABLE,
     SENSOR,
-    OwnedEntities,
+    ModelNode,
     Param,
-    TierFollower,
-    after_set,
-    check,
     declare,
-    rejected,
     run,
     tier_parameters,
 )
@@ -81,31 +76,23 @@ PARAMETERS = [
 ]
 
 
-class PlannerNode(OwnedEntities, TierFollower, LifecycleNode):
+class PlannerNode(ModelNode, LifecycleNode):
     """Lifecycle planner node; see the module docstring."""
 
     def __init__(self, **kwargs) -> None:
         super().__init__('planner', **kwargs)
         self.init_tiers()
-        declare(self, PARAMETERS)
-        self.add_on_set_parameters_callback(self._validate)
-        after_set(self, self._apply)
-        self._memory = WorldMemory(self.get_parameter('detection_min_score').value,
-                                   self.get_parameter('detection_max_age_s').value)
-        self._adapter = DryRunAdapter(self.get_parameter('step_time_s').value)
+        self._memory = WorldMemory()
+        self._adapter = DryRunAdapter()
         self._executor = Executor(self._adapter)
         self._skills: SkillCatalog | None = None
         self._models: ModelCatalog | None = None
         self._active_goal = 0
+        declare(self, PARAMETERS, self.check_tier, apply=self._apply)
+        self._apply([self.get_parameter(name) for name in (
+            'detection_min_score', 'detection_max_age_s', 'step_time_s')])
 
     # -- parameters ---------------------------------------------------------------------------
-    def _validate(self, params):
-        reason = check(PARAMETERS, params)
-        for p in params:
-            if p.name == 'tier':
-                reason = reason or self.check_tier(p.value)
-        return rejected(reason)
-
     def _apply(self, params) -> None:
         for p in params:
             if p.name == 'tier':
@@ -133,31 +120,12 @@ class PlannerNode(OwnedEntities, TierFollower, LifecycleNode):
         self.own(self.create_subscription(DetectionArray, 'vision/detections',
                                           self._on_detections, SENSOR))
         self.own(self.follow_tiers())
-        self.own(ActionServer(
-            self, ExecuteCommand, 'agent/execute_command', self._execute,
-            goal_callback=self._on_goal, cancel_callback=lambda _g: CancelResponse.ACCEPT,
-            handle_accepted_callback=self._on_accepted, callback_group=ReentrantCallbackGroup()))
+        self.serve_action(ExecuteCommand, 'agent/execute_command', self._execute,
+                          goal_callback=self._on_goal, handle_accepted_callback=self._on_accepted)
         return super().on_configure(state)
 
-    def on_activate(self, state) -> TransitionCallbackReturn:
-        self.switch_tier(self.wanted_tier(), force=True)  # never fails: rules are the floor
-        return super().on_activate(state)
-
-    def on_deactivate(self, state) -> TransitionCallbackReturn:
+    def _stop_work(self) -> None:
         self._active_goal += 1  # running goals end (preempted) instead of acting while inactive
-        self.release_engine()
-        return super().on_deactivate(state)
-
-    def on_cleanup(self, state) -> TransitionCallbackReturn:
-        self.release_entities()
-        self._tiers = None
-        return super().on_cleanup(state)
-
-    def on_shutdown(self, state) -> TransitionCallbackReturn:
-        self._active_goal += 1
-        self.release_engine()
-        self.release_entities()
-        return super().on_shutdown(state)
 
     # -- world state and tiers ----------------------------------------------------------------
     def _on_detections(self, msg: DetectionArray) -> None:

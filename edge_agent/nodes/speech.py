@@ -19,10 +19,8 @@ import queue
 import threading
 import time
 
-from diagnostic_msgs.msg import DiagnosticArray
 import rclpy
-from rclpy.action import ActionServer, CancelResponse, GoalResponse
-from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.lifecycle import Node as LifecycleNode
 from rclpy.lifecycle import TransitionCallbackReturn
 from rclpy.time import Time
@@ -45,14 +43,11 @@ from edge_agent.nodes.common import (
     OVERRIDABLE,
     RELIABLE,
     SENSOR,
-    OwnedEntities,
+    ModelNode,
     Param,
-    TierFollower,
-    after_set,
-    check,
+    config_check,
     declare,
     model_diagnostics,
-    rejected,
     run,
     tier_parameters,
 )
@@ -116,16 +111,12 @@ def result_to_msg(result: TranscriptResult, utterance: int, final: bool, stamp) 
     return msg
 
 
-class SpeechNode(OwnedEntities, TierFollower, LifecycleNode):
+class SpeechNode(ModelNode, LifecycleNode):
     """Lifecycle speech-to-text node; see the module docstring."""
 
     def __init__(self, **kwargs) -> None:
         super().__init__('speech', **kwargs)
         self.init_tiers()
-        declare(self, PARAMETERS)
-        self.add_on_set_parameters_callback(self._validate)
-        after_set(self, self._apply)
-        self._config = self._config_from({})
         self._stream: SpeechStream | None = None
         self._vad: StreamingVad | None = None
         self._wake = None
@@ -137,6 +128,9 @@ class SpeechNode(OwnedEntities, TierFollower, LifecycleNode):
         self._errors: collections.deque = collections.deque(maxlen=5)
         self._worker: threading.Thread | None = None
         self._audio_worker: threading.Thread | None = None
+        declare(self, PARAMETERS, config_check(self._config_from), self.check_tier,
+                apply=self._apply)
+        self._config = self._config_from({})
 
     # -- parameters ---------------------------------------------------------------------------
     def _config_from(self, overrides: dict) -> SpeechConfig:
@@ -151,18 +145,6 @@ class SpeechNode(OwnedEntities, TierFollower, LifecycleNode):
         if self._tiers is None or index is None:
             return 0
         return int((self._tiers[index].modalities.get('stt') or {}).get('beam_size', 1))
-
-    def _validate(self, params):
-        reason = check(PARAMETERS, params)
-        if reason is None:
-            try:
-                self._config_from({p.name: p.value for p in params}).validate()
-            except (ValueError, TypeError) as exc:
-                reason = str(exc)
-        for p in params:
-            if p.name == 'tier':
-                reason = reason or self.check_tier(p.value)
-        return rejected(reason)
 
     def _apply(self, params) -> None:
         self._set_config(self._config_from({}))
@@ -189,22 +171,15 @@ class SpeechNode(OwnedEntities, TierFollower, LifecycleNode):
             return self.fail(f'configure failed: {exc}')
         self._pub = self.own(self.create_lifecycle_publisher(Transcript, 'speech/transcript',
                                                              RELIABLE))
-        self._diag_pub = self.own(self.create_publisher(DiagnosticArray, '/diagnostics', 10))
+        self.own_diagnostics()
         self.own(self.create_subscription(AudioChunk, 'audio', self._on_audio, SENSOR,
                                           qos_overriding_options=OVERRIDABLE,
                                           callback_group=MutuallyExclusiveCallbackGroup()))
         self.own(self.follow_tiers())
-        self.own(ActionServer(
-            self, Listen, 'speech/listen', self._listen, callback_group=ReentrantCallbackGroup(),
-            goal_callback=lambda _g: GoalResponse.ACCEPT if self.engines.engine is not None
-            else GoalResponse.REJECT, cancel_callback=lambda _g: CancelResponse.ACCEPT))
-        self.own(self.create_timer(1.0, self._publish_diagnostics))
+        self.serve_action(Listen, 'speech/listen', self._listen)
         return super().on_configure(state)
 
-    def on_activate(self, state) -> TransitionCallbackReturn:
-        if not self.switch_tier(self.wanted_tier(), force=True):
-            return self.fail(f'activate failed: no speech model loaded ({self._errors[-1]})'
-                             if self._errors else 'activate failed: no speech model loaded')
+    def _start_work(self) -> None:
         self._vad.reset()
         self._stream = SpeechStream(self._config, self._vad, self._wake,
                                     self.get_parameter('wake_word_window_s').value,
@@ -213,9 +188,8 @@ class SpeechNode(OwnedEntities, TierFollower, LifecycleNode):
         self._worker.start()
         self._audio_worker = threading.Thread(target=self._audio_loop, daemon=True)
         self._audio_worker.start()
-        return super().on_activate(state)
 
-    def _stop_workers(self) -> None:
+    def _stop_work(self) -> None:
         if self._audio_worker is not None:  # first: it feeds the decoder
             self._audio.put(None)
             self._audio_worker.join(timeout=30)
@@ -225,26 +199,6 @@ class SpeechNode(OwnedEntities, TierFollower, LifecycleNode):
             self._worker.join(timeout=30)
             self._worker = None
         self._stream = None
-
-    def destroy_node(self):
-        self._stop_workers()  # the decoder publishes: stop it before the publisher goes
-        return super().destroy_node()
-
-    def on_deactivate(self, state) -> TransitionCallbackReturn:
-        self._stop_workers()
-        self.release_engine()
-        return super().on_deactivate(state)
-
-    def on_cleanup(self, state) -> TransitionCallbackReturn:
-        self.release_entities()
-        self._tiers = self._vad = self._wake = None
-        return super().on_cleanup(state)
-
-    def on_shutdown(self, state) -> TransitionCallbackReturn:
-        self._stop_workers()
-        self.release_engine()
-        self.release_entities()
-        return super().on_shutdown(state)
 
     # -- tiers --------------------------------------------------------------------------------
     def _load_tier(self, index: int) -> WhisperEngine:

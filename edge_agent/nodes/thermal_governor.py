@@ -10,11 +10,10 @@ from __future__ import annotations
 import time
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
-from rcl_interfaces.msg import ParameterDescriptor, SetParametersResult
 from rclpy.node import Node
 
 from edge_agent.core.config.tiers import TierCatalog
-from edge_agent.core.models import ModelError
+from edge_agent.core.errors import ConfigError, EdgeAgentError
 from edge_agent.core.thermal import (
     JtopThermalReader,
     PolicyConfig,
@@ -23,25 +22,46 @@ from edge_agent.core.thermal import (
     TierPolicy,
 )
 from edge_agent.msg import ModelTier
-from edge_agent.nodes.common import LATCHED, run
+from edge_agent.nodes.common import LATCHED, Param, config_check, declare, run
 from edge_agent.srv import SetModelTier
 
-__all__ = ['ThermalGovernor', 'main']
+__all__ = ['PARAMETERS', 'ThermalGovernor', 'main']
 
-_POLICY_PARAMS = {
-    # name: (default, description)
-    'hysteresis_c': (3.0, 'Cool this far below a threshold before stepping back up [degC].'),
-    'min_dwell_s': (10.0, 'Hold a tier at least this long; emergencies excepted [s].'),
-    'emergency_margin_c': (5.0, 'Jump to the floor tier within this of the critical trip '
-                                'point [degC].'),
-    'trend_window_s': (20.0, 'Window of the temperature slope estimate [s].'),
-    'lookahead_s': (10.0, 'Act on the temperature expected this far ahead [s].'),
-    'throttle_ratio': (0.95, 'A CPU capped below this share of its maximum clock counts as '
-                             'throttling [ratio].'),
-    'threshold_span_c': (15.0, 'With use_trip_points, thresholds spread over this range below '
-                               'the passive trip point [degC].'),
-    'default_passive_c': (85.0, 'Passive trip point assumed when no zone reports one [degC].'),
-}
+_POLICY = [  # the PolicyConfig fields a user may tune while it runs
+    Param('hysteresis_c', 3.0, 'Cool this far below a threshold before stepping back up [degC].',
+          (0.0, 50.0)),
+    Param('min_dwell_s', 10.0, 'Hold a tier at least this long; emergencies excepted [s].',
+          (0.0, 3600.0)),
+    Param('emergency_margin_c', 5.0, 'Jump to the floor tier within this of the critical trip '
+          'point [degC].', (0.0, 50.0)),
+    Param('trend_window_s', 20.0, 'Window of the temperature slope estimate [s].',
+          (0.5, 3600.0)),
+    Param('lookahead_s', 10.0, 'Act on the temperature expected this far ahead [s].',
+          (0.0, 600.0)),
+    Param('throttle_ratio', 0.95, 'A CPU capped below this share of its maximum clock counts '
+          'as throttling [ratio].', (0.01, 1.0)),
+    Param('threshold_span_c', 15.0, 'With use_trip_points, thresholds spread over this range '
+          'below the passive trip point [degC].', (0.5, 100.0)),
+    Param('default_passive_c', 85.0, 'Passive trip point assumed when no zone reports one '
+          '[degC].', (20.0, 150.0)),
+]
+PARAMETERS = [
+    Param('sysfs_root', '/sys', 'Root of the sysfs tree to read; a fake tree replays a recorded '
+          'trace.', read_only=True),
+    Param('zones', '', 'Comma-separated thermal zone types to watch (Jetson: '
+          '"cpu-thermal,gpu-thermal,tj-thermal"); empty = all zones.', read_only=True),
+    Param('period_s', 1.0, 'Sampling and diagnostics period [s].', (0.05, 3600.0),
+          read_only=True),
+    Param('use_jtop', False, 'On a Jetson, read temperatures and the power mode through jtop '
+          '(jetson-stats) instead of sysfs.', read_only=True),
+    Param('tier_catalog', '', "Model tier catalog YAML; empty = the package's "
+          'config/model_tiers.yaml.', read_only=True),
+    Param('use_trip_points', True, "Derive thresholds from the zones' passive trip point "
+          '(true) or use thresholds_c (false).'),
+    Param('thresholds_c', [70.0, 85.0], 'Temperatures at which tiers 1, 2, ... begin, strictly '
+          'increasing, one fewer than the tiers [degC].'),
+    *_POLICY,
+]
 
 
 class ThermalGovernor(Node):
@@ -49,35 +69,17 @@ class ThermalGovernor(Node):
 
     def __init__(self, **kwargs) -> None:
         super().__init__('thermal_governor', **kwargs)
-
-        def declare(name, default, description, read_only=False):
-            return self.declare_parameter(name, default, ParameterDescriptor(
-                description=description, read_only=read_only)).value
-
-        self._root = declare('sysfs_root', '/sys', 'Root of the sysfs tree to read; a fake tree '
-                             'replays a recorded trace.', read_only=True)
-        zones = declare('zones', '', 'Comma-separated thermal zone types to watch (Jetson: '
-                        '"cpu-thermal,gpu-thermal,tj-thermal"); empty = all zones.',
-                        read_only=True)
-        period = declare('period_s', 1.0, 'Sampling and diagnostics period [s].', read_only=True)
-        use_jtop = declare('use_jtop', False, 'On a Jetson, read temperatures and the power mode '
-                           'through jtop (jetson-stats) instead of sysfs.', read_only=True)
-        catalog_path = declare('tier_catalog', '', 'Model tier catalog YAML; empty = the '
-                               "package's config/model_tiers.yaml.", read_only=True)
-        declare('use_trip_points', True, 'Derive thresholds from the zones\' passive trip point '
-                '(true) or use thresholds_c (false).')
-        declare('thresholds_c', [70.0, 85.0], 'Temperatures at which tiers 1, 2, ... begin, '
-                'strictly increasing, one fewer than the tiers [degC].')
-        for name, (default, description) in _POLICY_PARAMS.items():
-            declare(name, default, description)
-
+        declare(self, PARAMETERS, config_check(self._config_from), apply=self._apply)
+        value = self.get_parameter
+        self._root = value('sysfs_root').value
+        zones = value('zones').value
         try:
-            self._tiers = TierCatalog(catalog_path or None)
-        except ModelError as exc:
-            raise RuntimeError(f'thermal_governor: {exc}') from exc
+            self._tiers = TierCatalog(value('tier_catalog').value or None)
+        except EdgeAgentError as exc:
+            raise ConfigError(f'thermal_governor: {exc}') from exc
         self._reader = SysfsThermalReader(
             self._root, [z.strip() for z in zones.split(',') if z.strip()])
-        if use_jtop:
+        if value('use_jtop').value:
             try:
                 self._reader = JtopThermalReader(trip_source=self._reader)
             except Exception as exc:  # noqa: BLE001 - jtop raises its own errors when its
@@ -86,12 +88,11 @@ class ThermalGovernor(Node):
         self._policy = TierPolicy(self._config_from({}))
         self._last: TierDecision | None = None
         self._t0 = time.monotonic()
-        self.add_on_set_parameters_callback(self._on_set_parameters)
 
         self._tier_pub = self.create_publisher(ModelTier, 'system/model_tier', LATCHED)
         self._diag_pub = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
         self.create_service(SetModelTier, 'system/set_model_tier', self._on_set_tier)
-        self._timer = self.create_timer(period, self._tick)
+        self._timer = self.create_timer(value('period_s').value, self._tick)
         self._tick()
 
     # -- parameters ---------------------------------------------------------------------------
@@ -103,17 +104,10 @@ class ThermalGovernor(Node):
         return PolicyConfig(
             num_tiers=len(self._tiers),
             thresholds_c=() if use_trips else tuple(float(v) for v in value('thresholds_c')),
-            **{name: float(value(name)) for name in _POLICY_PARAMS})
+            **{p.name: float(value(p.name)) for p in _POLICY})
 
-    def _on_set_parameters(self, params) -> SetParametersResult:
-        overrides = {p.name: p.value for p in params}
-        try:
-            config = self._config_from(overrides)
-            config.validate()
-        except (ValueError, TypeError) as exc:
-            return SetParametersResult(successful=False, reason=str(exc))
-        self._policy.config = config
-        return SetParametersResult(successful=True)
+    def _apply(self, params) -> None:
+        self._policy.config = self._config_from({})
 
     # -- work ---------------------------------------------------------------------------------
     def _now(self) -> float:

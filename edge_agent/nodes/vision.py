@@ -12,9 +12,7 @@ import collections
 import threading
 import time
 
-from diagnostic_msgs.msg import DiagnosticArray
-from rclpy.action import ActionServer, CancelResponse, GoalResponse
-from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.lifecycle import Node as LifecycleNode
 from rclpy.lifecycle import TransitionCallbackReturn
 from sensor_msgs.msg import Image
@@ -40,14 +38,10 @@ from edge_agent.nodes.common import (
     OVERRIDABLE,
     RELIABLE,
     SENSOR,
-    OwnedEntities,
+    ModelNode,
     Param,
-    TierFollower,
-    after_set,
-    check,
     declare,
     model_diagnostics,
-    rejected,
     run,
     tier_parameters,
 )
@@ -92,15 +86,12 @@ def box_to_msg(box) -> Detection:
                      color_fraction=box.color_fraction, track_id=-1)
 
 
-class VisionNode(OwnedEntities, TierFollower, LifecycleNode):
+class VisionNode(ModelNode, LifecycleNode):
     """Lifecycle detector node; see the module docstring."""
 
     def __init__(self, **kwargs) -> None:
         super().__init__('vision', **kwargs)
         self.init_tiers()
-        declare(self, PARAMETERS)
-        self.add_on_set_parameters_callback(self._validate)
-        after_set(self, self._apply)
         self._latest: Image | None = None
         self._frame_lock = threading.Lock()
         self._frame_ready = threading.Event()
@@ -112,13 +103,7 @@ class VisionNode(OwnedEntities, TierFollower, LifecycleNode):
         self._errors: collections.deque = collections.deque(maxlen=5)
         self._models: ModelCatalog | None = None
         self._tier_rate = 10.0
-
-    def _validate(self, params):
-        reason = check(PARAMETERS, params)
-        for p in params:
-            if p.name == 'tier':
-                reason = reason or self.check_tier(p.value)
-        return rejected(reason)
+        declare(self, PARAMETERS, self.check_tier, apply=self._apply)
 
     def _apply(self, params) -> None:
         detector = self.engines.engine
@@ -137,54 +122,25 @@ class VisionNode(OwnedEntities, TierFollower, LifecycleNode):
             return self.fail(f'configure failed: {exc}')
         self._pub = self.own(self.create_lifecycle_publisher(DetectionArray, 'vision/detections',
                                                              RELIABLE))
-        self._diag_pub = self.own(self.create_publisher(DiagnosticArray, '/diagnostics', 10))
+        self.own_diagnostics()
         self.own(self.follow_tiers())
         self.own(self.create_subscription(Image, 'camera/image_raw', self._on_image, SENSOR,
                                           qos_overriding_options=OVERRIDABLE,
                                           callback_group=MutuallyExclusiveCallbackGroup()))
-        self.own(ActionServer(
-            self, Observe, 'vision/observe', self._observe,
-            callback_group=ReentrantCallbackGroup(),
-            goal_callback=lambda _g: GoalResponse.ACCEPT if self.engines.engine is not None
-            else GoalResponse.REJECT, cancel_callback=lambda _g: CancelResponse.ACCEPT))
-        self.own(self.create_timer(1.0, self._publish_diagnostics))
+        self.serve_action(Observe, 'vision/observe', self._observe)
         return super().on_configure(state)
 
-    def on_activate(self, state) -> TransitionCallbackReturn:
-        if not self.switch_tier(self.wanted_tier(), force=True):
-            return self.fail(f'activate failed: no detector loaded ({self._errors[-1]})'
-                             if self._errors else 'activate failed: no detector loaded')
+    def _start_work(self) -> None:
         self._running = True
         self._worker = threading.Thread(target=self._loop, daemon=True)
         self._worker.start()
-        return super().on_activate(state)
 
-    def _stop_worker(self) -> None:
+    def _stop_work(self) -> None:
         self._running = False
         self._frame_ready.set()
         if self._worker is not None:
             self._worker.join(timeout=10)
             self._worker = None
-
-    def on_deactivate(self, state) -> TransitionCallbackReturn:
-        self._stop_worker()
-        self.release_engine()
-        return super().on_deactivate(state)
-
-    def on_cleanup(self, state) -> TransitionCallbackReturn:
-        self.release_entities()
-        self._tiers = None
-        return super().on_cleanup(state)
-
-    def on_shutdown(self, state) -> TransitionCallbackReturn:
-        self._stop_worker()
-        self.release_engine()
-        self.release_entities()
-        return super().on_shutdown(state)
-
-    def destroy_node(self):
-        self._stop_worker()  # the worker publishes: stop it before the publisher goes
-        return super().destroy_node()
 
     # -- tiers --------------------------------------------------------------------------------
     def _load_tier(self, index: int) -> Detector:

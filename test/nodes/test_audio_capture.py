@@ -53,19 +53,24 @@ def test_microphone_to_transcript(ros_context, executor):
     transcripts: list[Transcript] = []
     probe.create_subscription(AudioChunk, 'audio', chunks.append, qos_profile_sensor_data)
     probe.create_subscription(Transcript, 'speech/transcript', transcripts.append, 10)
-    env = dict(os.environ, PYTHONPATH=str(FAKES), FAKE_MIC_WAV=str(WAV))
+    # The command repeats (FAKE_MIC_LOOP): chunks sent before discovery matched are lost on the
+    # best-effort stream, so the first utterance heard may be cut; a later one is whole.
+    env = dict(os.environ, PYTHONPATH=str(FAKES), FAKE_MIC_WAV=str(WAV), FAKE_MIC_LOOP='1')
     proc = subprocess.Popen([str(EXE)], cwd='/', env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT)
+
+    def heard() -> bool:
+        return any(t.is_final and t.text == 'Go to the kitchen.' for t in transcripts)
+
     try:
-        wait_for(lambda: any(t.is_final for t in transcripts) or proc.poll() is not None,
-                 timeout=30, message='a transcript of the microphone audio')
+        wait_for(lambda: heard() or proc.poll() is not None, timeout=90,
+                 message='a transcript of the microphone audio')
         assert proc.poll() is None, proc.stdout.read().decode(errors='replace')
     finally:
         proc.send_signal(signal.SIGINT)
         proc.communicate(timeout=20)
     assert proc.returncode == 0
-    final = next(t for t in transcripts if t.is_final)
-    assert final.text == 'Go to the kitchen.', (final.text, speech._stats)
+    assert heard(), ([t.text for t in transcripts if t.is_final], speech._stats)
     chunk = chunks[0]
     assert (chunk.sample_rate, chunk.channels, chunk.encoding) == (16000, 1, 's16le')
     assert len(chunk.data) == 3200 and chunk.header.frame_id == 'microphone'

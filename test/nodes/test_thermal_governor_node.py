@@ -99,7 +99,11 @@ def test_bad_parameters_are_rejected_with_a_reason(ros_context, tmp_path):
     governor = make_governor(ros_context, tmp_path)
     try:
         result = governor.set_parameters([Parameter('hysteresis_c', value=-2.0)])[0]
-        assert not result.successful and 'hysteresis_c must be >= 0' in result.reason
+        assert not result.successful and 'hysteresis_c out of range' in result.reason
+        for name, bad in (('hysteresis_c', float('nan')), ('min_dwell_s', float('inf')),
+                          ('lookahead_s', float('-inf'))):
+            result = governor.set_parameters([Parameter(name, value=bad)])[0]
+            assert not result.successful and name in result.reason, (name, result.reason)
         result = governor.set_parameters_atomically([
             Parameter('use_trip_points', value=False),
             Parameter('thresholds_c', value=[80.0, 60.0])])
@@ -112,6 +116,7 @@ def test_bad_parameters_are_rejected_with_a_reason(ros_context, tmp_path):
         assert governor.get_parameter('hysteresis_c').value == 3.0
         descriptor = governor.describe_parameter('min_dwell_s')
         assert descriptor.description.endswith('[s].')
+        assert descriptor.floating_point_range[0].to_value == 3600.0  # ros2 param describe
     finally:
         governor.destroy_node()
 

@@ -8,10 +8,14 @@ from edge_agent.nodes.common.executor import (  # noqa: F401
 from edge_agent.nodes.common.lifecycle import (  # noqa: F401
     OwnedEntities,
 )
+from edge_agent.nodes.common.model_node import (  # noqa: F401
+    ModelNode,
+)
 from edge_agent.nodes.common.params import (  # noqa: F401
     Param,
     after_set,
     check,
+    config_check,
     declare,
     rejected,
 )
@@ -35,6 +39,7 @@ from edge_agent.nodes.common.tiers import (  # noqa: F401
 __all__ = [
     'LATCHED',
     'MAX_TIERS',
+    'ModelNode',
     'NodeExecutor',
     'OVERRIDABLE',
     'OwnedEntities',
@@ -46,6 +51,7 @@ __all__ = [
     'after_set',
     'bring_up',
     'check',
+    'config_check',
     'declare',
     'model_diagnostics',
     'rejected',

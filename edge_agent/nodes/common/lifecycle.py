@@ -2,7 +2,7 @@
 
 Entities made in ``on_configure`` (publishers, subscriptions, timers, action servers) are
 registered with ``own``; ``release_entities`` destroys them, so configure -> cleanup -> configure
-makes one set, never two (a second action server on the same name would split the goals).
+makes one set, never two. (Action servers are the exception, see ``ModelNode.serve_action``.)
 ``failure_reason`` keeps why the last transition failed, for ``run()`` to print.
 """
 from __future__ import annotations

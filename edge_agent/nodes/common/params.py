@@ -20,7 +20,7 @@ from rcl_interfaces.msg import (
     SetParametersResult,
 )
 
-__all__ = ['Param', 'after_set', 'check', 'declare', 'rejected']
+__all__ = ['Param', 'after_set', 'check', 'config_check', 'declare', 'rejected']
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,15 +52,38 @@ class Param:
         return descriptor
 
 
-def declare(node, table: Sequence[Param]) -> None:
+Check = Callable[[list], 'str | None']
+
+
+def declare(node, table: Sequence[Param], *checks: Check,
+            apply: Callable[[list], None] | None = None) -> None:
     """Declare every parameter of ``table`` on ``node`` (a value from launch/YAML overrides the
-    default; rclpy raises InvalidParameterValueException when it is out of range)."""
+    default; rclpy raises InvalidParameterValueException when it is out of range), then refuse
+    later sets that break the table or one of ``checks`` (each returns a reason or None), and
+    call ``apply(parameters)`` after a set succeeded."""
     for param in table:
         node.declare_parameter(param.name, param.default, param.descriptor())
+    node.add_on_set_parameters_callback(lambda params: rejected(check(table, params, *checks)))
+    if apply is not None:
+        after_set(node, apply)
 
 
-def check(table: Sequence[Param], params: Iterable) -> str | None:
-    """The reason the first of ``params`` breaks the table (choices, non-finite), else None."""
+def config_check(build: Callable[[dict], object]) -> Check:
+    """A check that builds a config from the new values (``build({name: value})``) and calls
+    its ``validate()``: rules that span parameters (one threshold below another)."""
+    def reason(params) -> str | None:
+        try:
+            build({p.name: p.value for p in params}).validate()
+        except (ValueError, TypeError) as exc:
+            return str(exc)
+        return None
+    return reason
+
+
+def check(table: Sequence[Param], params: Iterable, *checks: Check) -> str | None:
+    """The reason the first of ``params`` breaks the table (choices, non-finite) or one of
+    ``checks``, else None."""
+    params = list(params)
     by_name = {p.name: p for p in table}
     for param in params:
         spec = by_name.get(param.name)
@@ -69,6 +92,10 @@ def check(table: Sequence[Param], params: Iterable) -> str | None:
             return f'{param.name} must be a finite number, not {value}'
         if spec is not None and spec.choices and value not in spec.choices:
             return f'{param.name} must be one of {", ".join(spec.choices)}, not {value!r}'
+    for more in checks:
+        reason = more(params)
+        if reason:
+            return reason
     return None
 
 

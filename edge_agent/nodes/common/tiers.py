@@ -46,11 +46,14 @@ class TierFollower:
         self.engines: HotSwap = HotSwap()
 
     # -- parameters -------------------------------------------------------------------------
-    def check_tier(self, value: int) -> str | None:
-        """Why ``value`` is not a valid ``tier`` for the loaded catalog, else None."""
-        if self._tiers is not None and not -1 <= value < len(self._tiers):
-            return f'tier must be -1..{len(self._tiers) - 1} (the tier catalog has ' \
-                   f'{len(self._tiers)} tiers), not {value}'
+    def check_tier(self, params) -> str | None:
+        """Why a new ``tier`` among ``params`` is not valid for the loaded catalog, else None
+        (a parameter check for ``declare``)."""
+        for p in params:
+            if p.name == 'tier' and self._tiers is not None and not -1 <= p.value < len(
+                    self._tiers):
+                return (f'tier must be -1..{len(self._tiers) - 1} (the tier catalog has '
+                        f'{len(self._tiers)} tiers), not {p.value}')
         return None
 
     def wanted_tier(self, requested: int | None = None) -> int:

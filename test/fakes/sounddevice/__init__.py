@@ -2,7 +2,9 @@
 
 This machine has no microphone. The fake implements the part of sounddevice's interface the
 capture node uses (query_devices, RawInputStream with a callback, PortAudioError), so the node
-runs its real code path; the WAV comes from $FAKE_MIC_WAV.
+runs its real code path; the WAV comes from $FAKE_MIC_WAV. With $FAKE_MIC_LOOP=1 the recording
+repeats after a second of silence, like a user saying it again: a best-effort stream loses what
+is sent before discovery has matched the subscriber, so a test waits for a whole repetition.
 """
 import os
 import threading
@@ -33,12 +35,17 @@ class RawInputStream:
 
     def _run(self):
         step = self._block * 2
-        for i in range(0, len(self._data), step):
-            if not self._running:
-                return
-            block = self._data[i:i + step].ljust(step, b'\0')
-            self._callback(block, self._block, None, 0)
-            time.sleep(self._block / self._rate)
+        loop = os.environ.get('FAKE_MIC_LOOP') == '1'
+        data = self._data + b'\0' * (2 * self._rate) if loop else self._data
+        while True:
+            for i in range(0, len(data), step):
+                if not self._running:
+                    return
+                block = data[i:i + step].ljust(step, b'\0')
+                self._callback(block, self._block, None, 0)
+                time.sleep(self._block / self._rate)
+            if not loop:
+                break
         while self._running:  # silence after the recording, like a quiet room
             self._callback(b'\0' * step, self._block, None, 0)
             time.sleep(self._block / self._rate)

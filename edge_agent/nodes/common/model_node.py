@@ -1,0 +1,85 @@
+"""The lifecycle shared by the model nodes (speech, vision, planner).
+
+configure: the node makes its entities (``own``), the action server through ``serve_action``
+(made once, goals accepted only while a model is loaded) and diagnostics (``own_diagnostics``);
+activate: load the tier's model (failure ends the transition with the reason), then
+``_start_work``; deactivate: ``_stop_work``, free the model; cleanup: destroy what configure
+made; shutdown (from any state): all of it.
+"""
+from __future__ import annotations
+
+from diagnostic_msgs.msg import DiagnosticArray
+from rclpy.action import ActionServer, CancelResponse, GoalResponse
+from rclpy.callback_groups import ReentrantCallbackGroup
+from rclpy.lifecycle import TransitionCallbackReturn
+
+from edge_agent.nodes.common.lifecycle import OwnedEntities
+from edge_agent.nodes.common.tiers import TierFollower
+
+__all__ = ['ModelNode']
+
+
+class ModelNode(OwnedEntities, TierFollower):
+    """Mixin placed before ``rclpy.lifecycle.Node``; see the module docstring."""
+
+    def _start_work(self) -> None:
+        """Start the node's worker threads (after the model loaded)."""
+
+    def _stop_work(self) -> None:
+        """Stop the node's worker threads and running goals (before the model is freed)."""
+
+    def _accept_if_loaded(self, _goal) -> GoalResponse:
+        return GoalResponse.ACCEPT if self.engines.engine is not None else GoalResponse.REJECT
+
+    def serve_action(self, action_type, name: str, execute, **kwargs) -> ActionServer:
+        """The node's action server in its own reentrant group; cancel is always accepted.
+
+        Made at the first configure and kept until destroy_node, rejecting goals while no model
+        is loaded: rclpy cannot destroy an action server while an executor spins (its wait
+        loop adds a waitable to the wait set even when entering the waitable's handle failed,
+        and the spin thread dies with "action server pointer is invalid"), so a cleanup that
+        destroyed it could stop the whole node. A second configure finds it and makes none.
+        """
+        servers = self.__dict__.setdefault('_action_servers', {})
+        if name not in servers:
+            kwargs.setdefault('goal_callback', self._accept_if_loaded)
+            servers[name] = ActionServer(
+                self, action_type, name, execute, callback_group=ReentrantCallbackGroup(),
+                cancel_callback=lambda _g: CancelResponse.ACCEPT, **kwargs)
+        return servers[name]
+
+    def own_diagnostics(self, period_s: float = 1.0) -> None:
+        """``/diagnostics`` publisher and the timer that calls ``_publish_diagnostics``."""
+        self._diag_pub = self.own(self.create_publisher(DiagnosticArray, '/diagnostics', 10))
+        self.own(self.create_timer(period_s, self._publish_diagnostics))
+
+    def _publish_diagnostics(self) -> None:
+        raise NotImplementedError
+
+    def on_activate(self, state) -> TransitionCallbackReturn:
+        if not self.switch_tier(self.wanted_tier(), force=True):
+            errors = getattr(self, '_errors', None)
+            detail = f' ({errors[-1]})' if errors else ''
+            return self.fail(f'activate failed: no {self.get_name()} model loaded{detail}')
+        self._start_work()
+        return super().on_activate(state)
+
+    def on_deactivate(self, state) -> TransitionCallbackReturn:
+        self._stop_work()
+        self.release_engine()
+        return super().on_deactivate(state)
+
+    def on_cleanup(self, state) -> TransitionCallbackReturn:
+        self.release_entities()
+        self._tiers = None
+        return super().on_cleanup(state)
+
+    def on_shutdown(self, state) -> TransitionCallbackReturn:
+        self._stop_work()
+        self.release_engine()
+        self.release_entities()
+        return super().on_shutdown(state)
+
+    def destroy_node(self):
+        self._stop_work()  # workers publish: stop them before the publishers go
+        return super().destroy_node()
