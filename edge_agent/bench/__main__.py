@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-NAMES = ('speech', 'vision', 'planner', 'swap', 'thermal')
+NAMES = ('speech', 'vision', 'planner', 'swap', 'thermal', 'agent')
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,6 +16,7 @@ from edge_agent.core.planning.prompt import (  # noqa: F401
 from edge_agent.core.planning.rules import (  # noqa: F401
     COLOURS,
     RuleParser,
+    is_stop,
 )
 from edge_agent.core.planning.skills import (  # noqa: F401
     ArgSpec,
@@ -46,6 +47,7 @@ __all__ = [
     'WorldMemory',
     'WorldState',
     'build_backend',
+    'is_stop',
     'plan_gbnf',
     'plan_json_schema',
     'system_prompt',

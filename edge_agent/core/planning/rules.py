@@ -11,7 +11,7 @@ import re
 
 from edge_agent.core.planning.skills import Plan, SkillCatalog, Step, WorldState
 
-__all__ = ['RuleParser', 'COLOURS']
+__all__ = ['COLOURS', 'RuleParser', 'is_stop']
 
 COLOURS = ('red', 'green', 'blue', 'yellow', 'orange', 'purple', 'pink', 'white', 'black',
            'grey', 'gray', 'brown')
@@ -56,6 +56,13 @@ def normalise(text: str) -> str:
     return _POLITE.sub('', text).strip()
 
 
+def is_stop(command: str) -> bool:
+    """Whether ``command`` asks the robot to stop (the same test the planner's guard makes)."""
+    text = normalise(command)
+    return bool(_STOP.match(text) or re.search(r'\b(?:emergency stop|stop now|stop moving)\b',
+                                               text))
+
+
 class RuleParser:
     """Parse simple commands into plans; ``None`` when a command is beyond the rules."""
 
@@ -74,7 +81,7 @@ class RuleParser:
             return Plan(command, [Step('say', {'text': 'That command is too long for me. '
                                                        'Please say it in a shorter way.'})],
                         notes=['command too long'])
-        if _STOP.match(text) or re.search(r'\b(?:emergency stop|stop now|stop moving)\b', text):
+        if is_stop(command):
             return Plan(command, [Step('stop', {})], notes=['stop wins'])
         if _INJECTION.search(text):
             return Plan(command, [Step('say', {'text': "I can't change my rules. "

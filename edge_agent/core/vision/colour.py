@@ -6,7 +6,7 @@ import numpy as np
 
 from edge_agent.core.vision.postprocess import Box
 
-__all__ = ['dominant_colour']
+__all__ = ['COLOUR_NAMES', 'dominant_colour']
 
 
 # Reference colours (RGB 0..255) the dominant colour is named after.
@@ -17,6 +17,7 @@ _COLOURS = {
     'grey': (128, 128, 128), 'black': (20, 20, 20),
 }
 _NAMES = list(_COLOURS)
+COLOUR_NAMES = tuple(_COLOURS)  # the names dominant_colour can give
 _REFS = np.array([_COLOURS[n] for n in _NAMES], np.float32)
 
 
