@@ -1,6 +1,6 @@
 """Launch the edge_agent graph: `ros2 launch edge_agent agent.launch.py [namespace:=robot1]`.
 
-Starts the thermal governor, speech, vision and planner nodes, and the microphone with
+Starts the thermal governor, speech, vision, agent and planner nodes, and the microphone with
 mic:=true; vision_model:=/path/model.onnx (or a TensorRT .engine) runs your own YOLO export
 instead of the tiers; vision_backend:=tensorrt|onnxruntime|opencv picks the vision backend.
 """
@@ -48,6 +48,7 @@ def generate_launch_description():
         edge_node('thermal_governor'),
         edge_node('audio_capture', condition=IfCondition(LaunchConfiguration('mic'))),
         edge_node('speech'),
+        edge_node('agent'),
         edge_node('planner'),
         edge_node('vision', extra={'model_path': LaunchConfiguration('vision_model'),
                                    'backend': LaunchConfiguration('vision_backend')}),

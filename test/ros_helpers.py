@@ -45,6 +45,12 @@ class BackgroundExecutor:
         return self
 
     def __exit__(self, *exc):
+        # End the nodes' own work first (a long skill step, a pending question): the executor
+        # waits for running callbacks, and those end only when their node says so.
+        for node in self._nodes:
+            stop = getattr(node, '_stop_work', None)
+            if stop is not None:
+                stop()
         # Stop spinning before destroying: a spin still inside wait_for_ready_callbacks would
         # touch the destroyed entities (rclpy raises InvalidHandle in the spin thread).
         self.executor.shutdown(timeout_sec=5.0)

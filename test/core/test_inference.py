@@ -70,10 +70,15 @@ def test_joint_belief_marginals_follow_the_evidence_and_update_exactly():
     assert after.p_intent() == pytest.approx(0.9)  # independent factor untouched
 
 
-def test_transcript_confidence_uses_the_weakest_content_word_and_no_speech():
-    assert transcript_confidence([('pick', 0.99), ('the', 0.2), ('cup', 0.9)]) == 0.9
-    assert transcript_confidence([('cup', 0.9)], no_speech_prob=0.5) == pytest.approx(0.45)
-    assert transcript_confidence([], overall=0.7) == 0.7
+def test_transcript_confidence_from_whisper_word_probabilities():
+    # whisper tiny.en on the test clip "Pick up the red cup." (a right reading)
+    right = [(' Pick', 0.54), (' up', 0.99), (' the', 0.99), (' red', 0.98), (' cup.', 0.95)]
+    assert transcript_confidence(right, no_speech_prob=0.09) > 0.9
+    misheard = [(' Pick', 0.97), (' the', 0.98), (' rent', 0.3), (' cup.', 0.95)]
+    assert transcript_confidence(misheard) < 0.5   # the weakest content word dominates
+    assert transcript_confidence([('the', 0.1), ('cup', 0.99)]) > 0.99  # fillers do not count
+    assert transcript_confidence(right, no_speech_prob=0.9) < 0.1       # probably no speech
+    assert transcript_confidence([], overall=0.2) < transcript_confidence([], overall=0.9)
 
 
 def test_detector_evidence_high_scores_and_agreement_raise_existence_misses_lower_it():
@@ -160,7 +165,7 @@ def test_two_matching_objects_lead_to_a_question_and_the_answer_resolves_it(cand
 
 
 def test_low_confidence_transcript_leads_to_a_request_to_repeat():
-    loop = Deliberation(heard(p=0.5), [red_cup(0.9)], LABELS)
+    loop = Deliberation(heard(p=0.3), [red_cup(0.9)], LABELS)
     first = loop.decide()
     assert first.kind == 'repeat' and 'say it again' in first.text
     loop.spend(first.policy)
@@ -207,3 +212,36 @@ def test_every_decision_reports_each_policy_and_the_belief():
     assert all(math.isfinite(e.g) and e.ambiguity >= 0 for e in decision.evaluations)
     assert sum(decision.p_target) == pytest.approx(1.0) and decision.entropy > 0
     assert decision.candidates == ('the red cup',)
+
+
+def test_without_looking_elsewhere_the_other_requests_stay():
+    loop = Deliberation(heard(), [red_cup(0.9, 0.2), red_cup(0.85, 0.8)], LABELS,
+                        can_look_elsewhere=False)
+    assert {p.kind for p in loop.policies()} == {'act', 'give_up', 'repeat', 'observe',
+                                                 'clarify'}
+    assert loop.decide().kind == 'clarify'
+
+
+def test_the_chosen_object_is_named_to_the_planner_by_its_colour():
+    from edge_agent.core.inference import Deliberation as D
+
+    loop = D(heard('pick up the cup'), [Candidate('cup', 'blue', 0.9, [0.95])], LABELS)
+    decision = loop.decide()
+    assert decision.kind == 'act' and loop.grounded_command(decision) == 'pick up the blue cup'
+    said = D(heard(), [red_cup(0.95)], LABELS)
+    assert said.grounded_command(said.decide()) == 'pick up the red cup'
+
+
+def test_recent_detections_become_candidates_with_scores_and_misses():
+    from edge_agent.core.inference import FrameDetection, RecentDetections
+
+    recent = RecentDetections(window_s=2.0, clock=lambda: 10.0)
+    cup_left = FrameDetection('cup', 'red', 0.9, 0.8, 0.2)
+    cup_right = FrameDetection('cup', 'red', 0.9, 0.6, 0.8)
+    recent.add([cup_left, cup_right], now=7.0)           # too old: outside the window
+    for t in (8.5, 9.0, 9.5, 10.0):
+        recent.add([cup_left] + ([cup_right] if t < 9.4 else []), now=t)
+    candidates = recent.candidates(now=10.0)
+    assert [(c.x_centre, len(c.scores), c.missed) for c in candidates] == [(0.2, 4, 0),
+                                                                           (0.8, 2, 2)]
+    assert recent.labels == {'cup'}

@@ -54,7 +54,8 @@ class SkillAdapter(Protocol):
 
 
 class DryRunAdapter:
-    """Performs nothing: each step takes ``step_time_s`` (ends early when interrupted)."""
+    """Performs nothing: each step takes ``step_time_s`` (ends early when interrupted); a stop
+    is done at once."""
 
     name = 'dry_run'
 
@@ -64,6 +65,8 @@ class DryRunAdapter:
         self._wake = threading.Event()
 
     def run(self, step: Step, interrupted: Callable[[], bool]) -> tuple[bool, str]:
+        if step.skill == 'stop':
+            return True, 'dry run: stopped'  # stopping takes no time
         deadline = time.monotonic() + self.step_time_s
         while not interrupted():
             left = deadline - time.monotonic()

@@ -176,8 +176,9 @@ class Deliberation:
         if not self.needs_object or self.candidates:
             options.append(Policy('act'))
         gathers = [Policy('repeat', duration_s=self.ask_s)]
-        if self.needs_object and self.can_look_elsewhere:
-            gathers.append(Policy('look_elsewhere', duration_s=self.look_s))
+        if self.needs_object:
+            if self.can_look_elsewhere:
+                gathers.append(Policy('look_elsewhere', duration_s=self.look_s))
             if self.candidates:
                 gathers.append(Policy('observe', frames=self.observe_frames,
                                       duration_s=self.observe_frames / self.frame_rate_hz))
@@ -255,11 +256,12 @@ class Deliberation:
             return 'Sorry, I did not catch that. Could you say it again?'
         if policy.kind != 'give_up':
             return ''
-        if belief.p_intent() < 0.5:
-            return 'Sorry, I could not understand the command, so I did nothing.'
         if self.needs_object and not self.candidates:
             return f'I do not see {self._named()} here, so I did nothing.'
         p_target = belief.p_target()
+        sure_of_object = max(p_target[:-1], default=1.0) if self.needs_object else 1.0
+        if not self.needs_object or belief.p_intent() < sure_of_object:
+            return 'Sorry, I could not understand the command, so I did nothing.'
         if self.needs_object and p_target[-1] >= max(p_target[:-1], default=0.0):
             return f'I could not make sure there is {self._named()}, so I did nothing.'
         return f'I am not sure which {self.reference.label} you mean, so I did nothing.'

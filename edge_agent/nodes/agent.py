@@ -1,0 +1,333 @@
+"""Agent node: a final transcript becomes an action, after the evidence that removes the most
+uncertainty (active inference, ``edge_agent.core.inference``).
+
+Takes final ``speech/transcript`` messages and ``vision/detections``; for each command it runs a
+``Deliberation`` and carries out what it decides: ``vision/observe`` for more frames, a
+question on ``agent/say`` then ``speech/listen`` for the answer (repeat or clarify), the
+grounded command to the planner's ``agent/execute_command`` when acting, or a spoken reason
+when giving up. ``agent/belief`` is published at every decision. A stop command cancels the
+command in progress at once (its questions, observations and planner goal) and is passed to
+the planner, where a stop always wins; any other new command replaces the one in progress.
+"""
+from __future__ import annotations
+
+import queue
+import threading
+import time
+
+from rclpy.action import ActionClient
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
+from rclpy.lifecycle import Node as LifecycleNode
+from rclpy.lifecycle import TransitionCallbackReturn
+from std_msgs.msg import String
+
+from edge_agent.action import ExecuteCommand, Listen, Observe
+from edge_agent.core.inference import (
+    Budget,
+    Candidate,
+    Decision,
+    Deliberation,
+    FrameDetection,
+    Heard,
+    RecentDetections,
+)
+from edge_agent.core.planning import is_stop
+from edge_agent.msg import BeliefSummary, DetectionArray, Hypothesis, PolicyEvaluation, Transcript
+from edge_agent.nodes.common import RELIABLE, SENSOR, OwnedEntities, Param, declare, run
+
+__all__ = ['PARAMETERS', 'AgentNode', 'main']
+
+PARAMETERS = [
+    Param('max_requests', 3, 'Information requests (observe, ask) allowed per command.',
+          (0, 20)),
+    Param('max_time_s', 30.0, 'Time allowed per command before acting or giving up [s].',
+          (1.0, 600.0)),
+    Param('observe_frames', 10, 'Frames one vision/observe request gathers [count].', (1, 300)),
+    Param('camera_rate_hz', 5.0, 'Detector frame rate the observe time is planned with [Hz].',
+          (0.1, 120.0)),
+    Param('detection_window_s', 2.0, 'Detections of this long before a command are its '
+          'evidence [s].', (0.1, 60.0)),
+    Param('listen_timeout_s', 8.0, 'Wait this long for an answer to a question [s].',
+          (1.0, 120.0)),
+    Param('planner_timeout_s', 300.0, 'Give up on a planner goal after this long [s].',
+          (1.0, 3600.0)),
+    Param('labels', 'cup,bottle,box,ball', 'Object labels a command may name (besides those '
+          'the detector reports).'),
+]
+
+
+def heard_from(msg: Transcript) -> Heard:
+    """The core's view of a final transcript."""
+    return Heard(msg.text, tuple((w.word, float(w.probability)) for w in msg.words),
+                 float(msg.no_speech_prob), float(msg.confidence))
+
+
+def candidates_from(objects, width: int) -> list[Candidate]:
+    """Candidates from vision/observe's fused objects (their evidence across the frames)."""
+    out = []
+    for obj in objects:
+        det = obj.detection
+        x = (det.x_min + det.x_max) / 2 / width if width else None
+        seen = max(int(obj.frames_seen), 1)
+        out.append(Candidate(det.label, det.color_name, float(det.color_fraction),
+                             [float(obj.mean_score)] * seen, 0, x))
+    return out
+
+
+class AgentNode(OwnedEntities, LifecycleNode):
+    """Lifecycle agent node; see the module docstring."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__('agent', **kwargs)
+        self._recent = RecentDetections()
+        self._commands: queue.Queue = queue.Queue()
+        self._generation = 0             # bumped by every new command: the running one ends
+        self._goals: list = []           # goal handles in flight, cancelled by a new command
+        self._goals_lock = threading.Lock()
+        self._image_width = 0
+        self._listening = False          # a question waits for its answer on speech/listen
+        self._worker: threading.Thread | None = None
+        self._action_clients: dict[str, ActionClient] = {}
+        self.decisions: list[Decision] = []   # the last command's decisions (tests, console)
+        declare(self, PARAMETERS, apply=self._apply)
+        self._apply([self.get_parameter('detection_window_s')])
+
+    def _apply(self, params) -> None:
+        for p in params:
+            if p.name == 'detection_window_s':
+                self._recent.window_s = p.value
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def on_configure(self, state) -> TransitionCallbackReturn:
+        self._belief_pub = self.own(self.create_lifecycle_publisher(
+            BeliefSummary, 'agent/belief', RELIABLE))
+        self._say_pub = self.own(self.create_lifecycle_publisher(String, 'agent/say', RELIABLE))
+        self.own(self.create_subscription(Transcript, 'speech/transcript', self._on_transcript,
+                                          RELIABLE,
+                                          callback_group=MutuallyExclusiveCallbackGroup()))
+        self.own(self.create_subscription(DetectionArray, 'vision/detections',
+                                          self._on_detections, SENSOR,
+                                          callback_group=MutuallyExclusiveCallbackGroup()))
+        # Action clients live as long as the node (see ModelNode.serve_action on why rclpy's
+        # waitables are not destroyed while an executor spins).
+        group = ReentrantCallbackGroup()
+        for name, action, kind in (('observe', Observe, 'vision/observe'),
+                                   ('listen', Listen, 'speech/listen'),
+                                   ('execute', ExecuteCommand, 'agent/execute_command')):
+            if name not in self._action_clients:
+                self._action_clients[name] = ActionClient(self, action, kind, callback_group=group)
+        return super().on_configure(state)
+
+    def on_activate(self, state) -> TransitionCallbackReturn:
+        self._worker = threading.Thread(target=self._work, daemon=True)
+        self._worker.start()
+        return super().on_activate(state)
+
+    def _stop_work(self) -> None:
+        self._generation += 1
+        self._cancel_goals()
+        if self._worker is not None:
+            self._commands.put(None)
+            self._worker.join(timeout=30)
+            self._worker = None
+
+    def on_deactivate(self, state) -> TransitionCallbackReturn:
+        self._stop_work()
+        return super().on_deactivate(state)
+
+    def on_cleanup(self, state) -> TransitionCallbackReturn:
+        self.release_entities()
+        return super().on_cleanup(state)
+
+    def on_shutdown(self, state) -> TransitionCallbackReturn:
+        self._stop_work()
+        self.release_entities()
+        return super().on_shutdown(state)
+
+    def destroy_node(self):
+        self._stop_work()
+        return super().destroy_node()
+
+    # -- inputs -------------------------------------------------------------------------------
+    def _on_detections(self, msg: DetectionArray) -> None:
+        width = int(msg.image_width) or 1
+        self._image_width = width
+        self._recent.add(FrameDetection(d.label.strip().lower(), d.color_name.strip().lower(),
+                                        float(d.color_fraction), float(d.score),
+                                        (d.x_min + d.x_max) / 2 / width)
+                         for d in msg.detections)
+
+    def _on_transcript(self, msg: Transcript) -> None:
+        if not msg.is_final or not msg.text.strip() or self._worker is None:
+            return
+        if self._listening and not is_stop(msg.text):
+            return  # the answer to our question: speech/listen brings it to the loop
+        self._generation += 1           # whatever runs ends: a newer command replaces it
+        self._cancel_goals()
+        if is_stop(msg.text):
+            self.get_logger().info(f'stop: {msg.text!r}')
+        self._commands.put((self._generation, msg, self._recent.candidates()))
+
+    # -- the loop -----------------------------------------------------------------------------
+    def _work(self) -> None:
+        while True:
+            job = self._commands.get()
+            if job is None:
+                return
+            generation, msg, candidates = job
+            if generation != self._generation:
+                continue  # replaced before it started
+            try:
+                self._command(generation, msg, candidates)
+            except Exception as exc:  # noqa: BLE001 - one command must not stop the agent
+                self.get_logger().error(f'command {msg.text!r} failed: {type(exc).__name__}: '
+                                        f'{exc}')
+
+    def _current(self, generation: int) -> bool:
+        return generation == self._generation
+
+    def _command(self, generation: int, msg: Transcript, candidates: list[Candidate]) -> None:
+        heard = heard_from(msg)
+        self.get_logger().debug(f'heard {heard.text!r}: {heard.words}, no speech '
+                                f'{heard.no_speech_prob:.2f}')
+        if is_stop(heard.text):  # straight to the planner, whose guard makes it win
+            self._execute(generation, heard.text, 1.0)
+            return
+        param = self.get_parameter
+        labels = {x.strip() for x in param('labels').value.split(',') if x.strip()}
+        loop = Deliberation(
+            heard, candidates, labels | self._recent.labels,
+            budget=Budget(param('max_requests').value, param('max_time_s').value),
+            observe_frames=param('observe_frames').value,
+            frame_rate_hz=param('camera_rate_hz').value, can_look_elsewhere=False)
+        self.decisions = []
+        began = time.monotonic()
+        while self._current(generation):
+            decision = loop.decide()
+            self.decisions.append(decision)
+            self._publish_belief(decision, loop, began)
+            self.get_logger().info(
+                f'{heard.text!r}: {decision.kind} (P(heard right)={decision.p_intent:.2f}, '
+                + ', '.join(f'{c} {p:.2f}' for c, p in zip(decision.candidates,
+                                                          decision.p_target, strict=False))
+                + f'; G={min(e.g for e in decision.evaluations):.2f})')
+            if decision.kind == 'act':
+                self._execute(generation, loop.grounded_command(decision), decision.p_intent)
+                return
+            if decision.kind == 'give_up':
+                self._say(decision.text)
+                return
+            started = time.monotonic()
+            if decision.kind == 'observe':
+                result = self._observe(generation, decision.policy.frames)
+                loop.spend(decision.policy, time.monotonic() - started)
+                if result is None:
+                    return
+                loop.observed(candidates_from(result.objects, self._image_width),
+                              int(result.frames_processed))
+            else:  # repeat or clarify: ask, then listen for the answer
+                self._listening = True  # an answer arriving before the listen goal is ours
+                self._say(decision.text)
+                answer = self._listen(generation)
+                loop.spend(decision.policy, time.monotonic() - started)
+                if answer is None:
+                    return
+                if answer.text.strip() and is_stop(answer.text):
+                    self._execute(generation, answer.text, 1.0)
+                    return
+                if decision.kind == 'repeat' and answer.text.strip():
+                    loop.repeated(heard_from(answer))
+                elif decision.kind == 'clarify':
+                    loop.answered(answer.text)
+
+    # -- actions --------------------------------------------------------------------------------
+    def _say(self, text: str) -> None:
+        self._say_pub.publish(String(data=text))
+        self.get_logger().info(f'say: {text}')
+
+    def _goal(self, generation: int, name: str, goal, timeout: float):
+        """Send ``goal`` and wait for its result (None when cancelled, replaced or failed)."""
+        client = self._action_clients[name]
+        if not client.wait_for_server(timeout_sec=5.0):
+            self.get_logger().error(f'{name}: no action server')
+            return None
+        done = threading.Event()
+        sent = client.send_goal_async(goal)
+        sent.add_done_callback(lambda _f: done.set())
+        if not done.wait(10.0) or not self._current(generation):
+            return None
+        handle = sent.result()
+        if not handle.accepted:
+            self.get_logger().warning(f'{name}: goal rejected')
+            return None
+        with self._goals_lock:
+            self._goals.append(handle)
+        try:
+            finished = threading.Event()
+            result = handle.get_result_async()
+            result.add_done_callback(lambda _f: finished.set())
+            deadline = time.monotonic() + timeout
+            while not finished.wait(0.05):
+                if not self._current(generation) or time.monotonic() > deadline:
+                    handle.cancel_goal_async()
+                    return None
+            return result.result().result
+        finally:
+            with self._goals_lock:
+                if handle in self._goals:
+                    self._goals.remove(handle)
+
+    def _cancel_goals(self) -> None:
+        with self._goals_lock:
+            goals, self._goals = list(self._goals), []
+        for handle in goals:
+            handle.cancel_goal_async()
+
+    def _observe(self, generation: int, frames: int):
+        return self._goal(generation, 'observe', Observe.Goal(frames=frames),
+                          timeout=30.0 + frames)
+
+    def _listen(self, generation: int):
+        timeout = self.get_parameter('listen_timeout_s').value
+        self._listening = True
+        try:
+            result = self._goal(generation, 'listen', Listen.Goal(timeout=timeout),
+                                timeout + 10.0)
+        finally:
+            self._listening = False
+        if result is None:
+            return None
+        return result.transcript
+
+    def _execute(self, generation: int, command: str, confidence: float) -> None:
+        result = self._goal(generation, 'execute',
+                            ExecuteCommand.Goal(command=command, command_confidence=confidence),
+                            self.get_parameter('planner_timeout_s').value)
+        if result is not None:
+            self.get_logger().info(f'{command!r}: {result.message}')
+
+    # -- agent/belief ---------------------------------------------------------------------------
+    def _publish_belief(self, decision: Decision, loop: Deliberation, began: float) -> None:
+        msg = BeliefSummary(entropy=float(decision.entropy), chosen_policy=decision.policy.name,
+                            requests_used=loop.budget.requests,
+                            requests_budget=loop.budget.max_requests)
+        msg.header.stamp = self.get_clock().now().to_msg()
+        msg.time_left = float(max(loop.budget.max_time_s - (time.monotonic() - began), 0.0))
+        msg.hypotheses = [Hypothesis(factor='intent', value=loop.heard.text,
+                                     probability=float(decision.p_intent)),
+                          Hypothesis(factor='intent', value='(something else was said)',
+                                     probability=float(1.0 - decision.p_intent))]
+        names = [*decision.candidates, '(none of these)']
+        msg.hypotheses += [Hypothesis(factor='object', value=name, probability=float(p))
+                           for name, p in zip(names, decision.p_target, strict=True)]
+        msg.policies = [PolicyEvaluation(policy=e.name, expected_free_energy=float(e.g),
+                                         risk=float(e.risk), ambiguity=float(e.ambiguity))
+                        for e in decision.evaluations]
+        msg.chosen_expected_free_energy = float(
+            next(e.g for e in decision.evaluations if e.name == decision.policy.name))
+        self._belief_pub.publish(msg)
+
+
+def main(args=None) -> int:
+    """Run the agent; it configures and activates itself."""
+    return run(AgentNode, args, lifecycle=True)

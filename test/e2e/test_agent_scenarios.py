@@ -1,0 +1,155 @@
+"""The agent loop over real DDS: Piper-spoken commands through the speech node, rendered
+frames through the vision node, the agent deciding, the planner planning and executing (dry
+run; the skill executor node comes next).
+
+Scenarios: a clear command with a clear detection is acted on with no request; two matching
+objects lead to a spoken question, and the spoken answer picks the object; a stop during a
+running plan cancels it. The frames are held-out renders of the project's scene
+(test/data/vision/heldout.npz): render 17 shows a red cup and a yellow cup, render 10 two green
+cups side by side. Real models: whisper tiny.en, the project's detector; the planner's rules.
+"""
+from __future__ import annotations
+
+import pathlib
+import threading
+import time
+import wave
+
+import numpy as np
+import pytest
+from rclpy.node import Node
+from rclpy.parameter import Parameter
+from rclpy.qos import qos_profile_sensor_data
+from ros_helpers import rgb_image, wait_for
+from std_msgs.msg import String
+
+from edge_agent.msg import AudioChunk, BeliefSummary, Plan
+from edge_agent.nodes.agent import AgentNode
+from edge_agent.nodes.planner import PlannerNode
+from edge_agent.nodes.speech import SpeechNode
+from edge_agent.nodes.vision import VisionNode
+
+DATA = pathlib.Path(__file__).resolve().parents[1] / 'data'
+RENDERS = np.load(DATA / 'vision' / 'heldout.npz', allow_pickle=True)['images']
+
+
+def wav(path: pathlib.Path) -> bytes:
+    with wave.open(str(path)) as f:
+        return f.readframes(f.getnframes())
+
+
+class Robot:
+    """The graph and a probe that plays the world: camera frames and the user's voice."""
+
+    def __init__(self, ros_context, executor, render: int, step_time_s: float = 0.05) -> None:
+        self.speech = executor.activate(SpeechNode(context=ros_context, parameter_overrides=[
+            Parameter('tier', value=1), Parameter('language', value='en'),
+            Parameter('qos_overrides./audio.subscription.depth', value=200)]))
+        self.vision = executor.activate(VisionNode(context=ros_context, parameter_overrides=[
+            Parameter('max_rate_hz', value=5.0)]))
+        self.planner = executor.activate(PlannerNode(context=ros_context, parameter_overrides=[
+            Parameter('tier', value=2), Parameter('step_time_s', value=step_time_s)]))
+        self.agent = executor.activate(AgentNode(context=ros_context, parameter_overrides=[
+            Parameter('listen_timeout_s', value=30.0)]))
+        self.probe = executor.add(Node('world_probe', context=ros_context))
+        self.plans: list[Plan] = []
+        self.said: list[str] = []
+        self.beliefs: list[BeliefSummary] = []
+        self.probe.create_subscription(Plan, 'agent/plan', self.plans.append, 10)
+        self.probe.create_subscription(String, 'agent/say', lambda m: self.said.append(m.data),
+                                       10)
+        self.probe.create_subscription(BeliefSummary, 'agent/belief', self.beliefs.append, 50)
+        self.audio = self.probe.create_publisher(AudioChunk, 'audio', qos_profile_sensor_data)
+        from sensor_msgs.msg import Image
+        self.camera = self.probe.create_publisher(Image, 'camera/image_raw', 5)
+        self.frame = rgb_image(RENDERS[render])
+        self._stop = threading.Event()
+        self._camera_thread = threading.Thread(target=self._run_camera, daemon=True)
+        self._camera_thread.start()
+        wait_for(lambda: self.audio.get_subscription_count() >= 1, message='speech subscribed')
+        wait_for(lambda: len(self.agent._recent.frames()) >= 3, timeout=30,
+                 message='detections reaching the agent')
+
+    def _run_camera(self) -> None:
+        while not self._stop.wait(0.1):
+            self.camera.publish(self.frame)
+
+    def say(self, clip: pathlib.Path) -> None:
+        """Speak a clip at twice real time, then a second of silence ends the utterance."""
+        data = wav(clip) + b'\0' * 32000
+        for i in range(0, len(data), 3200):
+            msg = AudioChunk(encoding='s16le', channels=1, sample_rate=16000,
+                             data=data[i:i + 3200])
+            msg.header.stamp = self.probe.get_clock().now().to_msg()
+            self.audio.publish(msg)
+            time.sleep(0.05)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._camera_thread.join(5)
+
+
+@pytest.fixture
+def robot_at(ros_context, executor):
+    robots = []
+
+    def make(render: int, **kwargs) -> Robot:
+        robots.append(Robot(ros_context, executor, render, **kwargs))
+        return robots[-1]
+
+    yield make
+    for robot in robots:
+        robot.close()
+
+
+def test_clear_command_and_clear_detection_act_without_a_request(robot_at):
+    robot = robot_at(17)
+    robot.say(DATA / 'speech' / 'pick_red_cup.wav')
+    wait_for(lambda: robot.plans, timeout=60, message='a plan')
+    steps = [(s.skill, s.arguments[0].string_value) for s in robot.plans[0].steps]
+    assert steps == [('pick', 'red cup')]
+    assert [b.chosen_policy for b in robot.beliefs] == ['act'] and robot.said == []
+    belief = robot.beliefs[0]
+    assert belief.requests_used == 0
+    objects = {h.value: h.probability for h in belief.hypotheses if h.factor == 'object'}
+    assert objects['the red cup'] > 0.9
+
+
+def test_two_matching_objects_lead_to_a_question_and_the_spoken_answer_picks_one(robot_at):
+    robot = robot_at(10)
+    robot.say(DATA / 'dialogue' / 'pick_green_cup.wav')
+    wait_for(lambda: robot.said, timeout=60, message='a question')
+    assert robot.said[0] == ('Do you mean the green cup on the left or the green cup on the '
+                             'right?')
+    robot.say(DATA / 'dialogue' / 'answer_right.wav')
+    wait_for(lambda: robot.plans, timeout=60, message='a plan after the answer')
+    assert [(s.skill, s.arguments[0].string_value) for s in robot.plans[0].steps] == [
+        ('pick', 'green cup')]
+    chosen = [b.chosen_policy for b in robot.beliefs]
+    assert chosen[0] == 'clarify' and chosen[-1] == 'act'
+    last = robot.agent.decisions[-1]
+    assert last.candidates[last.target] == 'the green cup on the right'
+
+
+def test_a_spoken_stop_cancels_the_running_plan(robot_at):
+    from action_msgs.msg import GoalStatus, GoalStatusArray
+
+    robot = robot_at(17, step_time_s=600.0)  # the first step would run for ten minutes
+    statuses: dict[bytes, int] = {}
+
+    def on_status(msg: GoalStatusArray) -> None:
+        for status in msg.status_list:
+            statuses[bytes(status.goal_info.goal_id.uuid)] = status.status
+
+    robot.probe.create_subscription(GoalStatusArray, 'agent/execute_command/_action/status',
+                                    on_status, 10)
+    robot.say(DATA / 'speech' / 'carry_cup.wav')  # "Take the red cup to the kitchen."
+    wait_for(lambda: robot.plans, timeout=60, message='the first plan')
+    assert [s.skill for s in robot.plans[0].steps] == ['pick', 'navigate_to', 'place']
+    robot.say(DATA / 'speech' / 'stop.wav')
+    wait_for(lambda: len(robot.plans) >= 2, timeout=60, message='the stop plan')
+    assert [s.skill for s in robot.plans[1].steps] == ['stop']
+    ended = (GoalStatus.STATUS_CANCELED, GoalStatus.STATUS_ABORTED)
+    wait_for(lambda: sum(s in ended for s in statuses.values()) >= 1
+             and GoalStatus.STATUS_SUCCEEDED in statuses.values(), timeout=60,
+             message='the first goal cancelled and the stop succeeded')
