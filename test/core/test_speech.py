@@ -203,3 +203,15 @@ def test_stream_without_the_wake_word_drops_utterances():
     events = feed_chunks(speech, np.concatenate([load('nav_kitchen'),
                                                  np.zeros(16000, np.float32)]))
     assert [e.kind for e in events] == ['start'] and speech.stats['gated_by_wake_word'] == 1
+
+
+def test_wake_word_without_its_package_is_a_missing_dependency(monkeypatch):
+    import sys
+
+    from edge_agent.core.errors import EdgeAgentError, MissingDependency
+    from edge_agent.core.speech import WakeWordDetector
+
+    monkeypatch.setitem(sys.modules, 'pymicro_wakeword', None)  # as if not installed
+    with pytest.raises(MissingDependency, match='pip install pymicro-wakeword') as info:
+        WakeWordDetector('hey_jarvis')
+    assert isinstance(info.value, EdgeAgentError)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from edge_agent.core.errors import MissingDependency
+
 __all__ = ['WakeWordDetector']
 
 
@@ -18,7 +20,8 @@ class WakeWordDetector:
         try:
             from pymicro_wakeword import MicroWakeWord, MicroWakeWordFeatures, Model
         except ImportError as exc:
-            raise ValueError('wake-word gating needs `pip install pymicro-wakeword`') from exc
+            raise MissingDependency(
+                'wake-word gating needs `pip install pymicro-wakeword`') from exc
         try:
             builtin = Model(model)
         except ValueError:
