@@ -80,10 +80,15 @@ def wait_for(predicate, timeout: float = DEFAULT_TIMEOUT, interval: float = 0.02
     raise AssertionError(f'timed out after {timeout:.0f} s waiting for {message}')
 
 
-def wait_future(future, timeout: float = DEFAULT_TIMEOUT, message: str = 'future'):
-    """Block until an rclpy future (spun elsewhere) is done and return its result."""
+def done_within(future, timeout: float) -> bool:
+    """Whether an rclpy future (spun elsewhere) is done within ``timeout`` [s]."""
     done = threading.Event()
     future.add_done_callback(lambda _f: done.set())
-    if not done.wait(timeout):
+    return done.wait(timeout)
+
+
+def wait_future(future, timeout: float = DEFAULT_TIMEOUT, message: str = 'future'):
+    """Block until an rclpy future (spun elsewhere) is done and return its result."""
+    if not done_within(future, timeout):
         raise AssertionError(f'timed out after {timeout:.0f} s waiting for {message}')
     return future.result()

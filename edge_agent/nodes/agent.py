@@ -74,6 +74,15 @@ def candidates_from(objects, width: int) -> list[Candidate]:
     return out
 
 
+def _done_within(future, timeout: float) -> bool:
+    """Whether an rclpy future (spun by the executor's other threads) is done in ``timeout``."""
+    if future.done():
+        return True
+    done = threading.Event()
+    future.add_done_callback(lambda _f: done.set())
+    return done.wait(timeout)
+
+
 class AgentNode(OwnedEntities, LifecycleNode):
     """Lifecycle agent node; see the module docstring."""
 
@@ -118,10 +127,9 @@ class AgentNode(OwnedEntities, LifecycleNode):
                 self._action_clients[name] = ActionClient(self, action, kind, callback_group=group)
         return super().on_configure(state)
 
-    def on_activate(self, state) -> TransitionCallbackReturn:
+    def _start_work(self) -> None:
         self._worker = threading.Thread(target=self._work, daemon=True)
         self._worker.start()
-        return super().on_activate(state)
 
     def _stop_work(self) -> None:
         self._generation += 1
@@ -130,23 +138,6 @@ class AgentNode(OwnedEntities, LifecycleNode):
             self._commands.put(None)
             self._worker.join(timeout=30)
             self._worker = None
-
-    def on_deactivate(self, state) -> TransitionCallbackReturn:
-        self._stop_work()
-        return super().on_deactivate(state)
-
-    def on_cleanup(self, state) -> TransitionCallbackReturn:
-        self.release_entities()
-        return super().on_cleanup(state)
-
-    def on_shutdown(self, state) -> TransitionCallbackReturn:
-        self._stop_work()
-        self.release_entities()
-        return super().on_shutdown(state)
-
-    def destroy_node(self):
-        self._stop_work()
-        return super().destroy_node()
 
     # -- inputs -------------------------------------------------------------------------------
     def _on_detections(self, msg: DetectionArray) -> None:
@@ -251,10 +242,8 @@ class AgentNode(OwnedEntities, LifecycleNode):
         if not client.wait_for_server(timeout_sec=5.0):
             self.get_logger().error(f'{name}: no action server')
             return None
-        done = threading.Event()
         sent = client.send_goal_async(goal)
-        sent.add_done_callback(lambda _f: done.set())
-        if not done.wait(10.0) or not self._current(generation):
+        if not _done_within(sent, 10.0) or not self._current(generation):
             return None
         handle = sent.result()
         if not handle.accepted:
@@ -263,11 +252,11 @@ class AgentNode(OwnedEntities, LifecycleNode):
         with self._goals_lock:
             self._goals.append(handle)
         try:
-            finished = threading.Event()
             result = handle.get_result_async()
+            finished = threading.Event()
             result.add_done_callback(lambda _f: finished.set())
             deadline = time.monotonic() + timeout
-            while not finished.wait(0.05):
+            while not finished.wait(0.05):  # checks that the command is still the current one
                 if not self._current(generation) or time.monotonic() > deadline:
                     handle.cancel_goal_async()
                     return None

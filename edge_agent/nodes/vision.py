@@ -108,7 +108,7 @@ class VisionNode(ModelNode, LifecycleNode):
     def _apply(self, params) -> None:
         detector = self.engines.engine
         for p in params:
-            if p.name == 'tier' and self._running:
+            if p.name == 'tier':
                 self.tier_changed(p.value)
             elif p.name in ('conf_threshold', 'iou_threshold') and detector is not None:
                 setattr(detector, p.name, p.value)

@@ -9,7 +9,6 @@ destroy_node (see ModelNode.serve_action for why).
 from __future__ import annotations
 
 import itertools
-import threading
 import time
 
 from lifecycle_msgs.msg import State, Transition
@@ -18,7 +17,7 @@ import pytest
 from rclpy.action import ActionClient, get_action_server_names_and_types_by_node
 from rclpy.node import Node
 from rclpy.parameter import Parameter
-from ros_helpers import wait_for, wait_future
+from ros_helpers import done_within, wait_for, wait_future
 
 from edge_agent.action import ExecuteCommand, Listen, Observe
 from edge_agent.nodes.planner import PlannerNode
@@ -48,9 +47,7 @@ _GOAL_STATE = {
 
 def _answer(future, timeout: float):
     """The service's response, or None when none came within ``timeout`` [s]."""
-    done = threading.Event()
-    future.add_done_callback(lambda _f: done.set())
-    return future.result() if done.wait(timeout) else None
+    return future.result() if done_within(future, timeout) else None
 
 
 class LifecycleClient:

@@ -14,8 +14,8 @@ from edge_agent.nodes.common import LATCHED
 from edge_agent.nodes.planner import PlannerNode
 
 
-def start_planner(ros_context, executor, **params):
-    node = PlannerNode(context=ros_context, parameter_overrides=[
+def start_planner(ros_context, executor, namespace: str = '', **params):
+    node = PlannerNode(context=ros_context, namespace=namespace, parameter_overrides=[
         Parameter(k, value=v) for k, v in {'step_time_s': 0.05, **params}.items()])
     return executor.activate(node)
 
@@ -90,9 +90,12 @@ def test_cancel_and_stop_preempts_a_running_command(ros_context, executor):
 
 
 def test_follows_the_governor_tier_between_commands(ros_context, executor):
-    planner = start_planner(ros_context, executor, initial_tier=1)  # SmolLM2, a real model
+    # A namespace of its own: a latched system/model_tier of an earlier test's governor, still
+    # in the DDS graph, must not reach this planner after the switch.
+    planner = start_planner(ros_context, executor, namespace='/tier_follow',
+                            initial_tier=1)  # SmolLM2, a real model
     assert planner.engines.engine.backends[0].name == 'smollm2-135m-q4_1'
-    probe = executor.add(Node('tier_probe2', context=ros_context))
+    probe = executor.add(Node('tier_probe2', namespace='/tier_follow', context=ros_context))
     tier_pub = probe.create_publisher(ModelTier, 'system/model_tier', LATCHED)
     client = ActionClient(probe, ExecuteCommand, 'agent/execute_command')
     wait_for(client.server_is_ready, message='the execute_command server')

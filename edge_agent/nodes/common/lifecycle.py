@@ -1,22 +1,37 @@
-"""Lifecycle bookkeeping shared by the lifecycle nodes: what configure made, cleanup destroys.
+"""Lifecycle bookkeeping shared by the lifecycle nodes: their work, and what configure made.
 
-Entities made in ``on_configure`` (publishers, subscriptions, timers, action servers) are
-registered with ``own``; ``release_entities`` destroys them, so configure -> cleanup -> configure
-makes one set, never two. (Action servers are the exception, see ``ModelNode.serve_action``.)
+Entities made in ``on_configure`` (publishers, subscriptions, timers) are registered with
+``own``; cleanup destroys them, so configure -> cleanup -> configure makes one set, never two.
+Action servers and clients are not owned: rclpy cannot destroy them while an executor spins
+(see ``ModelNode.serve_action``), so a node keeps them for its lifetime. A node's threads start
+in ``_start_work`` (activate) and end in ``_stop_work`` (deactivate, shutdown, destroy_node).
 ``failure_reason`` keeps why the last transition failed, for ``run()`` to print.
 """
 from __future__ import annotations
+
+from rclpy.lifecycle import TransitionCallbackReturn
 
 __all__ = ['OwnedEntities']
 
 
 class OwnedEntities:
-    """Mixin for lifecycle nodes; see the module docstring."""
+    """Mixin placed before ``rclpy.lifecycle.Node``; see the module docstring."""
 
     failure_reason: str = ''
 
+    def _start_work(self) -> None:
+        """Start the node's worker threads (on activate)."""
+
+    def _stop_work(self) -> None:
+        """Stop the node's worker threads and running goals (deactivate, shutdown, destroy)."""
+
     def own(self, entity):
         """Register ``entity`` (made in on_configure) to be destroyed at cleanup; returns it."""
+        from rclpy.action import ActionClient, ActionServer
+
+        if isinstance(entity, (ActionServer, ActionClient)):
+            raise TypeError('action servers and clients live as long as the node; see '
+                            'ModelNode.serve_action')
         if not hasattr(self, '_owned'):
             self._owned = []
         self._owned.append(entity)
@@ -24,15 +39,12 @@ class OwnedEntities:
 
     def fail(self, reason: str):
         """Log ``reason`` as the transition's failure and return FAILURE."""
-        from rclpy.lifecycle import TransitionCallbackReturn
-
         self.failure_reason = reason
         self.get_logger().error(reason)
         return TransitionCallbackReturn.FAILURE
 
     def release_entities(self) -> None:
         """Destroy everything ``own`` registered, newest first."""
-        from rclpy.action import ActionClient, ActionServer
         from rclpy.client import Client
         from rclpy.publisher import Publisher
         from rclpy.service import Service
@@ -41,9 +53,7 @@ class OwnedEntities:
 
         owned, self._owned = getattr(self, '_owned', []), []
         for entity in reversed(owned):
-            if isinstance(entity, (ActionServer, ActionClient)):
-                entity.destroy()
-            elif isinstance(entity, Timer):
+            if isinstance(entity, Timer):
                 self.destroy_timer(entity)
             elif isinstance(entity, Subscription):
                 self.destroy_subscription(entity)
@@ -59,3 +69,24 @@ class OwnedEntities:
                 self.destroy_client(entity)
             else:
                 raise TypeError(f'cannot destroy {type(entity).__name__}')
+
+    def on_activate(self, state) -> TransitionCallbackReturn:
+        self._start_work()
+        return super().on_activate(state)
+
+    def on_deactivate(self, state) -> TransitionCallbackReturn:
+        self._stop_work()
+        return super().on_deactivate(state)
+
+    def on_cleanup(self, state) -> TransitionCallbackReturn:
+        self.release_entities()
+        return super().on_cleanup(state)
+
+    def on_shutdown(self, state) -> TransitionCallbackReturn:
+        self._stop_work()
+        self.release_entities()
+        return super().on_shutdown(state)
+
+    def destroy_node(self):
+        self._stop_work()  # workers publish: stop them before the publishers go
+        return super().destroy_node()

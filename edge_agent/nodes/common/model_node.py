@@ -4,7 +4,7 @@ configure: the node makes its entities (``own``), the action server through ``se
 (made once, goals accepted only while a model is loaded) and diagnostics (``own_diagnostics``);
 activate: load the tier's model (failure ends the transition with the reason), then
 ``_start_work``; deactivate: ``_stop_work``, free the model; cleanup: destroy what configure
-made; shutdown (from any state): all of it.
+made; shutdown (from any state): all of it. The work and entity parts are ``OwnedEntities``'.
 """
 from __future__ import annotations
 
@@ -21,12 +21,6 @@ __all__ = ['ModelNode']
 
 class ModelNode(OwnedEntities, TierFollower):
     """Mixin placed before ``rclpy.lifecycle.Node``; see the module docstring."""
-
-    def _start_work(self) -> None:
-        """Start the node's worker threads (after the model loaded)."""
-
-    def _stop_work(self) -> None:
-        """Stop the node's worker threads and running goals (before the model is freed)."""
 
     def _accept_if_loaded(self, _goal) -> GoalResponse:
         return GoalResponse.ACCEPT if self.engines.engine is not None else GoalResponse.REJECT
@@ -61,25 +55,18 @@ class ModelNode(OwnedEntities, TierFollower):
             errors = getattr(self, '_errors', None)
             detail = f' ({errors[-1]})' if errors else ''
             return self.fail(f'activate failed: no {self.get_name()} model loaded{detail}')
-        self._start_work()
-        return super().on_activate(state)
+        return super().on_activate(state)  # then _start_work
 
     def on_deactivate(self, state) -> TransitionCallbackReturn:
-        self._stop_work()
+        result = super().on_deactivate(state)  # _stop_work first: nothing runs on the model
         self.release_engine()
-        return super().on_deactivate(state)
+        return result
 
     def on_cleanup(self, state) -> TransitionCallbackReturn:
-        self.release_entities()
         self._tiers = None
         return super().on_cleanup(state)
 
     def on_shutdown(self, state) -> TransitionCallbackReturn:
-        self._stop_work()
+        result = super().on_shutdown(state)
         self.release_engine()
-        self.release_entities()
-        return super().on_shutdown(state)
-
-    def destroy_node(self):
-        self._stop_work()  # workers publish: stop them before the publishers go
-        return super().destroy_node()
+        return result
