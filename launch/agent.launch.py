@@ -1,8 +1,10 @@
 """Launch the edge_agent graph: `ros2 launch edge_agent agent.launch.py [namespace:=robot1]`.
 
-Starts the thermal governor, speech, vision, agent and planner nodes, and the microphone with
-mic:=true; vision_model:=/path/model.onnx (or a TensorRT .engine) runs your own YOLO export
-instead of the tiers; vision_backend:=tensorrt|onnxruntime|opencv picks the vision backend.
+Starts the thermal governor, speech, vision, agent, planner, skill executor and speaker nodes,
+and the microphone with mic:=true. robot:=nav2 drives a Nav2 robot (navigate_to as
+NavigateToPose goals, poses from config/places.yaml) instead of the dry run;
+vision_model:=/path/model.onnx (or a TensorRT .engine) runs your own YOLO export instead of
+the tiers; vision_backend:=tensorrt|onnxruntime|opencv picks the vision backend.
 """
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument
@@ -38,6 +40,9 @@ def generate_launch_description():
                               description='Logging level: debug, info, warn, error.'),
         DeclareLaunchArgument('mic', default_value='false',
                               description='Start the microphone capture node (sounddevice).'),
+        DeclareLaunchArgument('robot', default_value='dry_run',
+                              description='Skill adapter of the skill executor: dry_run (nothing '
+                                          'moves) or nav2 (navigate_to via Nav2 NavigateToPose).'),
         DeclareLaunchArgument('vision_model', default_value='',
                               description='YOLO-family ONNX model (or TensorRT .engine) for the '
                                           "vision node; empty = the project's detector from the "
@@ -50,6 +55,8 @@ def generate_launch_description():
         edge_node('speech'),
         edge_node('agent'),
         edge_node('planner'),
+        edge_node('skill_executor', extra={'adapter': LaunchConfiguration('robot')}),
+        edge_node('speaker'),
         edge_node('vision', extra={'model_path': LaunchConfiguration('vision_model'),
                                    'backend': LaunchConfiguration('vision_backend')}),
     ])

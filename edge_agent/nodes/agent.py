@@ -15,8 +15,7 @@ import queue
 import threading
 import time
 
-from rclpy.action import ActionClient
-from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.lifecycle import Node as LifecycleNode
 from rclpy.lifecycle import TransitionCallbackReturn
 from std_msgs.msg import String
@@ -96,7 +95,7 @@ class AgentNode(OwnedEntities, LifecycleNode):
         self._image_width = 0
         self._listening = False          # a question waits for its answer on speech/listen
         self._worker: threading.Thread | None = None
-        self._action_clients: dict[str, ActionClient] = {}
+        self._action_clients: dict = {}
         self.decisions: list[Decision] = []   # the last command's decisions (tests, console)
         declare(self, PARAMETERS, apply=self._apply)
         self._apply([self.get_parameter('detection_window_s')])
@@ -117,14 +116,10 @@ class AgentNode(OwnedEntities, LifecycleNode):
         self.own(self.create_subscription(DetectionArray, 'vision/detections',
                                           self._on_detections, SENSOR,
                                           callback_group=MutuallyExclusiveCallbackGroup()))
-        # Action clients live as long as the node (see ModelNode.serve_action on why rclpy's
-        # waitables are not destroyed while an executor spins).
-        group = ReentrantCallbackGroup()
-        for name, action, kind in (('observe', Observe, 'vision/observe'),
-                                   ('listen', Listen, 'speech/listen'),
-                                   ('execute', ExecuteCommand, 'agent/execute_command')):
-            if name not in self._action_clients:
-                self._action_clients[name] = ActionClient(self, action, kind, callback_group=group)
+        self._action_clients = {  # made once, kept for the node's lifetime
+            'observe': self.action_client(Observe, 'vision/observe'),
+            'listen': self.action_client(Listen, 'speech/listen'),
+            'execute': self.action_client(ExecuteCommand, 'agent/execute_command')}
         return super().on_configure(state)
 
     def _start_work(self) -> None:

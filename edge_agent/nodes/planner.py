@@ -2,29 +2,33 @@
 
 A lifecycle node: parameters are declared at construction, publishers and the action server
 are made in ``on_configure``, the tier's model is loaded in ``on_activate`` and freed in
-``on_deactivate``. The world state comes from ``vision/detections`` (colour + label), the tier
-from ``system/model_tier`` (or the ``tier`` parameter). Planning logic lives in
-``edge_agent.core.planning``. Steps run on ``core.execution``'s executor with the dry-run
-adapter until the skill executor node exists; a new goal preempts the running one, a stop wins.
+``on_deactivate``. The world state comes from ``vision/detections`` (colour + label) and the
+skill executor's ``robot/state`` (what is held, where the robot is), the tier from
+``system/model_tier`` (or the ``tier`` parameter). Planning logic lives in
+``edge_agent.core.planning``. The validated plan goes to the skill executor's
+``executor/execute_plan``, whose per-step feedback is relayed; a new goal preempts the running
+one, cancelling a goal cancels its plan on the executor, a stop wins there.
 """
 from __future__ import annotations
 
+import dataclasses
 import threading
 
 from rclpy.action import GoalResponse
 from rclpy.lifecycle import Node as LifecycleNode
 from rclpy.lifecycle import TransitionCallbackReturn
 
-from edge_agent.action import ExecuteCommand
+from edge_agent.action import ExecuteCommand, ExecutePlan
 from edge_agent.core.config.tiers import TierCatalog
 from edge_agent.core.errors import EdgeAgentError
-from edge_agent.core.execution import DryRunAdapter, Executor
 from edge_agent.core.models import ModelCatalog
 from edge_agent.core.planning import Planner, SeenObject, SkillCatalog, WorldMemory, build_backend
 from edge_agent.core.planning.backends import ServerBackend
-from edge_agent.msg import DetectionArray, PlanStep, SkillArgument
+from edge_agent.msg import DetectionArray, RobotState
 from edge_agent.msg import Plan as PlanMsg
+from edge_agent.nodes.adapters.waiting import wait_future
 from edge_agent.nodes.common import (
+    LATCHED,
     RELIABLE,
     SENSOR,
     ModelNode,
@@ -33,31 +37,9 @@ from edge_agent.nodes.common import (
     run,
     tier_parameters,
 )
+from edge_agent.nodes.common.plans import plan_to_msg
 
 __all__ = ['PARAMETERS', 'PlannerNode', 'main', 'plan_to_msg']
-
-
-def plan_to_msg(plan, stamp) -> PlanMsg:
-    """Convert a core Plan into the edge_agent/Plan message."""
-    msg = PlanMsg(command=plan.command, planner_backend=plan.backend,
-                  planning_time=float(plan.planning_time))
-    msg.header.stamp = stamp
-    for index, step in enumerate(plan.steps):
-        args = []
-        for name, value in step.args.items():
-            arg = SkillArgument(name=name)
-            if isinstance(value, bool):
-                arg.type, arg.bool_value = SkillArgument.TYPE_BOOL, value
-            elif isinstance(value, int):
-                arg.type, arg.integer_value = SkillArgument.TYPE_INTEGER, value
-            elif isinstance(value, float):
-                arg.type, arg.double_value = SkillArgument.TYPE_DOUBLE, value
-            else:
-                arg.type, arg.string_value = SkillArgument.TYPE_STRING, str(value)
-            args.append(arg)
-        msg.steps.append(PlanStep(index=index, skill=step.skill, arguments=args,
-                                  description=step.describe()))
-    return msg
 
 
 PARAMETERS = [
@@ -72,7 +54,8 @@ PARAMETERS = [
     Param('detection_min_score', 0.4, 'Detections below this score are not in the world state '
           '[0..1].', (0.0, 1.0)),
     Param('detection_max_age_s', 5.0, 'Forget detections older than this [s].', (0.0, 3600.0)),
-    Param('step_time_s', 0.2, 'Dry-run executor: time each step takes [s].', (0.0, 600.0)),
+    Param('executor_timeout_s', 5.0, 'Wait this long for the skill executor '
+          '(executor/execute_plan) before the command fails [s].', (0.1, 120.0)),
 ]
 
 
@@ -83,14 +66,13 @@ class PlannerNode(ModelNode, LifecycleNode):
         super().__init__('planner', **kwargs)
         self.init_tiers()
         self._memory = WorldMemory()
-        self._adapter = DryRunAdapter()
-        self._executor = Executor(self._adapter)
+        self._robot = RobotState()   # the skill executor's last word on held object and place
         self._skills: SkillCatalog | None = None
         self._models: ModelCatalog | None = None
         self._active_goal = 0
         declare(self, PARAMETERS, self.check_tier, apply=self._apply)
         self._apply([self.get_parameter(name) for name in (
-            'detection_min_score', 'detection_max_age_s', 'step_time_s')])
+            'detection_min_score', 'detection_max_age_s')])
 
     # -- parameters ---------------------------------------------------------------------------
     def _apply(self, params) -> None:
@@ -104,8 +86,6 @@ class PlannerNode(ModelNode, LifecycleNode):
                 self._memory.min_score = p.value
             elif p.name == 'detection_max_age_s':
                 self._memory.max_age_s = p.value
-            elif p.name == 'step_time_s':
-                self._adapter.step_time_s = p.value
 
     # -- lifecycle ----------------------------------------------------------------------------
     def on_configure(self, state) -> TransitionCallbackReturn:
@@ -119,6 +99,9 @@ class PlannerNode(ModelNode, LifecycleNode):
                                                                   RELIABLE))
         self.own(self.create_subscription(DetectionArray, 'vision/detections',
                                           self._on_detections, SENSOR))
+        self.own(self.create_subscription(RobotState, 'robot/state', self._on_robot_state,
+                                          LATCHED))
+        self._plans = self.action_client(ExecutePlan, 'executor/execute_plan')
         self.own(self.follow_tiers())
         self.serve_action(ExecuteCommand, 'agent/execute_command', self._execute,
                           goal_callback=self._on_goal, handle_accepted_callback=self._on_accepted)
@@ -128,6 +111,14 @@ class PlannerNode(ModelNode, LifecycleNode):
         self._active_goal += 1  # running goals end (preempted) instead of acting while inactive
 
     # -- world state and tiers ----------------------------------------------------------------
+    def _on_robot_state(self, msg: RobotState) -> None:
+        self._robot = msg
+
+    def _world(self):
+        return dataclasses.replace(self._memory.world(self._skills),
+                                   held=self._robot.held_object.strip().lower(),
+                                   location=self._robot.location.strip().lower())
+
     def _on_detections(self, msg: DetectionArray) -> None:
         self._memory.observe(SeenObject(d.label, d.score, d.color_name) for d in msg.detections)
 
@@ -167,7 +158,7 @@ class PlannerNode(ModelNode, LifecycleNode):
             if planner is None:
                 goal_handle.abort()
                 return ExecuteCommand.Result(success=False, message='planner not active')
-            result = planner.plan(command, self._memory.world(self._skills))
+            result = planner.plan(command, self._world())
         for reason in result.fallbacks:
             self.get_logger().warning(f'fallback: {reason}')
         msg = plan_to_msg(result.plan, self.get_clock().now().to_msg())
@@ -176,27 +167,62 @@ class PlannerNode(ModelNode, LifecycleNode):
         self.get_logger().info(f'plan ({result.backend}, {result.plan.planning_time:.2f} s): '
                                + '; '.join(s.describe() for s in result.plan.steps))
         feedback.stage, feedback.step_count = 'executing', len(msg.steps)
-
-        def on_step(index, step):
-            feedback.step_index, feedback.current_step = index, msg.steps[index]
-            feedback.status = f'{self._adapter.name}: {step.describe()}'
-            goal_handle.publish_feedback(feedback)
-            self.get_logger().info(f'[{self._adapter.name}] step {index}: {step.describe()}')
-
-        outcome = self._executor.run(
-            result.plan.steps, cancelled=lambda: goal_handle.is_cancel_requested,
-            preempted=lambda: token != self._active_goal, on_step=on_step)
-        if outcome.outcome == 'canceled':
+        if goal_handle.is_cancel_requested:
             goal_handle.canceled()
-        elif not outcome.success:
+            return ExecuteCommand.Result(plan=msg, success=False, message='canceled')
+        if token != self._active_goal and result.plan.skills() != ['stop']:
+            goal_handle.abort()
+            return ExecuteCommand.Result(plan=msg, success=False,
+                                         message='preempted by a newer command')
+        ended = self._run_plan(goal_handle, msg, feedback,
+                               lambda: token != self._active_goal and
+                               result.plan.skills() != ['stop'])
+        success, outcome, message = ended
+        if outcome == 'canceled' and goal_handle.is_cancel_requested:
+            goal_handle.canceled()
+        elif not success:
             goal_handle.abort()
         else:
             feedback.stage, feedback.status = 'done', 'done'
             goal_handle.publish_feedback(feedback)
             goal_handle.succeed()
-            return ExecuteCommand.Result(plan=msg, success=True,
-                                         message=f'{outcome.message} ({result.backend})')
-        return ExecuteCommand.Result(plan=msg, success=False, message=outcome.message)
+            message = f'{message} ({result.backend})'
+        return ExecuteCommand.Result(plan=msg, success=success, message=message)
+
+    def _run_plan(self, goal_handle, msg: PlanMsg, feedback, preempted):
+        """Send ``msg`` to the skill executor and relay its feedback; (success, outcome,
+        message). Cancelling or preempting the command cancels the plan there."""
+        wait = self.get_parameter('executor_timeout_s').value
+        if not self._plans.wait_for_server(timeout_sec=wait):
+            return False, 'failed', (f'no skill executor on executor/execute_plan after '
+                                     f'{wait:g} s (is the skill_executor node running?)')
+
+        def relay(fb) -> None:
+            fb = fb.feedback
+            feedback.step_index, feedback.current_step = fb.step_index, fb.current_step
+            feedback.status = f'{fb.adapter}: {fb.status}'
+            goal_handle.publish_feedback(feedback)
+
+        def interrupted() -> bool:
+            return goal_handle.is_cancel_requested or preempted()
+
+        sent = self._plans.send_goal_async(ExecutePlan.Goal(plan=msg), feedback_callback=relay)
+        if not wait_future(sent, wait, interrupted) or not sent.result().accepted:
+            if sent.done() and sent.result().accepted:
+                sent.result().cancel_goal_async()
+            if interrupted():
+                return False, 'canceled', 'canceled'
+            return False, 'failed', 'the skill executor did not take the plan (inactive?)'
+        handle = sent.result()
+        answer = handle.get_result_async()
+        if not wait_future(answer, float('inf'), interrupted):
+            handle.cancel_goal_async()
+            if not goal_handle.is_cancel_requested:
+                return False, 'preempted', 'preempted by a newer command'
+            wait_future(answer, 5.0)   # the executor confirms the plan ended
+            return False, 'canceled', 'canceled'
+        result = answer.result().result
+        return bool(result.success), result.outcome, result.message
 
 
 def main(args=None) -> int:

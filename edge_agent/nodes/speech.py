@@ -8,7 +8,9 @@ callback only queues the chunk (60 s of backlog; overflow is counted): conversio
 segmentation run on an audio thread and decoding on a decoder thread, so no executor thread is
 held by audio work. A tier switch loads the new model, switches between decodes and frees the
 old one, so a segment being decoded is never lost. Bad chunks are counted and reported on
-``/diagnostics``; the node keeps serving. Logic lives in ``edge_agent.core.speech``
+``/diagnostics``; the node keeps serving. While ``speech/speaking`` (the speaker node) is true,
+and ``echo_tail_s`` after, the microphone is heard as silence: the robot never transcribes
+itself. Logic lives in ``edge_agent.core.speech``
 (``SpeechStream``: conversion, VAD, wake-word gating, partial skipping, stamps).
 """
 from __future__ import annotations
@@ -24,6 +26,7 @@ from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.lifecycle import Node as LifecycleNode
 from rclpy.lifecycle import TransitionCallbackReturn
 from rclpy.time import Time
+from std_msgs.msg import Bool
 
 from edge_agent.action import Listen
 from edge_agent.core.config.tiers import TierCatalog
@@ -40,6 +43,7 @@ from edge_agent.core.speech import (
 )
 from edge_agent.msg import AudioChunk, Transcript, WordInfo
 from edge_agent.nodes.common import (
+    LATCHED,
     OVERRIDABLE,
     RELIABLE,
     SENSOR,
@@ -93,6 +97,8 @@ PARAMETERS = [
           'multilingual tiers.'),
     Param('word_timestamps', _CONFIG.word_timestamps, 'Per-word timing and probability in '
           'transcripts.'),
+    Param('echo_tail_s', 0.3, 'Keep the microphone muted this long after the robot stops '
+          'speaking (room echo, output latency) [s].', (0.0, 10.0)),
 ]
 _CONFIG_FIELDS = [f.name for f in dataclasses.fields(SpeechConfig)]
 
@@ -128,6 +134,7 @@ class SpeechNode(ModelNode, LifecycleNode):
         self._errors: collections.deque = collections.deque(maxlen=5)
         self._worker: threading.Thread | None = None
         self._audio_worker: threading.Thread | None = None
+        self._muted_until = 0.0    # monotonic time until which the microphone is muted
         declare(self, PARAMETERS, config_check(self._config_from), self.check_tier,
                 apply=self._apply)
         self._config = self._config_from({})
@@ -175,6 +182,7 @@ class SpeechNode(ModelNode, LifecycleNode):
         self.own(self.create_subscription(AudioChunk, 'audio', self._on_audio, SENSOR,
                                           qos_overriding_options=OVERRIDABLE,
                                           callback_group=MutuallyExclusiveCallbackGroup()))
+        self.own(self.create_subscription(Bool, 'speech/speaking', self._on_speaking, LATCHED))
         self.own(self.follow_tiers())
         self.serve_action(Listen, 'speech/listen', self._listen)
         return super().on_configure(state)
@@ -241,10 +249,15 @@ class SpeechNode(ModelNode, LifecycleNode):
             except Exception as exc:  # noqa: BLE001 - one bad chunk must not stop the stream
                 self._bad(f'audio processing failed: {type(exc).__name__}: {exc}')
 
+    def _on_speaking(self, msg: Bool) -> None:
+        self._muted_until = float('inf') if msg.data else (
+            time.monotonic() + self.get_parameter('echo_tail_s').value)
+
     def _process_audio(self, msg: AudioChunk) -> None:
         stream = self._stream
         if stream is None:
             return
+        stream.muted = time.monotonic() < self._muted_until
         try:
             events = stream.feed(bytes(msg.data), msg.encoding, msg.channels, msg.sample_rate,
                                  Time.from_msg(msg.header.stamp).nanoseconds,

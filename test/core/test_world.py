@@ -1,10 +1,12 @@
-"""core.planning.world: the planner's memory of detections, bounded and thread-safe."""
+"""core.planning.world: the planner's memory of detections, bounded and thread-safe; plans that
+respect the held object."""
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 
-from edge_agent.core.planning import SeenObject, SkillCatalog, WorldMemory
+from edge_agent.core.planning import SeenObject, SkillCatalog, WorldMemory, world_prompt
 
 
 def test_objects_above_the_score_within_the_age_are_visible():
@@ -60,3 +62,27 @@ def test_concurrent_detections_and_planning_reads_never_fail():
         thread.join(10)
     assert not errors, errors
     assert len(memory.labels()) > 1000  # the writer really grew the memory meanwhile
+
+
+def test_plans_respect_what_the_robot_holds():
+    """"put the ball on the shelf" picks first unless the ball is held; a held object needs no
+    pick and may be named although it is out of view."""
+    from edge_agent.core.planning import Planner
+    from edge_agent.core.planning.backends import RulesBackend
+
+    catalog = SkillCatalog()
+    planner = Planner(catalog, [RulesBackend(catalog)])
+    seen = catalog.world(['red ball', 'blue box'])
+    plan = planner.plan('put the red ball on the shelf', seen).plan
+    assert [s.describe() for s in plan.steps] == [
+        "pick(object='red ball')", "place(object='red ball', location='shelf')"]
+    held = dataclasses.replace(catalog.world(['blue box']), held='red ball', location='kitchen')
+    plan = planner.plan('put the ball on the shelf', held).plan
+    assert [s.describe() for s in plan.steps] == ["place(object='red ball', location='shelf')"]
+    plan = planner.plan('put it on the table', held).plan
+    assert [s.describe() for s in plan.steps] == ["place(object='red ball', location='table')"]
+    assert 'Holding: red ball' in world_prompt(held) and 'at: kitchen' in world_prompt(held)
+    # a "take X to Y" of the held object drops the pick
+    plan = planner.plan('take the red ball to the office', held).plan
+    assert plan.skills() == ['navigate_to', 'place']
+    assert any('pick dropped' in n for n in plan.notes)

@@ -1,10 +1,12 @@
 """The agent loop over real DDS: Piper-spoken commands through the speech node, rendered
-frames through the vision node, the agent deciding, the planner planning and executing (dry
-run; the skill executor node comes next).
+frames through the vision node, the agent deciding, the planner planning, the skill executor
+node running the steps (dry-run adapter; its robot/state shows what was picked).
 
 Scenarios: a clear command with a clear detection is acted on with no request; two matching
-objects lead to a spoken question, and the spoken answer picks the object; a stop during a
-running plan cancels it. The frames are held-out renders of the project's scene
+objects lead to a spoken question, and the spoken answer picks the object; a low-confidence
+transcript leads to a request to repeat, and the spoken repetition is acted on; an exhausted
+budget ends in a spoken failure and no physical step; a stop during a running plan cancels
+it. The frames are held-out renders of the project's scene
 (test/data/vision/heldout.npz): render 17 shows a red cup and a yellow cup, render 10 two green
 cups side by side. Real models: whisper tiny.en, the project's detector; the planner's rules.
 """
@@ -23,9 +25,11 @@ from rclpy.qos import qos_profile_sensor_data
 from ros_helpers import rgb_image, wait_for
 from std_msgs.msg import String
 
-from edge_agent.msg import AudioChunk, BeliefSummary, Plan
+from edge_agent.msg import AudioChunk, BeliefSummary, Plan, RobotState, Transcript, WordInfo
 from edge_agent.nodes.agent import AgentNode
+from edge_agent.nodes.common import LATCHED
 from edge_agent.nodes.planner import PlannerNode
+from edge_agent.nodes.skill_executor import SkillExecutorNode
 from edge_agent.nodes.speech import SpeechNode
 from edge_agent.nodes.vision import VisionNode
 
@@ -41,16 +45,21 @@ def wav(path: pathlib.Path) -> bytes:
 class Robot:
     """The graph and a probe that plays the world: camera frames and the user's voice."""
 
-    def __init__(self, ros_context, executor, render: int, step_time_s: float = 0.05) -> None:
+    def __init__(self, ros_context, executor, render: int, step_time_s: float = 0.05,
+                 **agent_params) -> None:
         self.speech = executor.activate(SpeechNode(context=ros_context, parameter_overrides=[
             Parameter('tier', value=1), Parameter('language', value='en'),
             Parameter('qos_overrides./audio.subscription.depth', value=200)]))
         self.vision = executor.activate(VisionNode(context=ros_context, parameter_overrides=[
             Parameter('max_rate_hz', value=5.0)]))
+        self.skills = executor.activate(SkillExecutorNode(
+            context=ros_context, parameter_overrides=[
+                Parameter('step_time_s', value=step_time_s)]))
         self.planner = executor.activate(PlannerNode(context=ros_context, parameter_overrides=[
-            Parameter('tier', value=2), Parameter('step_time_s', value=step_time_s)]))
+            Parameter('tier', value=2)]))
         self.agent = executor.activate(AgentNode(context=ros_context, parameter_overrides=[
-            Parameter('listen_timeout_s', value=30.0)]))
+            Parameter(k, value=v) for k, v in {'listen_timeout_s': 30.0,
+                                               **agent_params}.items()]))
         self.probe = executor.add(Node('world_probe', context=ros_context))
         self.plans: list[Plan] = []
         self.said: list[str] = []
@@ -59,6 +68,10 @@ class Robot:
         self.probe.create_subscription(String, 'agent/say', lambda m: self.said.append(m.data),
                                        10)
         self.probe.create_subscription(BeliefSummary, 'agent/belief', self.beliefs.append, 50)
+        self.state = RobotState()
+        self.probe.create_subscription(RobotState, 'robot/state',
+                                       lambda m: setattr(self, 'state', m), LATCHED)
+        self.transcripts = self.probe.create_publisher(Transcript, 'speech/transcript', 10)
         self.audio = self.probe.create_publisher(AudioChunk, 'audio', qos_profile_sensor_data)
         from sensor_msgs.msg import Image
         self.camera = self.probe.create_publisher(Image, 'camera/image_raw', 5)
@@ -108,6 +121,8 @@ def test_clear_command_and_clear_detection_act_without_a_request(robot_at):
     wait_for(lambda: robot.plans, timeout=60, message='a plan')
     steps = [(s.skill, s.arguments[0].string_value) for s in robot.plans[0].steps]
     assert steps == [('pick', 'red cup')]
+    wait_for(lambda: robot.state.held_object == 'red cup', timeout=30,
+             message='the skill executor to pick the red cup')
     assert [b.chosen_policy for b in robot.beliefs] == ['act'] and robot.said == []
     belief = robot.beliefs[0]
     assert belief.requests_used == 0
@@ -129,6 +144,42 @@ def test_two_matching_objects_lead_to_a_question_and_the_spoken_answer_picks_one
     assert chosen[0] == 'clarify' and chosen[-1] == 'act'
     last = robot.agent.decisions[-1]
     assert last.candidates[last.target] == 'the green cup on the right'
+    wait_for(lambda: robot.state.held_object == 'green cup', timeout=30,
+             message='the skill executor to pick the green cup')
+
+
+def test_a_low_confidence_transcript_leads_to_a_request_to_repeat(robot_at):
+    """The first hearing comes as a transcript whose words Whisper was unsure of (published as
+    the speech node would; real audio with exactly such probabilities cannot be made on
+    demand); the repetition is real speech through the speech node."""
+    robot = robot_at(17)
+    words = [(' Pick', 0.31), (' up', 0.42), (' the', 0.38), (' red', 0.22), (' cup.', 0.35)]
+    robot.transcripts.publish(Transcript(
+        utterance_id=1, is_final=True, text='Pick up the red cup.', language='en',
+        confidence=0.3, no_speech_prob=0.4,
+        words=[WordInfo(word=w, probability=p) for w, p in words]))
+    wait_for(lambda: robot.said, timeout=60, message='a request to repeat')
+    assert robot.said[0] == 'Sorry, I did not catch that. Could you say it again?'
+    assert robot.beliefs[0].chosen_policy == 'repeat' and not robot.plans
+    robot.say(DATA / 'speech' / 'pick_red_cup.wav')
+    wait_for(lambda: robot.plans, timeout=60, message='a plan after the repetition')
+    assert [(s.skill, s.arguments[0].string_value) for s in robot.plans[0].steps] == [
+        ('pick', 'red cup')]
+    wait_for(lambda: robot.state.held_object == 'red cup', timeout=30,
+             message='the skill executor to pick the red cup')
+
+
+def test_an_exhausted_budget_ends_in_a_spoken_failure_and_no_physical_step(robot_at):
+    """One request allowed: the question about the two green cups goes unanswered, and the
+    agent says what it could not resolve instead of guessing."""
+    robot = robot_at(10, max_requests=1, listen_timeout_s=3.0)
+    robot.say(DATA / 'dialogue' / 'pick_green_cup.wav')
+    wait_for(lambda: len(robot.said) >= 2, timeout=60, message='the question and the failure')
+    assert robot.said[0].startswith('Do you mean the green cup')
+    assert robot.said[1] == 'I am not sure which cup you mean, so I did nothing.'
+    assert [b.chosen_policy for b in robot.beliefs] == ['clarify', 'give_up']
+    assert robot.beliefs[-1].requests_used == 1 == robot.beliefs[-1].requests_budget
+    assert robot.plans == [] and robot.state.held_object == '' and not robot.state.busy
 
 
 def test_a_spoken_stop_cancels_the_running_plan(robot_at):
@@ -153,3 +204,6 @@ def test_a_spoken_stop_cancels_the_running_plan(robot_at):
     wait_for(lambda: sum(s in ended for s in statuses.values()) >= 1
              and GoalStatus.STATUS_SUCCEEDED in statuses.values(), timeout=60,
              message='the first goal cancelled and the stop succeeded')
+    # nothing was picked: the first step (pick) was interrupted by the stop
+    wait_for(lambda: not robot.state.busy, timeout=30, message='the executor idle')
+    assert robot.state.held_object == '' and robot.skills._stops >= 1

@@ -187,7 +187,7 @@ def test_run_exits_1_with_one_line_instead_of_a_traceback(tmp_path):
     for args, expected in (
             (['-p', f'skills_file:={bad}'], 'planner: configure failed: '),
             (['-p', 'detection_min_score:=7.0'], 'detection_min_score'),
-            (['-p', 'step_time_s:=nan'], 'step_time_s')):
+            (['-p', 'executor_timeout_s:=nan'], 'executor_timeout_s')):
         result = subprocess.run([sys.executable, '-c', code, '--ros-args', *args],
                                 capture_output=True, text=True, timeout=120,
                                 env={**os.environ, 'PYTHONUNBUFFERED': '1'})

@@ -1,5 +1,6 @@
 """The planner lifecycle node over real DDS: detections in, execute_command goals with feedback,
-agent/plan out, cancel, preemption by stop, and a tier switch from the governor topic."""
+agent/plan out, plans run by the skill executor node (dry run), cancel, preemption by stop, the
+held object from robot/state, and a tier switch from the governor topic."""
 from __future__ import annotations
 
 from action_msgs.msg import GoalStatus
@@ -12,11 +13,17 @@ from edge_agent.action import ExecuteCommand
 from edge_agent.msg import Detection, DetectionArray, ModelTier, Plan
 from edge_agent.nodes.common import LATCHED
 from edge_agent.nodes.planner import PlannerNode
+from edge_agent.nodes.skill_executor import SkillExecutorNode
 
 
-def start_planner(ros_context, executor, namespace: str = '', **params):
+def start_planner(ros_context, executor, namespace: str = '', step_time_s: float = 0.05,
+                  **params):
+    """The planner and the skill executor it sends plans to (dry run)."""
+    executor.activate(SkillExecutorNode(context=ros_context, namespace=namespace,
+                                        parameter_overrides=[
+                                            Parameter('step_time_s', value=step_time_s)]))
     node = PlannerNode(context=ros_context, namespace=namespace, parameter_overrides=[
-        Parameter(k, value=v) for k, v in {'step_time_s': 0.05, **params}.items()])
+        Parameter(k, value=v) for k, v in params.items()])
     return executor.activate(node)
 
 
@@ -67,8 +74,8 @@ def test_command_is_planned_with_seen_objects_and_executed(ros_context, executor
 
 
 def test_cancel_and_stop_preempts_a_running_command(ros_context, executor):
-    start_planner(ros_context, executor, tier=2, step_time_s=5.0)
-    probe = executor.add(Node('cancel_probe', context=ros_context))
+    start_planner(ros_context, executor, namespace='/cancel', tier=2, step_time_s=5.0)
+    probe = executor.add(Node('cancel_probe', namespace='/cancel', context=ros_context))
     client = ActionClient(probe, ExecuteCommand, 'agent/execute_command')
     wait_for(client.server_is_ready, message='the execute_command server')
 
@@ -84,7 +91,8 @@ def test_cancel_and_stop_preempts_a_running_command(ros_context, executor):
     stop = run_goal(client, 'stop')
     first = wait_future(long.get_result_async(), timeout=10)
     assert first.status == GoalStatus.STATUS_ABORTED
-    assert 'preempted' in first.result.message
+    # the planner preempts it, or the executor's stop ends it first: either way it is over
+    assert first.result.message in ('preempted by a newer command', 'stopped')
     second = wait_future(stop.get_result_async(), timeout=20)
     assert second.result.success and [s.skill for s in second.result.plan.steps] == ['stop']
 
@@ -106,3 +114,25 @@ def test_follows_the_governor_tier_between_commands(ros_context, executor):
     assert result.result.success and result.result.plan.planner_backend == 'rules'
     bad = planner.set_parameters([Parameter('tier', value=7)])[0]
     assert not bad.successful and 'tier must be' in bad.reason
+
+
+def test_a_plan_respects_the_held_object_the_executor_reports(ros_context, executor):
+    """After "pick up the red ball" the executor's robot/state says it is held, so "put the
+    ball on the shelf" needs no pick, and works although the ball is out of view."""
+    planner = start_planner(ros_context, executor, namespace='/held', tier=2)
+    probe = executor.add(Node('held_probe', namespace='/held', context=ros_context))
+    det_pub = probe.create_publisher(DetectionArray, 'vision/detections', 5)
+    client = ActionClient(probe, ExecuteCommand, 'agent/execute_command')
+    wait_for(client.server_is_ready, message='the execute_command server')
+    wait_for(lambda: (publish_detections(probe, det_pub, [('red', 'ball', 0.9)])
+                      or 'red ball' in planner._memory.visible()), interval=0.2,
+             message='detections to reach the planner')
+    picked = wait_future(run_goal(client, 'pick up the red ball').get_result_async())
+    assert picked.result.success
+    wait_for(lambda: planner._robot.held_object == 'red ball', message='robot/state')
+    planner._memory.clear()   # the ball is in the gripper, out of view
+    placed = wait_future(run_goal(client, 'put the ball on the shelf').get_result_async())
+    assert placed.result.success, placed.result.message
+    assert [s.skill for s in placed.result.plan.steps] == ['place']
+    wait_for(lambda: planner._robot.held_object == '' and planner._robot.location == 'shelf',
+             message='robot/state after the place')

@@ -16,8 +16,8 @@ import yaml
 
 from edge_agent.core.errors import ConfigError
 
-__all__ = ['ARG_TYPES', 'EvalFile', 'ManifestFile', 'SkillFile', 'TierFile', 'describe_error',
-           'load_yaml']
+__all__ = ['ARG_TYPES', 'EvalFile', 'ManifestFile', 'PlacesFile', 'SkillFile', 'TierFile',
+           'describe_error', 'load_yaml']
 
 ARG_TYPES = ('location', 'object', 'target', 'text', 'number')
 _SHA256 = r'^[0-9a-fA-F]{64}$'
@@ -70,9 +70,15 @@ class ArgEntry(_Strict):
     max: float | None = None
 
 
+class SkillLimits(_Strict):
+    timeout_s: float = Field(60.0, gt=0, le=3600)   # the executor ends the step after this
+    allowed_places: list[str] | None = None          # None = every place of the catalog
+
+
 class SkillEntry(_Strict):
     description: str = ''
     args: list[ArgEntry] = []
+    limits: SkillLimits = SkillLimits()
 
 
 class SkillFile(_Strict):
@@ -88,7 +94,27 @@ class SkillFile(_Strict):
         if missing:
             raise ValueError(f'the catalog needs the skills say, ask and stop; missing: '
                              f'{", ".join(missing)}')
+        places = {p.strip().lower() for p in self.places}
+        for name, skill in self.skills.items():
+            unknown = sorted({p.strip().lower() for p in skill.limits.allowed_places or ()}
+                             - places)
+            if unknown:
+                raise ValueError(f'skills.{name}.limits.allowed_places names unknown places: '
+                                 f'{", ".join(unknown)}')
         return self
+
+
+# -- place poses (config/places.yaml) ------------------------------------------------------------
+class PlacePose(_Strict):
+    x: float
+    y: float
+    yaw: float = 0.0     # heading at the goal [rad]
+
+
+class PlacesFile(_Strict):
+    schema_version: Literal[1] = 1
+    frame_id: str = Field('map', min_length=1)
+    places: dict[str, PlacePose] = Field(min_length=1)
 
 
 # -- model manifest (models/manifest.yaml) -------------------------------------------------------

@@ -1,9 +1,13 @@
-"""Run a plan's steps through a skill adapter, one at a time, with cancel and preemption.
+"""Run a plan's steps through a skill adapter, one at a time, with cancel, preemption, limits.
 
 The executor checks before every step whether the plan was cancelled (the user or a stop) or
 preempted (a newer command), and passes the adapter an ``interrupted`` callable so a running
 skill ends early too. A plan that is itself a stop is never preempted: a stop always wins.
-Adapters implement ``SkillAdapter``; ``DryRunAdapter`` only waits ``step_time_s`` per step.
+Every step is checked against the skill catalog's limits (allowed places; the timeout ends a
+step that runs too long) and the robot state (no pick with a full gripper, no place of
+something not held) before the adapter moves, whatever made the plan. Adapters implement
+``SkillAdapter``; ``DryRunAdapter`` only waits ``step_time_s`` per step; ``RoutedAdapter``
+sends each skill to the adapter that can do it.
 """
 from __future__ import annotations
 
@@ -13,9 +17,11 @@ import threading
 import time
 from typing import Protocol
 
-from edge_agent.core.planning.skills import Step
+from edge_agent.core.execution.state import RobotStateTracker
+from edge_agent.core.planning.skills import SkillCatalog, Step
 
-__all__ = ['DryRunAdapter', 'ExecutionResult', 'Executor', 'SkillAdapter', 'StepOutcome']
+__all__ = ['DryRunAdapter', 'ExecutionResult', 'Executor', 'RoutedAdapter', 'SkillAdapter',
+           'StepOutcome']
 
 SUCCEEDED, CANCELED, PREEMPTED, FAILED = 'succeeded', 'canceled', 'preempted', 'failed'
 
@@ -67,7 +73,9 @@ class DryRunAdapter:
     def run(self, step: Step, interrupted: Callable[[], bool]) -> tuple[bool, str]:
         if step.skill == 'stop':
             return True, 'dry run: stopped'  # stopping takes no time
-        deadline = time.monotonic() + self.step_time_s
+        seconds = step.args.get('seconds') if step.skill == 'wait' else None
+        deadline = time.monotonic() + (float(seconds) if seconds is not None
+                                       else self.step_time_s)
         while not interrupted():
             left = deadline - time.monotonic()
             if left <= 0:
@@ -76,11 +84,69 @@ class DryRunAdapter:
         return False, f'dry run: {step.describe()} interrupted'
 
 
+class RoutedAdapter:
+    """Each skill to the adapter named for it, the rest to ``default``; a stop goes to all."""
+
+    def __init__(self, default: SkillAdapter, routes: dict[str, SkillAdapter]) -> None:
+        self.default = default
+        self.routes = dict(routes)
+        names = dict.fromkeys([default.name, *(a.name for a in self.routes.values())])
+        self.name = '+'.join(names)
+
+    def run(self, step: Step, interrupted: Callable[[], bool]) -> tuple[bool, str]:
+        if step.skill == 'stop':
+            results = [a.run(step, interrupted)
+                       for a in dict.fromkeys([self.default, *self.routes.values()])]
+            return all(ok for ok, _ in results), '; '.join(m for _, m in results)
+        return self.routes.get(step.skill, self.default).run(step, interrupted)
+
+
 class Executor:
     """Runs plans through one adapter; see the module docstring."""
 
-    def __init__(self, adapter: SkillAdapter) -> None:
+    def __init__(self, adapter: SkillAdapter, catalog: SkillCatalog | None = None,
+                 state: RobotStateTracker | None = None) -> None:
         self.adapter = adapter
+        self.catalog = catalog
+        self.state = state or RobotStateTracker()
+
+    def check_plan(self, steps: Sequence[Step]) -> str | None:
+        """Why a plan may not run at all (shape against the catalog), or None. The planner
+        validated it against the world; this guards the executor against any other sender."""
+        if not steps:
+            return 'the plan has no steps'
+        if self.catalog is None:
+            return None
+        if len(steps) > self.catalog.max_steps:
+            return f'the plan has {len(steps)} steps; at most {self.catalog.max_steps}'
+        for index, step in enumerate(steps):
+            spec = self.catalog.skills.get(step.skill)
+            if spec is None:
+                return f'step {index}: unknown skill {step.skill!r}'
+            if set(step.args) != {a.name for a in spec.args}:
+                return (f'step {index} ({step.skill}): arguments {sorted(step.args)}, the '
+                        f'skill takes {sorted(a.name for a in spec.args)}')
+            for arg in spec.args:
+                value = step.args[arg.name]
+                if arg.type == 'number' and (isinstance(value, bool) or not isinstance(
+                        value, (int, float)) or not (arg.min or 0) <= value <= (
+                        arg.max if arg.max is not None else float('inf'))):
+                    return f'step {index} ({step.skill}): {arg.name}={value!r} out of range'
+        return None
+
+    def check(self, step: Step) -> str | None:
+        """Why ``step`` may not run now (a limit or the robot state), or None."""
+        spec = self.catalog.skills.get(step.skill) if self.catalog is not None else None
+        if spec is not None and spec.allowed_places is not None:
+            for place in (step.args.get('location'), step.args.get('target')):
+                if place in self.catalog.places and place not in spec.allowed_places:
+                    return (f'{step.skill} may not go to {place!r} (allowed: '
+                            f'{", ".join(spec.allowed_places) or "none"})')
+        return self.state.precondition(step)
+
+    def timeout_s(self, step: Step) -> float | None:
+        spec = self.catalog.skills.get(step.skill) if self.catalog is not None else None
+        return spec.timeout_s if spec is not None else None
 
     def run(self, steps: Sequence[Step], cancelled: Callable[[], bool] = lambda: False,
             preempted: Callable[[], bool] = lambda: False,
@@ -103,10 +169,24 @@ class Executor:
             if on_step is not None:
                 on_step(index, step)
             began = time.monotonic()
-            try:
-                ok, message = self.adapter.run(step, interrupted)
-            except Exception as exc:  # noqa: BLE001 - a broken adapter fails the plan, no crash
-                ok, message = False, f'{self.adapter.name} raised {type(exc).__name__}: {exc}'
+            refused = self.check(step)
+            limit = self.timeout_s(step)
+            deadline = began + limit if limit is not None else float('inf')
+
+            def interrupted_or_late(deadline=deadline) -> bool:
+                return interrupted() or time.monotonic() > deadline
+
+            if refused is not None:
+                ok, message = False, refused
+            else:
+                try:
+                    ok, message = self.adapter.run(step, interrupted_or_late)
+                except Exception as exc:  # noqa: BLE001 - a broken adapter fails the plan
+                    ok, message = False, f'{self.adapter.name} raised {type(exc).__name__}: {exc}'
+                if not ok and time.monotonic() > deadline and not interrupted():
+                    message = f'timed out after the {limit:g} s limit ({message})'
+            if ok:
+                self.state.apply(step)
             done.append(StepOutcome(index, step.skill, ok, message, time.monotonic() - began))
             if not ok:
                 if cancelled():

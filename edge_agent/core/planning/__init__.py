@@ -30,6 +30,7 @@ from edge_agent.core.planning.skills import (  # noqa: F401
 from edge_agent.core.planning.world import (  # noqa: F401
     SeenObject,
     WorldMemory,
+    respect_held,
 )
 
 __all__ = [
@@ -52,5 +53,6 @@ __all__ = [
     'plan_json_schema',
     'system_prompt',
     'usable_skills',
+    'respect_held',
     'world_prompt',
 ]

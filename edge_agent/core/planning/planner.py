@@ -18,6 +18,7 @@ from edge_agent.core.planning.backends.rules import RulesBackend
 from edge_agent.core.planning.backends.server import ServerBackend
 from edge_agent.core.planning.rules import RuleParser
 from edge_agent.core.planning.skills import Plan, PlanError, SkillCatalog, WorldState
+from edge_agent.core.planning.world import respect_held
 
 __all__ = ['PlanResult', 'Planner', 'build_backend']
 
@@ -69,12 +70,13 @@ class Planner:
             # Simple commands never need a model: exact, instant, and the same at every tier.
             parsed = self.rules.parse(command, world)
             if parsed is not None:
+                parsed = self._held(parsed, world)
                 parsed.backend, parsed.planning_time = 'rules', time.monotonic() - began
                 parsed.notes.append(f'parsed by rules before {chain[0].name}')
                 return PlanResult(parsed, 'rules', [])
         for backend in chain:
             try:
-                plan = backend.plan(command, world)
+                plan = self._held(backend.plan(command, world), world)
                 self.catalog.validate(plan, world)
                 if not isinstance(backend, RulesBackend):
                     ungrounded = self.rules.grounded(plan)
@@ -89,6 +91,11 @@ class Planner:
             plan.backend, plan.planning_time = backend.name, time.monotonic() - began
             return PlanResult(plan, backend.name, fallbacks)
         raise AssertionError('the rules backend always returns a plan')  # pragma: no cover
+
+    def _held(self, plan: Plan, world: WorldState) -> Plan:
+        """The plan made consistent with what the robot holds (and still within max_steps)."""
+        completed = respect_held(plan, world)
+        return completed if len(completed.steps) <= self.catalog.max_steps else plan
 
     def close(self) -> None:
         for backend in self.backends:

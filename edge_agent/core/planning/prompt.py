@@ -39,4 +39,9 @@ def system_prompt(catalog: SkillCatalog) -> str:
 def world_prompt(world: WorldState) -> str:
     """The part of the prompt that changes with what the camera sees."""
     objects = ', '.join(world.objects) or 'none'
-    return f'Places: {", ".join(world.places)}.\nVisible objects: {objects}.'
+    text = f'Places: {", ".join(world.places)}.\nVisible objects: {objects}.'
+    if world.held:
+        text += f'\nHolding: {world.held} (no need to pick it).'
+    if world.location:
+        text += f'\nThe robot is at: {world.location}.'
+    return text

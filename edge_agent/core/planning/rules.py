@@ -98,14 +98,15 @@ class RuleParser:
         """Object phrases in ``text`` ("yellow cup", "banana") that are not in the world."""
         missing = []
         words = re.findall(r"[a-z]+", text)
-        labels = set(world.labels) | {o.split()[-1] for o in world.objects}
+        objects = world.known_objects   # the held object is there even when out of view
+        labels = set(world.labels) | {o.split()[-1] for o in objects}
         for i, word in enumerate(words):
             noun = word[:-1] if word.endswith('s') and word[:-1] in labels else word
             colour = words[i - 1] if i and words[i - 1] in COLOURS else ''
             if noun in labels:
                 phrase = f'{colour} {noun}'.strip()
                 if not any(o == phrase or (not colour and o.endswith(' ' + noun))
-                           or o == noun for o in world.objects):
+                           or o == noun for o in objects):
                     missing.append(phrase)
             elif word in _KNOWN_THINGS and word not in labels and not self._is_place(word):
                 missing.append(f'{colour} {word}'.strip())
@@ -201,11 +202,14 @@ class RuleParser:
 
     def _object(self, raw: str, world: WorldState, previous: list[Step]):
         raw = re.sub(r'^(?:the|a|an)\s+', '', raw)
-        if raw in ('it', 'that', 'this', 'them') and previous:
-            held = [s.args['object'] for s in previous if 'object' in s.args]
-            return held[-1] if held else None
-        if raw in world.objects:
+        if raw in ('it', 'that', 'this', 'them'):
+            named = [s.args['object'] for s in previous if 'object' in s.args]
+            return named[-1] if named else (world.held or None)
+        if raw in world.known_objects:
             return raw
+        if world.held and world.held.split()[-1] == raw.split()[-1] and all(
+                w in world.held.split() for w in raw.split()):
+            return world.held   # "put the cup down" names the cup in the gripper
         candidates = [o for o in world.objects if o.split()[-1] == raw.split()[-1]
                       and all(w in o.split() for w in raw.split())]
         if len(candidates) == 1:

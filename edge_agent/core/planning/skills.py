@@ -41,6 +41,8 @@ class SkillSpec:
     name: str
     description: str
     args: tuple[ArgSpec, ...]
+    timeout_s: float = 60.0                        # the executor ends the step after this [s]
+    allowed_places: tuple[str, ...] | None = None  # None = every place
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,6 +87,15 @@ class WorldState:
     places: tuple[str, ...]
     objects: tuple[str, ...] = ()
     labels: tuple[str, ...] = ()
+    held: str = ''        # the object in the gripper ('' = nothing), from the skill executor
+    location: str = ''    # the place the robot is at ('' = unknown)
+
+    @property
+    def known_objects(self) -> tuple[str, ...]:
+        """Objects a step may name: the visible ones and the one held (not in view)."""
+        if self.held and self.held not in self.objects:
+            return (*self.objects, self.held)
+        return self.objects
 
     def with_objects(self, objects) -> WorldState:
         unique = tuple(dict.fromkeys(o.strip().lower() for o in objects if o and o.strip()))
@@ -102,7 +113,10 @@ class SkillCatalog:
         self.places = tuple(p.strip().lower() for p in data.places)
         self.skills: dict[str, SkillSpec] = {
             name: SkillSpec(name, entry.description, tuple(
-                ArgSpec(a.name, a.type, a.min, a.max) for a in entry.args))
+                ArgSpec(a.name, a.type, a.min, a.max) for a in entry.args),
+                entry.limits.timeout_s,
+                None if entry.limits.allowed_places is None else tuple(
+                    p.strip().lower() for p in entry.limits.allowed_places))
             for name, entry in data.skills.items()}
 
     def world(self, objects=(), labels=()) -> WorldState:
@@ -114,9 +128,9 @@ class SkillCatalog:
         if arg.type == 'location':
             return world.places
         if arg.type == 'object':
-            return world.objects
+            return world.known_objects
         if arg.type == 'target':
-            return world.objects + world.places
+            return world.known_objects + world.places
         return None
 
     def validate(self, plan: Plan, world: WorldState) -> None:

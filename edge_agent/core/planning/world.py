@@ -1,4 +1,5 @@
-"""The planner's memory of what the camera saw: object phrases with the time each was last seen.
+"""The planner's memory of what the camera saw (object phrases with the time each was last seen),
+and plans made consistent with what the robot holds.
 
 Detections arrive on one thread (the subscription) while commands are planned on another, so
 every access holds a lock; reads return copies. The memory is bounded: a stream of detections
@@ -11,9 +12,9 @@ import dataclasses
 import threading
 import time
 
-from edge_agent.core.planning.skills import SkillCatalog, WorldState
+from edge_agent.core.planning.skills import Plan, SkillCatalog, Step, WorldState
 
-__all__ = ['SeenObject', 'WorldMemory']
+__all__ = ['SeenObject', 'WorldMemory', 'respect_held']
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,3 +78,27 @@ class WorldMemory:
         with self._lock:
             self._seen.clear()
             self._labels.clear()
+
+
+def respect_held(plan: Plan, world: WorldState) -> Plan:
+    """``plan`` with a ``pick`` before every ``place`` of an object not held at that point, and
+    without picks of the object already held ("put the ball on the shelf" picks first unless
+    the ball is in the gripper). Only visible objects are picked; a place of something neither
+    held nor visible is left for the executor to refuse with the reason."""
+    held, steps, notes = world.held, [], []
+    for step in plan.steps:
+        obj = step.args.get('object')
+        if step.skill == 'pick':
+            if obj == held:
+                notes.append(f'already holding the {obj}: pick dropped')
+                continue
+            held = obj
+        elif step.skill == 'place':
+            if obj != held and obj in world.objects:
+                steps.append(Step('pick', {'object': obj}))
+                notes.append(f'not holding the {obj}: pick added')
+            held = ''
+        steps.append(step)
+    if not notes:
+        return plan
+    return Plan(plan.command, steps, plan.backend, plan.planning_time, [*plan.notes, *notes])

@@ -1,4 +1,5 @@
-"""Streaming speech-to-text (no ROS): PCM, VAD + segmenter, Whisper, wake word, stream pipeline."""
+"""Streaming speech-to-text (no ROS): PCM, VAD + segmenter, Whisper, wake word, stream pipeline;
+and the robot's voice (Piper text to speech, optional)."""
 from edge_agent.core.speech.pcm import (  # noqa: F401
     ENCODINGS,
     AudioFormatError,
@@ -8,6 +9,11 @@ from edge_agent.core.speech.pcm import (  # noqa: F401
 )
 from edge_agent.core.speech.stream import (  # noqa: F401
     SpeechStream,
+)
+from edge_agent.core.speech.tts import (  # noqa: F401
+    PiperVoiceEngine,
+    Speech,
+    TtsError,
 )
 from edge_agent.core.speech.vad import (  # noqa: F401
     CONTEXT,
@@ -29,6 +35,9 @@ from edge_agent.core.speech.whisper import (  # noqa: F401
 
 __all__ = [
     'AudioFormatError',
+    'PiperVoiceEngine',
+    'Speech',
+    'TtsError',
     'CONTEXT',
     'ENCODINGS',
     'SAMPLE_RATE',

@@ -6,12 +6,16 @@ events worth acting on: ``start`` (someone speaks), ``partial`` (only when no pa
 waiting for the decoder: only the newest one matters) and ``final`` (always). Without the wake
 word in or shortly before an utterance, its events are dropped. ``stamp_of`` maps a stream
 position back to the ROS time of the chunk it came from, so a transcript carries the time its
-speech began. Problems are counted in ``stats`` and the newest described in ``errors``.
+speech began. While ``muted`` (the robot speaks) the microphone is heard as silence, so the
+robot never transcribes itself. Problems are counted in ``stats`` and the newest described in
+``errors``.
 """
 from __future__ import annotations
 
 import collections
 from collections.abc import MutableMapping, MutableSequence
+
+import numpy as np
 
 from edge_agent.core.speech.pcm import AudioFormatError, decode_pcm, resample
 from edge_agent.core.speech.vad import SAMPLE_RATE, Segmenter, SegmentEvent, SpeechConfig
@@ -35,6 +39,7 @@ class SpeechStream:
         self._position = 0
         self._last_stamp_ns: int | None = None
         self._last_wake: int | None = None
+        self.muted = False   # while the robot speaks: the microphone is heard as silence
 
     @property
     def config(self) -> SpeechConfig:
@@ -59,6 +64,11 @@ class SpeechStream:
             self.errors.append('audio stamp went backwards; keeping the stream order')
         self._last_stamp_ns = stamp_ns or self._last_stamp_ns
         samples = resample(samples, sample_rate, SAMPLE_RATE)
+        if self.muted:
+            # Silence of the same length keeps positions and stamps true and lets an utterance
+            # that began before the robot spoke end as it would have.
+            self.stats['muted_chunks'] += 1
+            samples = np.zeros_like(samples)
         self._stamps.append((self._position, stamp_ns, frame_id))
         self._position += samples.size
         if self.wake is not None:

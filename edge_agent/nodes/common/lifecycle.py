@@ -3,7 +3,8 @@
 Entities made in ``on_configure`` (publishers, subscriptions, timers) are registered with
 ``own``; cleanup destroys them, so configure -> cleanup -> configure makes one set, never two.
 Action servers and clients are not owned: rclpy cannot destroy them while an executor spins
-(see ``ModelNode.serve_action``), so a node keeps them for its lifetime. A node's threads start
+(see ``serve_action``), so a node makes them once (``serve_action``, ``action_client``) and
+keeps them for its lifetime. A node's threads start
 in ``_start_work`` (activate) and end in ``_stop_work`` (deactivate, shutdown, destroy_node).
 ``failure_reason`` keeps why the last transition failed, for ``run()`` to print.
 """
@@ -31,11 +32,43 @@ class OwnedEntities:
 
         if isinstance(entity, (ActionServer, ActionClient)):
             raise TypeError('action servers and clients live as long as the node; see '
-                            'ModelNode.serve_action')
+                            'OwnedEntities.serve_action')
         if not hasattr(self, '_owned'):
             self._owned = []
         self._owned.append(entity)
         return entity
+
+    def serve_action(self, action_type, name: str, execute, **kwargs):
+        """The node's action server ``name`` in its own reentrant group; cancel is always
+        accepted.
+
+        Made at the first configure and kept until destroy_node (goal callbacks refuse goals
+        while the node cannot serve them): rclpy cannot destroy an action server while an
+        executor spins (its wait loop adds a waitable to the wait set even when entering the
+        waitable's handle failed, and the spin thread dies with "action server pointer is
+        invalid"), so a cleanup that destroyed it could stop the whole node. A second
+        configure finds it and makes none.
+        """
+        from rclpy.action import ActionServer, CancelResponse
+        from rclpy.callback_groups import ReentrantCallbackGroup
+
+        servers = self.__dict__.setdefault('_action_servers', {})
+        if name not in servers:
+            servers[name] = ActionServer(
+                self, action_type, name, execute, callback_group=ReentrantCallbackGroup(),
+                cancel_callback=lambda _g: CancelResponse.ACCEPT, **kwargs)
+        return servers[name]
+
+    def action_client(self, action_type, name: str):
+        """The node's action client for ``name``, made once and kept (see ``serve_action``)."""
+        from rclpy.action import ActionClient
+        from rclpy.callback_groups import ReentrantCallbackGroup
+
+        clients = self.__dict__.setdefault('_action_clients_kept', {})
+        if name not in clients:
+            group = self.__dict__.setdefault('_action_client_group', ReentrantCallbackGroup())
+            clients[name] = ActionClient(self, action_type, name, callback_group=group)
+        return clients[name]
 
     def fail(self, reason: str):
         """Log ``reason`` as the transition's failure and return FAILURE."""

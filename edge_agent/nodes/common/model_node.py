@@ -9,8 +9,7 @@ made; shutdown (from any state): all of it. The work and entity parts are ``Owne
 from __future__ import annotations
 
 from diagnostic_msgs.msg import DiagnosticArray
-from rclpy.action import ActionServer, CancelResponse, GoalResponse
-from rclpy.callback_groups import ReentrantCallbackGroup
+from rclpy.action import ActionServer, GoalResponse
 from rclpy.lifecycle import TransitionCallbackReturn
 
 from edge_agent.nodes.common.lifecycle import OwnedEntities
@@ -26,21 +25,9 @@ class ModelNode(OwnedEntities, TierFollower):
         return GoalResponse.ACCEPT if self.engines.engine is not None else GoalResponse.REJECT
 
     def serve_action(self, action_type, name: str, execute, **kwargs) -> ActionServer:
-        """The node's action server in its own reentrant group; cancel is always accepted.
-
-        Made at the first configure and kept until destroy_node, rejecting goals while no model
-        is loaded: rclpy cannot destroy an action server while an executor spins (its wait
-        loop adds a waitable to the wait set even when entering the waitable's handle failed,
-        and the spin thread dies with "action server pointer is invalid"), so a cleanup that
-        destroyed it could stop the whole node. A second configure finds it and makes none.
-        """
-        servers = self.__dict__.setdefault('_action_servers', {})
-        if name not in servers:
-            kwargs.setdefault('goal_callback', self._accept_if_loaded)
-            servers[name] = ActionServer(
-                self, action_type, name, execute, callback_group=ReentrantCallbackGroup(),
-                cancel_callback=lambda _g: CancelResponse.ACCEPT, **kwargs)
-        return servers[name]
+        """``OwnedEntities.serve_action``, refusing goals while no model is loaded."""
+        kwargs.setdefault('goal_callback', self._accept_if_loaded)
+        return super().serve_action(action_type, name, execute, **kwargs)
 
     def own_diagnostics(self, period_s: float = 1.0) -> None:
         """``/diagnostics`` publisher and the timer that calls ``_publish_diagnostics``."""
