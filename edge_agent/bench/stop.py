@@ -1,0 +1,148 @@
+"""Stop latency over real DDS: from a stop to the running plan ended, for each way to stop.
+
+One process, the project's executor, a private ROS domain context: the skill executor (dry
+run, a step that would run for ten minutes), the planner (rules tier) and the agent. For each
+repetition a plan is started and, once its first step runs, stopped by
+  - ``emergency_stop``: ``true`` on the topic (then released with ``false``);
+  - stop plan: a ``stop`` plan sent straight to ``executor/execute_plan``;
+  - spoken stop: a final transcript "stop" on ``speech/transcript`` (agent -> planner ->
+    executor), the running plan started as a command through ``agent/execute_command``.
+The time is measured at the client: stop sent -> the running goal's result received.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import threading
+import time
+
+from edge_agent.bench.common import percentile
+
+__all__ = ['main']
+
+
+def _wait(future, timeout: float = 30.0):
+    done = threading.Event()
+    future.add_done_callback(lambda _f: done.set())
+    if not done.wait(timeout):
+        raise TimeoutError('no answer within 30 s')
+    return future.result()
+
+
+def _until(predicate, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError('condition not met within 30 s')
+        time.sleep(0.002)
+
+
+def run(repeats: int) -> dict[str, list[float]]:
+    """Stop latencies [s] per way to stop."""
+    import rclpy
+    from rclpy.action import ActionClient
+    from rclpy.context import Context
+    from rclpy.node import Node
+    from rclpy.parameter import Parameter
+    from std_msgs.msg import Bool
+
+    from edge_agent.action import ExecuteCommand, ExecutePlan
+    from edge_agent.core.planning import Plan, Step
+    from edge_agent.msg import Transcript
+    from edge_agent.nodes.agent import AgentNode
+    from edge_agent.nodes.common import RELIABLE, NodeExecutor
+    from edge_agent.nodes.common.plans import plan_to_msg
+    from edge_agent.nodes.planner import PlannerNode
+    from edge_agent.nodes.skill_executor import SkillExecutorNode
+
+    context = Context()
+    rclpy.init(context=context, domain_id=int(os.environ.get('ROS_DOMAIN_ID', '0') or 0))
+    executor = NodeExecutor(num_threads=4, context=context)
+    nodes = [SkillExecutorNode(context=context, parameter_overrides=[
+                 Parameter('step_time_s', value=600.0)]),
+             PlannerNode(context=context, parameter_overrides=[Parameter('tier', value=2)]),
+             AgentNode(context=context)]
+    for node in nodes:
+        node.trigger_configure()
+        node.trigger_activate()
+        executor.add_node(node)
+    probe = Node('stop_bench', context=context)
+    executor.add_node(probe)
+    spinner = threading.Thread(target=executor.spin, daemon=True)
+    spinner.start()
+    estop = probe.create_publisher(Bool, 'emergency_stop', RELIABLE)
+    heard = probe.create_publisher(Transcript, 'speech/transcript', RELIABLE)
+    plans = ActionClient(probe, ExecutePlan, 'executor/execute_plan')
+    commands = ActionClient(probe, ExecuteCommand, 'agent/execute_command')
+    far = plan_to_msg(Plan('bench', [Step('navigate_to', {'location': 'kitchen'}),
+                                     Step('navigate_to', {'location': 'office'})]))
+    stop = plan_to_msg(Plan('stop', [Step('stop', {})]))
+    skills = nodes[0]
+    try:
+        plans.wait_for_server(timeout_sec=30)
+        commands.wait_for_server(timeout_sec=30)
+        _until(lambda: estop.get_subscription_count() > 0 and heard.get_subscription_count() > 0)
+
+        def started_plan():
+            handle = _wait(plans.send_goal_async(ExecutePlan.Goal(plan=far)))
+            _until(lambda: skills._running == 'navigate_to')
+            return handle
+
+        def started_command():
+            handle = _wait(commands.send_goal_async(ExecuteCommand.Goal(
+                command='go to the kitchen then go to the office', command_confidence=1.0)))
+            _until(lambda: skills._running == 'navigate_to')
+            return handle
+
+        def by_estop():
+            return estop.publish(Bool(data=True))
+
+        def by_plan():
+            return plans.send_goal_async(ExecutePlan.Goal(plan=stop))
+
+        def by_voice():
+            return heard.publish(Transcript(is_final=True, text='Stop!', confidence=0.9))
+
+        out: dict[str, list[float]] = {'emergency_stop topic': [], 'stop plan': [],
+                                       'spoken stop (agent)': []}
+        ways = (('emergency_stop topic', started_plan, by_estop),
+                ('stop plan', started_plan, by_plan),
+                ('spoken stop (agent)', started_command, by_voice))
+        for _ in range(repeats):
+            for name, start, stop_it in ways:
+                handle = start()
+                result = handle.get_result_async()
+                stops = skills._stops
+                began = time.monotonic()
+                sent = stop_it()
+                _wait(result)
+                out[name].append(time.monotonic() - began)
+                if sent is not None:   # the stop plan itself ends before the next start
+                    _wait(_wait(sent).get_result_async())
+                # the stop reached the executor before the next plan starts
+                _until(lambda before=stops: skills._stops > before)
+                if name == 'emergency_stop topic':
+                    estop.publish(Bool(data=False))
+                    _until(lambda: not skills._estop)
+                _until(lambda: not skills._running)
+        return out
+    finally:
+        for node in nodes:
+            node._stop_work()
+        executor.shutdown(timeout_sec=5.0)
+        for node in [*nodes, probe]:
+            node.destroy_node()
+        rclpy.try_shutdown(context=context)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--repeats', type=int, default=30, help='stops per way (default 30)')
+    args = parser.parse_args()
+    results = run(args.repeats)
+    print(f'stop -> running plan ended at the client, {args.repeats} stops each [ms]')
+    print(f'{"way to stop":<24}{"p50":>8}{"p95":>8}{"max":>8}')
+    for name, values in results.items():
+        ms = [v * 1000 for v in values]
+        print(f'{name:<24}{percentile(ms, 9):>8.1f}{percentile(ms, 18):>8.1f}{max(ms):>8.1f}')
+    return 0
