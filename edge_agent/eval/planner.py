@@ -20,6 +20,7 @@ class EvalCase:
     expect: object  # list of (skill, args) or 'refuse' | 'clarify' | 'stop'
     objects: tuple[str, ...]
     labels: tuple[str, ...]
+    held: str = ''
 
 
 @dataclasses.dataclass
@@ -54,7 +55,7 @@ def load_cases(path: str | os.PathLike | None = None) -> list[EvalCase]:
             expect = tuple((skill, dict(args)) for skill, args in expect)
         objects = data.world.objects if entry.objects is None else entry.objects
         cases.append(EvalCase(entry.command, entry.category, expect, tuple(objects),
-                              tuple(data.world.labels)))
+                              tuple(data.world.labels), entry.held))
     return cases
 
 
@@ -75,7 +76,8 @@ def evaluate(planner: Planner, catalog: SkillCatalog, cases: list[EvalCase],
     """Plan every case; a plan that fails validation counts as wrong (and should never occur)."""
     results = []
     for case in cases:
-        world = catalog.world(case.objects, labels=case.labels)
+        world = dataclasses.replace(catalog.world(case.objects, labels=case.labels),
+                                    held=case.held)
         result = planner.plan(case.command, world, start=start)
         try:
             catalog.validate(result.plan, world)

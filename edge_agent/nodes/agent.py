@@ -33,6 +33,7 @@ from edge_agent.core.inference import (
 from edge_agent.core.planning import is_stop
 from edge_agent.msg import BeliefSummary, DetectionArray, Hypothesis, PolicyEvaluation, Transcript
 from edge_agent.nodes.common import RELIABLE, SENSOR, OwnedEntities, Param, declare, run
+from edge_agent.nodes.common.futures import wait_future
 
 __all__ = ['PARAMETERS', 'AgentNode', 'main']
 
@@ -71,15 +72,6 @@ def candidates_from(objects, width: int) -> list[Candidate]:
         out.append(Candidate(det.label, det.color_name, float(det.color_fraction),
                              [float(obj.mean_score)] * seen, 0, x))
     return out
-
-
-def _done_within(future, timeout: float) -> bool:
-    """Whether an rclpy future (spun by the executor's other threads) is done in ``timeout``."""
-    if future.done():
-        return True
-    done = threading.Event()
-    future.add_done_callback(lambda _f: done.set())
-    return done.wait(timeout)
 
 
 class AgentNode(OwnedEntities, LifecycleNode):
@@ -238,7 +230,7 @@ class AgentNode(OwnedEntities, LifecycleNode):
             self.get_logger().error(f'{name}: no action server')
             return None
         sent = client.send_goal_async(goal)
-        if not _done_within(sent, 10.0) or not self._current(generation):
+        if not wait_future(sent, 10.0) or not self._current(generation):
             return None
         handle = sent.result()
         if not handle.accepted:

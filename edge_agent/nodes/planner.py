@@ -26,7 +26,6 @@ from edge_agent.core.planning import Planner, SeenObject, SkillCatalog, WorldMem
 from edge_agent.core.planning.backends import ServerBackend
 from edge_agent.msg import DetectionArray, RobotState
 from edge_agent.msg import Plan as PlanMsg
-from edge_agent.nodes.adapters.waiting import wait_future
 from edge_agent.nodes.common import (
     LATCHED,
     RELIABLE,
@@ -37,6 +36,7 @@ from edge_agent.nodes.common import (
     run,
     tier_parameters,
 )
+from edge_agent.nodes.common.futures import wait_future
 from edge_agent.nodes.common.plans import plan_to_msg
 
 __all__ = ['PARAMETERS', 'PlannerNode', 'main', 'plan_to_msg']

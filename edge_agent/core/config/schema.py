@@ -164,6 +164,7 @@ class EvalCommand(_Strict):
     category: str = Field(min_length=1)
     expect: Literal['refuse', 'clarify', 'stop'] | list[tuple[str, dict[str, Any]]]
     objects: list[str] | None = None
+    held: str = ''      # the object the robot holds when the command comes
 
 
 class EvalFile(_Strict):

@@ -18,7 +18,7 @@ from edge_agent.core.config.paths import data_file
 from edge_agent.core.config.schema import PlacesFile, load_yaml
 from edge_agent.core.errors import MissingDependency
 from edge_agent.core.planning import Step
-from edge_agent.nodes.adapters.waiting import wait_future
+from edge_agent.nodes.common.futures import wait_future
 
 __all__ = ['Nav2Adapter', 'load_places', 'navigate_to_pose_type']
 

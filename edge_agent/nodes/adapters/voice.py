@@ -8,7 +8,7 @@ from collections.abc import Callable
 from std_msgs.msg import String
 
 from edge_agent.core.planning import Step
-from edge_agent.nodes.adapters.waiting import wait_future
+from edge_agent.nodes.common.futures import wait_future
 
 __all__ = ['VoiceAdapter']
 
