@@ -87,6 +87,7 @@ class SkillFile(_Strict):
     max_text_length: int = Field(160, ge=1, le=4000)
     skills: dict[str, SkillEntry] = Field(min_length=1)
     places: list[str] = Field(min_length=1)
+    stop_phrases: list[str] = []   # this deployment's own stop clauses, besides the lexicon
 
     @model_validator(mode='after')
     def _required_skills(self):

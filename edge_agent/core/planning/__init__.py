@@ -16,7 +16,6 @@ from edge_agent.core.planning.prompt import (  # noqa: F401
 from edge_agent.core.planning.rules import (  # noqa: F401
     COLOURS,
     RuleParser,
-    is_stop,
 )
 from edge_agent.core.planning.skills import (  # noqa: F401
     ArgSpec,
@@ -26,6 +25,10 @@ from edge_agent.core.planning.skills import (  # noqa: F401
     SkillSpec,
     Step,
     WorldState,
+)
+from edge_agent.core.planning.stop import (  # noqa: F401
+    StopLexicon,
+    is_stop,
 )
 from edge_agent.core.planning.world import (  # noqa: F401
     SeenObject,
@@ -45,6 +48,7 @@ __all__ = [
     'SkillCatalog',
     'SkillSpec',
     'Step',
+    'StopLexicon',
     'WorldMemory',
     'WorldState',
     'build_backend',
@@ -52,7 +56,7 @@ __all__ = [
     'plan_gbnf',
     'plan_json_schema',
     'system_prompt',
-    'usable_skills',
     'respect_held',
+    'usable_skills',
     'world_prompt',
 ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from edge_agent.core.planning.skills import Plan, SkillCatalog, Step, WorldState
+from edge_agent.core.planning.stop import StopLexicon, is_stop  # noqa: F401 - is_stop re-exported
 
 __all__ = ['COLOURS', 'RuleParser', 'is_stop']
 
@@ -18,8 +19,6 @@ COLOURS = ('red', 'green', 'blue', 'yellow', 'orange', 'purple', 'pink', 'white'
 _NUMBERS = {'zero': 0, 'one': 1, 'two': 2, 'three': 3, 'four': 4, 'five': 5, 'six': 6,
             'seven': 7, 'eight': 8, 'nine': 9, 'ten': 10, 'fifteen': 15, 'twenty': 20,
             'thirty': 30, 'a': 1, 'an': 1, 'a couple of': 2, 'a few': 3}
-_STOP = re.compile(r'^(?:(?:please|robot|hey robot)[, ]+)?(?:stop|halt|freeze|abort|'
-                   r'emergency stop|stop (?:now|moving|everything|it|right now))[.!]*$')
 _INJECTION = re.compile(
     r'\b(?:ignore|disregard|forget|override)\b.{0,30}\b(?:rules|instructions|prompt|'
     r'safety|limits|previous)\b|\bsystem prompt\b|\bdeveloper mode\b|\bjailbreak\b')
@@ -56,11 +55,6 @@ def normalise(text: str) -> str:
     return _POLITE.sub('', text).strip()
 
 
-def is_stop(command: str) -> bool:
-    """Whether ``command`` asks the robot to stop (the same test the planner's guard makes)."""
-    text = normalise(command)
-    return bool(_STOP.match(text) or re.search(r'\b(?:emergency stop|stop now|stop moving)\b',
-                                               text))
 
 
 class RuleParser:
@@ -68,6 +62,7 @@ class RuleParser:
 
     def __init__(self, catalog: SkillCatalog) -> None:
         self.catalog = catalog
+        self.stops = StopLexicon(catalog.stop_phrases)
 
     # -- safety layer (runs before any model) -------------------------------------------------
     def guard(self, command: str, world: WorldState) -> Plan | None:
@@ -81,7 +76,7 @@ class RuleParser:
             return Plan(command, [Step('say', {'text': 'That command is too long for me. '
                                                        'Please say it in a shorter way.'})],
                         notes=['command too long'])
-        if is_stop(command):
+        if self.stops.is_stop(command):
             return Plan(command, [Step('stop', {})], notes=['stop wins'])
         if _INJECTION.search(text):
             return Plan(command, [Step('say', {'text': "I can't change my rules. "

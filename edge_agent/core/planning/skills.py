@@ -111,6 +111,7 @@ class SkillCatalog:
         self.max_steps = data.max_steps
         self.max_text_length = data.max_text_length
         self.places = tuple(p.strip().lower() for p in data.places)
+        self.stop_phrases = tuple(data.stop_phrases)
         self.skills: dict[str, SkillSpec] = {
             name: SkillSpec(name, entry.description, tuple(
                 ArgSpec(a.name, a.type, a.min, a.max) for a in entry.args),
