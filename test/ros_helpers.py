@@ -5,6 +5,7 @@ import threading
 import time
 
 from edge_agent.nodes.common.executor import NodeExecutor
+from edge_agent.nodes.common.lifecycle import destroy_waitables
 
 # Discovery usually takes 0.15 s here, but ~20 % of runs take 3 s; leave generous room.
 DEFAULT_TIMEOUT = 20.0
@@ -56,6 +57,7 @@ class BackgroundExecutor:
         self.executor.shutdown(timeout_sec=5.0)
         self._thread.join(timeout=10.0)
         for node in self._nodes:
+            destroy_waitables(node)   # test probes' action clients too: see destroy_waitables
             node.destroy_node()
         return False
 

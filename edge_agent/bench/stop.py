@@ -51,6 +51,7 @@ def run(repeats: int) -> dict[str, list[float]]:
     from edge_agent.msg import Transcript
     from edge_agent.nodes.agent import AgentNode
     from edge_agent.nodes.common import RELIABLE, NodeExecutor
+    from edge_agent.nodes.common.lifecycle import destroy_waitables
     from edge_agent.nodes.common.plans import plan_to_msg
     from edge_agent.nodes.planner import PlannerNode
     from edge_agent.nodes.skill_executor import SkillExecutorNode
@@ -130,6 +131,7 @@ def run(repeats: int) -> dict[str, list[float]]:
         for node in nodes:
             node._stop_work()
         executor.shutdown(timeout_sec=5.0)
+        destroy_waitables(probe)
         for node in [*nodes, probe]:
             node.destroy_node()
         rclpy.try_shutdown(context=context)

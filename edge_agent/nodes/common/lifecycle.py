@@ -12,7 +12,24 @@ from __future__ import annotations
 
 from rclpy.lifecycle import TransitionCallbackReturn
 
-__all__ = ['OwnedEntities']
+__all__ = ['OwnedEntities', 'destroy_waitables']
+
+
+def destroy_waitables(node) -> None:
+    """Destroy ``node``'s action servers and clients; call it only once no executor spins it.
+
+    rclpy's ``destroy_node`` leaves them, and each keeps the rcl node alive; the node and its
+    DDS participant are then finalised whenever the garbage collector happens to run, on any
+    thread, holding the GIL while Fast DDS waits for its own threads: a process can hang
+    there. Destroying them first lets ``destroy_node`` finalise the node at once.
+    """
+    from rclpy.action import ActionClient, ActionServer
+
+    for waitable in list(node.waitables):
+        if isinstance(waitable, (ActionServer, ActionClient)):  # not QoS event handlers
+            waitable.destroy()
+            if waitable in list(node.waitables):
+                node.remove_waitable(waitable)
 
 
 class OwnedEntities:
@@ -122,4 +139,7 @@ class OwnedEntities:
 
     def destroy_node(self):
         self._stop_work()  # workers publish: stop them before the publishers go
+        destroy_waitables(self)   # the kept action servers and clients (see serve_action)
+        self.__dict__.pop('_action_servers', None)
+        self.__dict__.pop('_action_clients_kept', None)
         return super().destroy_node()
