@@ -43,6 +43,7 @@ def test_eval_set_covers_what_the_issue_asks():
     (Plan('x', [Step('navigate_to', {'location': 'garage'})]), 'not a known location'),
     (Plan('x', [Step('wait', {'seconds': 1e6})]), 'outside'),
     (Plan('x', [Step('wait', {'seconds': True})]), 'must be a number'),
+    (Plan('x', [Step('wait', {'seconds': float('nan')})]), 'must be a finite number, not nan'),
     (Plan('x', [Step('say', {'text': 'x' * 500})]), 'at most 160'),
     (Plan('x', [Step('stop', {'now': 1})]), 'arguments'),
     (Plan('x', [Step('stop', {})] * 9), 'at most 8'),
@@ -50,6 +51,15 @@ def test_eval_set_covers_what_the_issue_asks():
 def test_validation_rejects_invented_or_unsafe_plans(plan, match):
     with pytest.raises(PlanError, match=match):
         CATALOG.validate(plan, WORLD)
+
+
+def test_without_a_world_only_the_shape_is_checked():
+    """The skill executor knows no detections: any object name passes, the shape does not."""
+    CATALOG.validate(Plan('x', [Step('pick', {'object': 'yellow banana'})]), None)
+    with pytest.raises(PlanError, match='object must be a non-empty object'):
+        CATALOG.validate(Plan('x', [Step('pick', {'object': ' '})]), None)
+    with pytest.raises(PlanError, match='unknown skill'):
+        CATALOG.validate(Plan('x', [Step('fly', {})]), None)
 
 
 @pytest.mark.parametrize('text,match', [

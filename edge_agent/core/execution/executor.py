@@ -18,7 +18,7 @@ import time
 from typing import Protocol
 
 from edge_agent.core.execution.state import RobotStateTracker
-from edge_agent.core.planning.skills import SkillCatalog, Step
+from edge_agent.core.planning.skills import Plan, PlanError, SkillCatalog, Step
 
 __all__ = ['DryRunAdapter', 'ExecutionResult', 'Executor', 'RoutedAdapter', 'SkillAdapter',
            'StepOutcome']
@@ -111,27 +111,16 @@ class Executor:
         self.state = state or RobotStateTracker()
 
     def check_plan(self, steps: Sequence[Step]) -> str | None:
-        """Why a plan may not run at all (shape against the catalog), or None. The planner
+        """Why a plan may not run at all (its shape against the catalog), or None. The planner
         validated it against the world; this guards the executor against any other sender."""
         if not steps:
             return 'the plan has no steps'
         if self.catalog is None:
             return None
-        if len(steps) > self.catalog.max_steps:
-            return f'the plan has {len(steps)} steps; at most {self.catalog.max_steps}'
-        for index, step in enumerate(steps):
-            spec = self.catalog.skills.get(step.skill)
-            if spec is None:
-                return f'step {index}: unknown skill {step.skill!r}'
-            if set(step.args) != {a.name for a in spec.args}:
-                return (f'step {index} ({step.skill}): arguments {sorted(step.args)}, the '
-                        f'skill takes {sorted(a.name for a in spec.args)}')
-            for arg in spec.args:
-                value = step.args[arg.name]
-                if arg.type == 'number' and (isinstance(value, bool) or not isinstance(
-                        value, (int, float)) or not (arg.min or 0) <= value <= (
-                        arg.max if arg.max is not None else float('inf'))):
-                    return f'step {index} ({step.skill}): {arg.name}={value!r} out of range'
+        try:
+            self.catalog.validate(Plan('', list(steps)), None)
+        except PlanError as exc:
+            return str(exc)
         return None
 
     def check(self, step: Step) -> str | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import pathlib
 
@@ -134,8 +135,10 @@ class SkillCatalog:
             return world.known_objects + world.places
         return None
 
-    def validate(self, plan: Plan, world: WorldState) -> None:
-        """Raise PlanError naming the first problem; return None for a valid plan."""
+    def validate(self, plan: Plan, world: WorldState | None) -> None:
+        """Raise PlanError naming the first problem; return None for a valid plan. Without a
+        ``world`` only the plan's shape is checked (skills, arguments, text, numbers): places
+        and objects are not (the skill executor, which knows no detections, checks this)."""
         if not plan.steps:
             raise PlanError('the plan has no steps')
         if len(plan.steps) > self.max_steps:
@@ -154,7 +157,11 @@ class SkillCatalog:
             for arg in spec.args:
                 self._check_arg(where, arg, step.args[arg.name], world)
 
-    def _check_arg(self, where: str, arg: ArgSpec, value, world: WorldState) -> None:
+    def _check_arg(self, where: str, arg: ArgSpec, value, world: WorldState | None) -> None:
+        if world is None and arg.type in ('location', 'object', 'target'):
+            if not isinstance(value, str) or not value.strip():
+                raise PlanError(f'{where}: {arg.name} must be a non-empty {arg.type}')
+            return
         allowed = self.allowed_values(arg, world)
         if allowed is not None:
             if not isinstance(value, str) or value not in allowed:
@@ -168,6 +175,8 @@ class SkillCatalog:
         elif arg.type == 'number':
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise PlanError(f'{where}: {arg.name} must be a number')
+            if not math.isfinite(value):  # NaN passes every comparison below
+                raise PlanError(f'{where}: {arg.name} must be a finite number, not {value!r}')
             if (arg.min is not None and value < arg.min) or (
                     arg.max is not None and value > arg.max):
                 raise PlanError(f'{where}: {arg.name}={value} outside [{arg.min}, {arg.max}]')
