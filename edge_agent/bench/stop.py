@@ -22,10 +22,10 @@ __all__ = ['main']
 
 
 def _wait(future, timeout: float = 30.0):
-    done = threading.Event()
-    future.add_done_callback(lambda _f: done.set())
-    if not done.wait(timeout):
-        raise TimeoutError('no answer within 30 s')
+    from edge_agent.nodes.common.futures import wait_future
+
+    if not wait_future(future, timeout):
+        raise TimeoutError(f'no answer within {timeout:g} s')
     return future.result()
 
 

@@ -33,7 +33,7 @@ from edge_agent.core.inference import (
 from edge_agent.core.planning import is_stop
 from edge_agent.msg import BeliefSummary, DetectionArray, Hypothesis, PolicyEvaluation, Transcript
 from edge_agent.nodes.common import RELIABLE, SENSOR, OwnedEntities, Param, declare, run
-from edge_agent.nodes.common.futures import wait_future
+from edge_agent.nodes.common.futures import goal_result, wait_future
 
 __all__ = ['PARAMETERS', 'AgentNode', 'main']
 
@@ -238,16 +238,9 @@ class AgentNode(OwnedEntities, LifecycleNode):
             return None
         with self._goals_lock:
             self._goals.append(handle)
-        try:
-            result = handle.get_result_async()
-            finished = threading.Event()
-            result.add_done_callback(lambda _f: finished.set())
-            deadline = time.monotonic() + timeout
-            while not finished.wait(0.05):  # checks that the command is still the current one
-                if not self._current(generation) or time.monotonic() > deadline:
-                    handle.cancel_goal_async()
-                    return None
-            return result.result().result
+        try:  # cancelled when a newer command replaces this one, or at the timeout
+            response = goal_result(handle, timeout, lambda: not self._current(generation))
+            return None if response is None else response.result
         finally:
             with self._goals_lock:
                 if handle in self._goals:

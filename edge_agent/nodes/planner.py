@@ -170,14 +170,16 @@ class PlannerNode(ModelNode, LifecycleNode):
         if goal_handle.is_cancel_requested:
             goal_handle.canceled()
             return ExecuteCommand.Result(plan=msg, success=False, message='canceled')
-        if token != self._active_goal and result.plan.skills() != ['stop']:
+        is_stop = result.plan.skills() == ['stop']
+
+        def preempted() -> bool:  # a newer command arrived; a stop is never preempted
+            return token != self._active_goal and not is_stop
+
+        if preempted():
             goal_handle.abort()
             return ExecuteCommand.Result(plan=msg, success=False,
                                          message='preempted by a newer command')
-        ended = self._run_plan(goal_handle, msg, feedback,
-                               lambda: token != self._active_goal and
-                               result.plan.skills() != ['stop'])
-        success, outcome, message = ended
+        success, outcome, message = self._run_plan(goal_handle, msg, feedback, preempted)
         if outcome == 'canceled' and goal_handle.is_cancel_requested:
             goal_handle.canceled()
         elif not success:

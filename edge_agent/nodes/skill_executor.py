@@ -19,6 +19,7 @@ from __future__ import annotations
 import threading
 import time
 
+from rclpy.action import GoalResponse
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.lifecycle import Node as LifecycleNode
 from rclpy.lifecycle import TransitionCallbackReturn
@@ -123,8 +124,6 @@ class SkillExecutorNode(OwnedEntities, LifecycleNode):
         return RoutedAdapter(self._dry, {'navigate_to': nav2})
 
     def _accepting(self):
-        from rclpy.action import GoalResponse
-
         return GoalResponse.ACCEPT if self._active else GoalResponse.REJECT
 
     def _start_work(self) -> None:

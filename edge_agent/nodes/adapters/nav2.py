@@ -18,7 +18,7 @@ from edge_agent.core.config.paths import data_file
 from edge_agent.core.config.schema import PlacesFile, load_yaml
 from edge_agent.core.errors import MissingDependency
 from edge_agent.core.planning import Step
-from edge_agent.nodes.common.futures import wait_future
+from edge_agent.nodes.common.futures import goal_result, wait_future
 
 __all__ = ['Nav2Adapter', 'load_places', 'navigate_to_pose_type']
 
@@ -103,12 +103,9 @@ class Nav2Adapter:
         with self._lock:
             self._handles.append(handle)
         try:
-            result = handle.get_result_async()
-            if not wait_future(result, float('inf'), interrupted):
-                cancel = handle.cancel_goal_async()
-                wait_future(cancel, 2.0)
+            answer = goal_result(handle, float('inf'), interrupted, confirm_cancel_s=2.0)
+            if answer is None:
                 return False, f'nav2: navigation to {place} cancelled'
-            answer = result.result()
             if answer.status == 4:
                 return True, f'nav2: at {place}'
             detail = getattr(answer.result, 'error_msg', '') or ''

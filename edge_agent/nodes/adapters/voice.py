@@ -8,7 +8,7 @@ from collections.abc import Callable
 from std_msgs.msg import String
 
 from edge_agent.core.planning import Step
-from edge_agent.nodes.common.futures import wait_future
+from edge_agent.nodes.common.futures import goal_result, wait_future
 
 __all__ = ['VoiceAdapter']
 
@@ -39,12 +39,10 @@ class VoiceAdapter:
         sent = self.listen_client.send_goal_async(self.listen_goal(self.listen_timeout_s))
         if not wait_future(sent, 5.0, interrupted) or not sent.result().accepted:
             return False, 'asked, but speech/listen did not take the request'
-        handle = sent.result()
-        result = handle.get_result_async()
-        if not wait_future(result, self.listen_timeout_s + 5.0, interrupted):
-            handle.cancel_goal_async()
+        response = goal_result(sent.result(), self.listen_timeout_s + 5.0, interrupted)
+        if response is None:
             return False, 'asked; interrupted before an answer'
-        answer = result.result().result
+        answer = response.result
         if not answer.heard:
             return False, f'asked; no answer within {self.listen_timeout_s:g} s'
         return True, f'answer: {answer.transcript.text}'

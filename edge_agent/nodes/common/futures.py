@@ -6,7 +6,7 @@ from collections.abc import Callable
 import threading
 import time
 
-__all__ = ['wait_future']
+__all__ = ['goal_result', 'wait_future']
 
 
 def wait_future(future, timeout_s: float, interrupted: Callable[[], bool] = lambda: False,
@@ -21,3 +21,17 @@ def wait_future(future, timeout_s: float, interrupted: Callable[[], bool] = lamb
         if interrupted() or time.monotonic() >= deadline:
             return future.done()
     return True
+
+
+def goal_result(handle, timeout_s: float, interrupted: Callable[[], bool] = lambda: False,
+                confirm_cancel_s: float = 0.0):
+    """The GetResult response of an accepted goal, or None after cancelling the goal when
+    ``interrupted()`` turned true or ``timeout_s`` passed first (waiting up to
+    ``confirm_cancel_s`` for the server to confirm the cancel)."""
+    result = handle.get_result_async()
+    if wait_future(result, timeout_s, interrupted):
+        return result.result()
+    cancel = handle.cancel_goal_async()
+    if confirm_cancel_s > 0:
+        wait_future(cancel, confirm_cancel_s)
+    return None

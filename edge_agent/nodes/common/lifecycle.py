@@ -4,8 +4,8 @@ Entities made in ``on_configure`` (publishers, subscriptions, timers) are regist
 ``own``; cleanup destroys them, so configure -> cleanup -> configure makes one set, never two.
 Action servers and clients are not owned: rclpy cannot destroy them while an executor spins
 (see ``serve_action``), so a node makes them once (``serve_action``, ``action_client``) and
-keeps them for its lifetime. A node's threads start
-in ``_start_work`` (activate) and end in ``_stop_work`` (deactivate, shutdown, destroy_node).
+keeps them until ``destroy_node``. A node's threads start in ``_start_work`` (activate) and end
+in ``_stop_work`` (deactivate, shutdown, destroy_node).
 ``failure_reason`` keeps why the last transition failed, for ``run()`` to print.
 """
 from __future__ import annotations
