@@ -33,7 +33,7 @@ from edge_agent.core.inference import (
 from edge_agent.core.planning import is_stop
 from edge_agent.msg import BeliefSummary, DetectionArray, Hypothesis, PolicyEvaluation, Transcript
 from edge_agent.nodes.common import RELIABLE, SENSOR, OwnedEntities, Param, declare, run
-from edge_agent.nodes.common.futures import goal_result, wait_future
+from edge_agent.nodes.common.futures import goal_result, serve_queue, wait_future
 
 __all__ = ['PARAMETERS', 'AgentNode', 'main']
 
@@ -148,18 +148,13 @@ class AgentNode(OwnedEntities, LifecycleNode):
 
     # -- the loop -----------------------------------------------------------------------------
     def _work(self) -> None:
-        while True:
-            job = self._commands.get()
-            if job is None:
-                return
-            generation, msg, candidates = job
-            if generation != self._generation:
-                continue  # replaced before it started
-            try:
-                self._command(generation, msg, candidates)
-            except Exception as exc:  # noqa: BLE001 - one command must not stop the agent
-                self.get_logger().error(f'command {msg.text!r} failed: {type(exc).__name__}: '
-                                        f'{exc}')
+        serve_queue(self._commands, self._job, lambda job, exc: self.get_logger().error(
+            f'command {job[1].text!r} failed: {type(exc).__name__}: {exc}'))
+
+    def _job(self, job) -> None:
+        generation, msg, candidates = job
+        if generation == self._generation:   # else replaced before it started
+            self._command(generation, msg, candidates)
 
     def _current(self, generation: int) -> bool:
         return generation == self._generation

@@ -23,6 +23,7 @@ from edge_agent.core.errors import EdgeAgentError, MissingDependency
 from edge_agent.core.speech import PiperVoiceEngine
 from edge_agent.msg import AudioChunk
 from edge_agent.nodes.common import LATCHED, RELIABLE, OwnedEntities, Param, declare, run
+from edge_agent.nodes.common.futures import serve_queue
 
 __all__ = ['PARAMETERS', 'SpeakerNode', 'main']
 
@@ -122,15 +123,12 @@ class SpeakerNode(OwnedEntities, LifecycleNode):
             self.get_logger().warning(f'speech queue full: not saying {text!r}')
 
     def _speak_loop(self) -> None:
-        while True:
-            text = self._texts.get()
-            if text is None:
-                return
-            try:
-                self._speak(text)
-            except Exception as exc:  # noqa: BLE001 - one bad text must not silence the robot
-                self.get_logger().error(f'could not say {text!r}: {type(exc).__name__}: {exc}')
-                self._speaking_pub.publish(Bool(data=False))
+        serve_queue(self._texts, self._speak, self._speak_failed)
+
+    def _speak_failed(self, text: str, exc: Exception) -> None:
+        # one bad text must not silence the robot, nor leave the microphone muted
+        self.get_logger().error(f'could not say {text!r}: {type(exc).__name__}: {exc}')
+        self._speaking_pub.publish(Bool(data=False))
 
     def _speak(self, text: str) -> None:
         self.get_logger().info(f'say: {text}')

@@ -1,12 +1,14 @@
-"""Waiting on an rclpy future from a goal thread while the executor's other threads spin it.
+"""Work off the executor's threads: waiting on an rclpy future from a goal thread while the
+executor's other threads spin it, and a node's worker loop over its job queue.
 """
 from __future__ import annotations
 
 from collections.abc import Callable
+import queue
 import threading
 import time
 
-__all__ = ['goal_result', 'wait_future']
+__all__ = ['goal_result', 'serve_queue', 'wait_future']
 
 
 def wait_future(future, timeout_s: float, interrupted: Callable[[], bool] = lambda: False,
@@ -35,3 +37,18 @@ def goal_result(handle, timeout_s: float, interrupted: Callable[[], bool] = lamb
     if confirm_cancel_s > 0:
         wait_future(cancel, confirm_cancel_s)
     return None
+
+
+def serve_queue(jobs: queue.Queue, handle: Callable[[object], None],
+                on_error: Callable[[object, Exception], None]) -> None:
+    """Run ``handle(job)`` for each job of ``jobs`` until a None arrives; an exception in one
+    job goes to ``on_error(job, exc)`` and the loop goes on (one bad input must not stop a
+    node's worker)."""
+    while True:
+        job = jobs.get()
+        if job is None:
+            return
+        try:
+            handle(job)
+        except Exception as exc:  # noqa: BLE001 - reported by on_error, the worker goes on
+            on_error(job, exc)
