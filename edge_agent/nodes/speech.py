@@ -56,6 +56,7 @@ from edge_agent.nodes.common import (
     tier_parameters,
 )
 from edge_agent.nodes.common.futures import serve_queue
+from edge_agent.nodes.common.goals import bounded, goal_parameters
 
 __all__ = ['PARAMETERS', 'SpeechNode', 'main', 'result_to_msg']
 
@@ -100,6 +101,9 @@ PARAMETERS = [
           'transcripts.'),
     Param('echo_tail_s', 0.3, 'Keep the microphone muted this long after the robot stops '
           'speaking (room echo, output latency) [s].', (0.0, 10.0)),
+    Param('max_listen_timeout_s', 120.0, 'Longest speech/listen timeout a goal may ask for; '
+          'a larger, zero or non-finite one is rejected [s].', (0.1, 3600.0)),
+    *goal_parameters(4),
 ]
 _CONFIG_FIELDS = [f.name for f in dataclasses.fields(SpeechConfig)]
 
@@ -185,7 +189,7 @@ class SpeechNode(ModelNode, LifecycleNode):
                                           callback_group=MutuallyExclusiveCallbackGroup()))
         self.own(self.create_subscription(Bool, 'speech/speaking', self._on_speaking, LATCHED))
         self.own(self.follow_tiers())
-        self.serve_action(Listen, 'speech/listen', self._listen)
+        self.serve_action(Listen, 'speech/listen', self._listen, check=self._check_listen)
         return super().on_configure(state)
 
     def _start_work(self) -> None:
@@ -323,8 +327,13 @@ class SpeechNode(ModelNode, LifecycleNode):
                         listener['partial'] = transcript.text
                 listener['event'].set()
 
+    def _check_listen(self, goal) -> str | None:
+        if goal.timeout == 0:
+            return 'timeout must be more than 0 s'
+        return bounded('timeout', goal.timeout, self.get_parameter('max_listen_timeout_s').value)
+
     def _listen(self, goal_handle):
-        timeout = max(0.0, float(goal_handle.request.timeout)) or 10.0
+        timeout = float(goal_handle.request.timeout)
         listener = {'started': False, 'partial': '', 'final': None, 'event': threading.Event()}
         with self._listeners_lock:
             self._listeners.append(listener)

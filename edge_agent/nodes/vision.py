@@ -45,6 +45,7 @@ from edge_agent.nodes.common import (
     run,
     tier_parameters,
 )
+from edge_agent.nodes.common.goals import bounded, goal_parameters
 
 __all__ = ['PARAMETERS', 'VisionNode', 'box_to_msg', 'main']
 
@@ -74,6 +75,12 @@ PARAMETERS = [
     Param('iou_threshold', 0.45, 'NMS overlap threshold [0..1].', (0.0, 1.0)),
     Param('max_rate_hz', 0.0, "Process at most this many frames a second; 0 = the tier's rate "
           '[Hz].', (0.0, 1000.0)),
+    Param('max_observe_frames', 300, 'Most frames one vision/observe goal may ask for; a goal '
+          'asking more is rejected [count].', (1, 100000)),
+    Param('max_observe_duration_s', 60.0, 'Longest vision/observe goal: a larger duration is '
+          'rejected, and a goal bounded by frames only ends after this long [s].',
+          (0.1, 3600.0)),
+    *goal_parameters(4),
 ]
 
 
@@ -127,7 +134,7 @@ class VisionNode(ModelNode, LifecycleNode):
         self.own(self.create_subscription(Image, 'camera/image_raw', self._on_image, SENSOR,
                                           qos_overriding_options=OVERRIDABLE,
                                           callback_group=MutuallyExclusiveCallbackGroup()))
-        self.serve_action(Observe, 'vision/observe', self._observe)
+        self.serve_action(Observe, 'vision/observe', self._observe, check=self._check_observe)
         return super().on_configure(state)
 
     def _start_work(self) -> None:
@@ -221,12 +228,23 @@ class VisionNode(ModelNode, LifecycleNode):
                 window.add(boxes, now)
 
     # -- observe action -----------------------------------------------------------------------
+    def _check_observe(self, goal) -> str | None:
+        most = self.get_parameter('max_observe_frames').value
+        if goal.frames > most:
+            return f'frames must be at most {most} (max_observe_frames), not {goal.frames}'
+        reason = bounded('duration', goal.duration,
+                         self.get_parameter('max_observe_duration_s').value)
+        if reason is None and not goal.frames and not goal.duration:
+            reason = 'ask for frames, a duration or both (both are 0)'
+        return reason
+
     def _observe(self, goal_handle):
         goal = goal_handle.request
         roi = goal.region
         window = ObserveWindow(int(goal.frames), float(goal.duration), goal.target_label,
                                Region(roi.x_offset, roi.y_offset, roi.width, roi.height),
-                               began=time.monotonic())
+                               began=time.monotonic(),
+                               no_camera_s=self.get_parameter('max_observe_duration_s').value)
         with self._observers_lock:
             self._observers.append(window)
         feedback = Observe.Feedback(frames_requested=window.frames_wanted)
@@ -244,7 +262,14 @@ class VisionNode(ModelNode, LifecycleNode):
         finally:
             with self._observers_lock:
                 self._observers.remove(window)
-        goal_handle.succeed()
+        if window.frames == 0 or window.frames < window.frames_wanted:
+            # fewer frames than asked (no camera, a slow detector): failed, with what it got
+            self.get_logger().warning(
+                f'vision/observe got {window.frames} of {window.frames_wanted or "any"} '
+                f'frames in {time.monotonic() - window.began:.1f} s', throttle_duration_sec=2.0)
+            goal_handle.abort()
+        else:
+            goal_handle.succeed()
         return self._observe_result(window)
 
     @staticmethod

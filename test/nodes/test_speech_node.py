@@ -79,23 +79,33 @@ def test_partials_then_final_in_order_with_stamps(ros_context, executor):
 
 
 def test_listen_action_and_timeout(ros_context, executor):
-    start_speech(ros_context, executor)
+    node = start_speech(ros_context, executor)
     probe, pub, _ = make_probe(ros_context, executor, 'listen_probe')
     client = ActionClient(probe, Listen, 'speech/listen')
     wait_for(client.server_is_ready, message='the listen server')
     quiet = wait_future(wait_future(client.send_goal_async(Listen.Goal(timeout=0.5)))
                         .get_result_async())
     assert not quiet.result.heard and quiet.result.elapsed >= 0.5
+    gate = node.goal_gates['speech/listen']
+    for timeout, reason in ((0.0, 'more than 0'), (float('inf'), 'finite'),
+                            (float('nan'), 'finite'), (-1.0, '0..120'), (1e6, '0..120')):
+        assert not wait_future(client.send_goal_async(Listen.Goal(timeout=timeout))).accepted
+        assert reason in gate.last_reason, (timeout, gate.last_reason)
 
+    # four listeners (max_concurrent_goals) all hear the utterance; a fifth is rejected
     feedback = []
-    handle = wait_future(client.send_goal_async(
+    handles = [wait_future(client.send_goal_async(
         Listen.Goal(timeout=20.0), feedback_callback=lambda f: feedback.append(f.feedback)))
+        for _ in range(5)]
+    assert [h.accepted for h in handles] == [True] * 4 + [False]
+    assert 'max_concurrent_goals = 4' in gate.last_reason
     player = threading.Thread(target=play, args=(pub, np.concatenate(
         [load('stop'), np.zeros(16000, np.float32)])), daemon=True)
     player.start()
-    result = wait_future(handle.get_result_async(), timeout=30).result
+    results = [wait_future(h.get_result_async(), timeout=30).result for h in handles[:4]]
     player.join(timeout=30)
-    assert result.heard and result.transcript.text == 'Stop.' and result.transcript.is_final
+    for result in results:
+        assert result.heard and result.transcript.text == 'Stop.' and result.transcript.is_final
     assert any(f.speech_started for f in feedback)
 
 

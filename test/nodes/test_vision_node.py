@@ -75,9 +75,10 @@ def test_detector_maps_boxes_back_and_names_colours(tmp_path):
     assert np.allclose(boxes[1].xyxy(), [80, 10, 120, 50], atol=1)
 
 
-def start_vision(ros_context, executor, model):
+def start_vision(ros_context, executor, model, *overrides):
     node = VisionNode(context=ros_context, parameter_overrides=[
-        Parameter('model_path', value=str(model)), Parameter('max_rate_hz', value=30.0)])
+        Parameter('model_path', value=str(model)), Parameter('max_rate_hz', value=30.0),
+        *overrides])
     return executor.activate(node)
 
 
@@ -167,9 +168,55 @@ def test_observe_by_duration_with_region_and_cancel(ros_context, executor, tmp_p
         assert result.frames_processed >= 2 and result.elapsed >= 0.6
         assert [o.detection.label for o in result.objects] == ['ball']
         assert result.objects[0].detection.color_name == 'blue'
-        handle = wait_future(client.send_goal_async(Observe.Goal(frames=100000)))
+        handle = wait_future(client.send_goal_async(Observe.Goal(frames=300)))
         wait_future(handle.cancel_goal_async())
         canceled = wait_future(handle.get_result_async(), timeout=20)
         assert canceled.status == GoalStatus.STATUS_CANCELED
+    finally:
+        stop()
+
+
+def test_goals_are_bounded_and_never_starve_detection(ros_context, executor, tmp_path):
+    """Out-of-bounds goals are rejected with a reason, at most max_concurrent_goals run, and
+    detections keep flowing while they do; a goal that cannot get its frames fails."""
+    from action_msgs.msg import GoalStatus
+
+    node = start_vision(ros_context, executor, make_model(tmp_path / 'm.onnx'),
+                        Parameter('max_concurrent_goals', value=2),
+                        Parameter('max_observe_duration_s', value=2.0))
+    probe = executor.add(Node('bounds_probe', context=ros_context))
+    cam = probe.create_publisher(Image, 'camera/image_raw', 5)
+    got: list[DetectionArray] = []
+    probe.create_subscription(DetectionArray, 'vision/detections', got.append, 10)
+    client = ActionClient(probe, Observe, 'vision/observe')
+    wait_for(client.server_is_ready, message='the observe server')
+    gate = node.goal_gates['vision/observe']
+
+    # no camera yet: a frame-bounded goal ends after max_observe_duration_s, failed, with 0
+    empty = wait_future(wait_future(client.send_goal_async(Observe.Goal(frames=3)))
+                        .get_result_async(), timeout=20)
+    assert empty.status == GoalStatus.STATUS_ABORTED and empty.result.frames_processed == 0
+
+    for goal, reason in ((Observe.Goal(frames=301), 'max_observe_frames'),
+                         (Observe.Goal(duration=float('inf')), 'finite'),
+                         (Observe.Goal(duration=float('nan')), 'finite'),
+                         (Observe.Goal(duration=-1.0), '0..2'),
+                         (Observe.Goal(duration=5.0), '0..2'),
+                         (Observe.Goal(), 'both are 0')):
+        handle = wait_future(client.send_goal_async(goal))
+        assert not handle.accepted and reason in gate.last_reason, (goal, gate.last_reason)
+
+    stop = threading_publish(cam, scene())
+    try:
+        handles = [wait_future(client.send_goal_async(Observe.Goal(duration=1.5)))
+                   for _ in range(5)]
+        assert sum(h.accepted for h in handles) == 2
+        assert 'max_concurrent_goals = 2' in gate.last_reason
+        before = len(got)
+        wait_for(lambda: len(got) >= before + 5, message='detections while goals run')
+        for h in handles[:2]:
+            done = wait_future(h.get_result_async(), timeout=20)
+            assert done.status == GoalStatus.STATUS_SUCCEEDED and done.result.frames_processed
+        assert gate.running == 0 and node._stats['goals_rejected'] >= 9
     finally:
         stop()

@@ -89,9 +89,9 @@ class ObserveWindow:
     """One observe request: gather ``frames`` frames and/or ``duration_s`` seconds of detections
     matching ``label`` and ``region``, fused across frames.
 
-    With only a frame count, the window also ends after ``no_camera_s`` + one second per frame,
-    so a goal never waits forever for a camera that is gone. ``add`` may be called from the
-    detector's thread while another thread waits in ``wait``.
+    With only a frame count, the window also ends after ``no_camera_s``, so a goal never waits
+    forever for a camera that is gone or a detector slower than asked. ``add`` may be called
+    from the detector's thread while another thread waits in ``wait``.
     """
 
     def __init__(self, frames: int = 0, duration_s: float = 0.0, label: str = '',
@@ -125,8 +125,7 @@ class ObserveWindow:
             return True
         if self.duration_s and elapsed >= self.duration_s:
             return True
-        return bool(self.frames_wanted and not self.duration_s
-                    and elapsed > self.no_camera_s + self.frames_wanted)
+        return bool(self.frames_wanted and not self.duration_s and elapsed > self.no_camera_s)
 
     def wait(self, timeout: float) -> bool:
         """Wait up to ``timeout`` [s] for a new frame; True when one came."""

@@ -10,6 +10,13 @@ docs/benchmarks.md). This executor keeps the same model (any number of callbacks
 callback groups allow) but submits each task once; when the loop meets a task that is queued
 and not started, it waits for a pool thread to pick one up instead of spinning.
 
+Goals never starve the node's other callbacks: an action server runs each accepted goal as a
+task it creates on the executor (``create_task``), and such a callback blocks its thread for the
+whole goal (an observe window, a listen, planning and execution). Those tasks run on a pool of
+their own (``goal_threads``), so subscriptions, timers (diagnostics) and services always find a
+thread in the main pool however many goals run; each action server bounds how many goals it
+takes (``nodes/common/goals.py``).
+
 Only the public ``Executor`` interface is used (``wait_for_ready_callbacks``, ``spin_once``,
 ``shutdown``), so it runs on Humble, Jazzy and Kilted alike. An exception raised by a callback is
 re-raised in the spinning thread, as rclpy's executors do.
@@ -36,11 +43,15 @@ _WAIT_FOR_START_S = 0.05
 class NodeExecutor(Executor):
     """Multi-threaded executor that never queues the same callback twice."""
 
-    def __init__(self, num_threads: int | None = None, *, context=None) -> None:
+    def __init__(self, num_threads: int | None = None, *, context=None,
+                 goal_threads: int = 64) -> None:
         super().__init__(context=context)
         self.num_threads = int(num_threads or max(os.cpu_count() or 1, 4))
         self._pool = ThreadPoolExecutor(max_workers=self.num_threads,
                                         thread_name_prefix='edge_agent_callback')
+        # Threads start on demand; the action servers' goal limits keep the count far below.
+        self._goal_pool = ThreadPoolExecutor(max_workers=int(goal_threads),
+                                             thread_name_prefix='edge_agent_goal')
         self._state = threading.Condition()
         self._queued: set = set()       # tasks submitted whose run has not begun
         self._errors: list = []
@@ -63,9 +74,9 @@ class NodeExecutor(Executor):
                 raise self._errors.pop(0)
         try:
             if condition is None:
-                task, _entity, _node = self.wait_for_ready_callbacks(timeout_sec=timeout_sec)
+                task, entity, _node = self.wait_for_ready_callbacks(timeout_sec=timeout_sec)
             else:
-                task, _entity, _node = self.wait_for_ready_callbacks(
+                task, entity, _node = self.wait_for_ready_callbacks(
                     timeout_sec=timeout_sec, condition=condition)
         except (ShutdownException, ExternalShutdownException, TimeoutException,
                 ConditionReachedException):
@@ -77,8 +88,11 @@ class NodeExecutor(Executor):
                 return
             self._queued.add(task)
             self.submitted += 1
+        # A task without an entity was made by create_task: a goal's execute callback (or a
+        # future's done callback); it must not hold a thread that sensor callbacks need.
+        pool = self._goal_pool if entity is None else self._pool
         try:
-            self._pool.submit(self._run, task)
+            pool.submit(self._run, task)
         except RuntimeError:  # the pool was shut down under us: the executor is stopping
             with self._state:
                 self._queued.discard(task)
@@ -98,4 +112,5 @@ class NodeExecutor(Executor):
         """Stop taking callbacks, wait for running ones (``timeout_sec``), stop the pool."""
         done = super().shutdown(timeout_sec)
         self._pool.shutdown(wait=wait_for_threads)
+        self._goal_pool.shutdown(wait=wait_for_threads)
         return done

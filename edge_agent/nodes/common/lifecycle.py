@@ -55,9 +55,11 @@ class OwnedEntities:
         self._owned.append(entity)
         return entity
 
-    def serve_action(self, action_type, name: str, execute, **kwargs):
-        """The node's action server ``name`` in its own reentrant group; cancel is always
-        accepted.
+    def serve_action(self, action_type, name: str, execute, *, goal_callback=None,
+                     check=None, priority=None, **kwargs):
+        """The node's action server ``name`` in its own reentrant group, behind a ``GoalGate``
+        (``check`` / ``goal_callback`` / ``priority``, at most ``max_concurrent_goals`` at
+        once; see ``nodes/common/goals.py``); cancel is always accepted.
 
         Made at the first configure and kept until destroy_node (goal callbacks refuse goals
         while the node cannot serve them): rclpy cannot destroy an action server while an
@@ -69,12 +71,23 @@ class OwnedEntities:
         from rclpy.action import ActionServer, CancelResponse
         from rclpy.callback_groups import ReentrantCallbackGroup
 
+        from edge_agent.nodes.common.goals import GoalGate
+
         servers = self.__dict__.setdefault('_action_servers', {})
         if name not in servers:
+            gate = GoalGate(self, name, self._goal_limit, check=check, accept=goal_callback,
+                            priority=priority)
+            self.__dict__.setdefault('goal_gates', {})[name] = gate
             servers[name] = ActionServer(
-                self, action_type, name, execute, callback_group=ReentrantCallbackGroup(),
+                self, action_type, name, gate.wrap(execute), goal_callback=gate.goal_callback,
+                callback_group=ReentrantCallbackGroup(),
                 cancel_callback=lambda _g: CancelResponse.ACCEPT, **kwargs)
         return servers[name]
+
+    def _goal_limit(self) -> int:
+        if self.has_parameter('max_concurrent_goals'):
+            return self.get_parameter('max_concurrent_goals').value
+        return 4
 
     def action_client(self, action_type, name: str):
         """The node's action client for ``name``, made once and kept (see ``serve_action``)."""
