@@ -8,9 +8,23 @@ skill executor's ``robot/state`` (what is held, where the robot is), the tier fr
 ``edge_agent.core.planning``. The validated plan goes to the skill executor's
 ``executor/execute_plan``, whose per-step feedback is relayed; a new goal preempts the running
 one, cancelling a goal cancels its plan on the executor, a stop wins there.
+
+A stop wins at once, whatever the model is doing. Goals are numbered in the order the server
+accepts them (one goal request at a time: the server's callback group is mutually exclusive),
+and each newer goal interrupts every older one that is not a stop: a model generating for an
+older goal stops at its next token (``core.planning`` PlanningCancelled), queued older goals
+never reach the model, and the older goals end at once, without waiting for the model. Commands
+that need no model (the guard: a stop, an injection attempt, an unseen object; simple commands
+the rules parse) are planned in the goal's own thread, outside the model's lock, and only the
+rest wait for the one planning thread. Sending a plan to the executor and checking that no newer
+goal exists happen under one lock, so nothing accepted before a stop reaches the executor after
+it. Cancelling a goal interrupts its planning the same way.
 """
 from __future__ import annotations
 
+import collections
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 import dataclasses
 import threading
 
@@ -23,7 +37,8 @@ from edge_agent.core.config.tiers import TierCatalog
 from edge_agent.core.errors import EdgeAgentError
 from edge_agent.core.models import ModelCatalog
 from edge_agent.core.planning import Planner, SeenObject, SkillCatalog, WorldMemory, build_backend
-from edge_agent.core.planning.backends import ServerBackend
+from edge_agent.core.planning.backends import PlanningCancelled, ServerBackend
+from edge_agent.core.planning.rules import RuleParser
 from edge_agent.msg import DetectionArray, RobotState
 from edge_agent.msg import Plan as PlanMsg
 from edge_agent.nodes.common import (
@@ -37,6 +52,7 @@ from edge_agent.nodes.common import (
     tier_parameters,
 )
 from edge_agent.nodes.common.futures import wait_future
+from edge_agent.nodes.common.goals import goal_parameters
 from edge_agent.nodes.common.plans import plan_to_msg
 
 __all__ = ['PARAMETERS', 'PlannerNode', 'main', 'plan_to_msg']
@@ -56,7 +72,19 @@ PARAMETERS = [
     Param('detection_max_age_s', 5.0, 'Forget detections older than this [s].', (0.0, 3600.0)),
     Param('executor_timeout_s', 5.0, 'Wait this long for the skill executor '
           '(executor/execute_plan) before the command fails [s].', (0.1, 120.0)),
+    *goal_parameters(8),
 ]
+
+_POLL_S = 0.01   # how often a goal waiting for the model checks for a stop or a cancel
+
+
+@dataclasses.dataclass
+class _Command:
+    """One accepted goal: its place in the order, and the event that interrupts it."""
+
+    order: int
+    stop: bool
+    interrupt: threading.Event = dataclasses.field(default_factory=threading.Event)
 
 
 class PlannerNode(ModelNode, LifecycleNode):
@@ -69,7 +97,13 @@ class PlannerNode(ModelNode, LifecycleNode):
         self._robot = RobotState()   # the skill executor's last word on held object and place
         self._skills: SkillCatalog | None = None
         self._models: ModelCatalog | None = None
-        self._active_goal = 0
+        self._rules: RuleParser | None = None
+        self._commands: dict[bytes, _Command] = {}
+        self._order = 0
+        self._order_lock = threading.Lock()
+        self._send_lock = threading.Lock()      # check "still the newest" and send, as one
+        self._model_thread = ThreadPoolExecutor(1, thread_name_prefix='planner_model')
+        self._stats = collections.Counter()
         declare(self, PARAMETERS, self.check_tier, apply=self._apply)
         self._apply([self.get_parameter(name) for name in (
             'detection_min_score', 'detection_max_age_s')])
@@ -91,6 +125,7 @@ class PlannerNode(ModelNode, LifecycleNode):
     def on_configure(self, state) -> TransitionCallbackReturn:
         try:
             self._skills = SkillCatalog(self.get_parameter('skills_file').value or None)
+            self._rules = RuleParser(self._skills)
             self._models = ModelCatalog()
             self._tiers = TierCatalog(known_models=set(self._models.models))
         except EdgeAgentError as exc:
@@ -104,11 +139,19 @@ class PlannerNode(ModelNode, LifecycleNode):
         self._plans = self.action_client(ExecutePlan, 'executor/execute_plan')
         self.own(self.follow_tiers())
         self.serve_action(ExecuteCommand, 'agent/execute_command', self._execute,
-                          goal_callback=self._on_goal, handle_accepted_callback=self._on_accepted)
+                          goal_callback=self._on_goal, handle_accepted_callback=self._on_accepted,
+                          priority=self._is_stop)
         return super().on_configure(state)
 
     def _stop_work(self) -> None:
-        self._active_goal += 1  # running goals end (preempted) instead of acting while inactive
+        with self._order_lock:   # running goals end (preempted) instead of acting while inactive
+            for command in self._commands.values():
+                command.interrupt.set()
+
+    def destroy_node(self):
+        result = super().destroy_node()
+        self._model_thread.shutdown(wait=False)
+        return result
 
     # -- world state and tiers ----------------------------------------------------------------
     def _on_robot_state(self, msg: RobotState) -> None:
@@ -139,26 +182,50 @@ class PlannerNode(ModelNode, LifecycleNode):
         return 'backends ' + ', '.join(b.name for b in planner.backends)
 
     # -- the action ---------------------------------------------------------------------------
+    def _is_stop(self, request) -> bool:
+        rules = self._rules
+        return rules is not None and rules.stops.is_stop(request.command)
+
     def _on_goal(self, goal) -> GoalResponse:
         if self.engines.engine is None:
-            self.get_logger().warning('goal rejected: the planner is not active')
             return GoalResponse.REJECT
         return GoalResponse.ACCEPT
 
     def _on_accepted(self, goal_handle) -> None:
-        self._active_goal += 1  # any running goal sees this and stops (preemption)
+        """Number the goal and interrupt every older one (a stop is never interrupted)."""
+        stop = self._is_stop(goal_handle.request)
+        with self._order_lock:
+            self._order += 1
+            for older in self._commands.values():
+                if not older.stop:
+                    older.interrupt.set()
+            self._commands[bytes(goal_handle.goal_id.uuid)] = _Command(self._order, stop)
         goal_handle.execute()
 
     def _execute(self, goal_handle):
-        token = self._active_goal
-        command = goal_handle.request.command
+        key = bytes(goal_handle.goal_id.uuid)
+        command = self._commands.get(key)
+        if command is None:   # accepted as the node went inactive: ends as preempted
+            command = _Command(0, False)
+            command.interrupt.set()
+        try:
+            return self._serve(goal_handle, command)
+        finally:
+            with self._order_lock:
+                self._commands.pop(key, None)
+
+    def _serve(self, goal_handle, command: _Command):
+        text = goal_handle.request.command
         feedback = ExecuteCommand.Feedback(stage='planning', status='planning')
         goal_handle.publish_feedback(feedback)
-        with self.engines.use() as planner:
-            if planner is None:
-                goal_handle.abort()
-                return ExecuteCommand.Result(success=False, message='planner not active')
-            result = planner.plan(command, self._world())
+
+        def interrupted() -> bool:
+            return command.interrupt.is_set() or goal_handle.is_cancel_requested
+
+        result = self._plan(text, interrupted)
+        if result is None or (interrupted() and not command.stop):
+            return self._ended(goal_handle, None, 'planner not active' if result is None and
+                               not interrupted() else None)
         for reason in result.fallbacks:
             self.get_logger().warning(f'fallback: {reason}')
         msg = plan_to_msg(result.plan, self.get_clock().now().to_msg())
@@ -167,22 +234,11 @@ class PlannerNode(ModelNode, LifecycleNode):
         self.get_logger().info(f'plan ({result.backend}, {result.plan.planning_time:.2f} s): '
                                + '; '.join(s.describe() for s in result.plan.steps))
         feedback.stage, feedback.step_count = 'executing', len(msg.steps)
-        if goal_handle.is_cancel_requested:
-            goal_handle.canceled()
-            return ExecuteCommand.Result(plan=msg, success=False, message='canceled')
-        is_stop = result.plan.skills() == ['stop']
-
-        def preempted() -> bool:  # a newer command arrived; a stop is never preempted
-            return token != self._active_goal and not is_stop
-
-        if preempted():
-            goal_handle.abort()
-            return ExecuteCommand.Result(plan=msg, success=False,
-                                         message='preempted by a newer command')
-        success, outcome, message = self._run_plan(goal_handle, msg, feedback, preempted)
-        if outcome == 'canceled' and goal_handle.is_cancel_requested:
-            goal_handle.canceled()
-        elif not success:
+        success, outcome, message = self._run_plan(goal_handle, msg, feedback, interrupted,
+                                                   command.stop)
+        if outcome in ('canceled', 'preempted'):
+            return self._ended(goal_handle, msg)
+        if not success:
             goal_handle.abort()
         else:
             feedback.stage, feedback.status = 'done', 'done'
@@ -191,7 +247,53 @@ class PlannerNode(ModelNode, LifecycleNode):
             message = f'{message} ({result.backend})'
         return ExecuteCommand.Result(plan=msg, success=success, message=message)
 
-    def _run_plan(self, goal_handle, msg: PlanMsg, feedback, preempted):
+    def _ended(self, goal_handle, msg: PlanMsg | None, failure: str | None = None):
+        """End a goal that was cancelled, preempted by a newer one, or could not plan."""
+        plan = msg if msg is not None else PlanMsg()
+        if failure is not None:
+            goal_handle.abort()
+            return ExecuteCommand.Result(plan=plan, success=False, message=failure)
+        if goal_handle.is_cancel_requested:
+            goal_handle.canceled()
+            return ExecuteCommand.Result(plan=plan, success=False, message='canceled')
+        goal_handle.abort()
+        return ExecuteCommand.Result(plan=plan, success=False,
+                                     message='preempted by a newer command')
+
+    def _plan(self, text: str, interrupted):
+        """The plan result for ``text``: at once when no model is needed, else from the model
+        thread; None when the planner is not active or the goal was interrupted meanwhile."""
+        planner = self.engines.engine
+        if planner is None:
+            return None
+        quick = planner.quick(text, self._world())   # rules only: safe beside a running model
+        if quick is not None:
+            return quick
+
+        def with_model():
+            if interrupted():
+                return None   # a queued goal that a newer one replaced never reaches the model
+            with self.engines.use() as current:
+                if current is None:
+                    return None
+                try:
+                    return current.plan(text, self._world(), interrupted=interrupted)
+                except PlanningCancelled:
+                    self._stats['planning_interrupted'] += 1
+                    return None
+
+        try:
+            job = self._model_thread.submit(with_model)
+        except RuntimeError:   # the node is being destroyed
+            return None
+        while True:
+            try:
+                return job.result(timeout=_POLL_S)
+            except FutureTimeout:
+                if interrupted():   # the model stops at its next token, on its own thread
+                    return None
+
+    def _run_plan(self, goal_handle, msg: PlanMsg, feedback, interrupted, is_stop: bool):
         """Send ``msg`` to the skill executor and relay its feedback; (success, outcome,
         message). Cancelling or preempting the command cancels the plan there."""
         wait = self.get_parameter('executor_timeout_s').value
@@ -205,10 +307,15 @@ class PlannerNode(ModelNode, LifecycleNode):
             feedback.status = f'{fb.adapter}: {fb.status}'
             goal_handle.publish_feedback(feedback)
 
-        def interrupted() -> bool:
-            return goal_handle.is_cancel_requested or preempted()
+        if is_stop:   # a stop is never interrupted; only its own cancel ends the wait early
+            def interrupted() -> bool:
+                return goal_handle.is_cancel_requested
 
-        sent = self._plans.send_goal_async(ExecutePlan.Goal(plan=msg), feedback_callback=relay)
+        with self._send_lock:   # a newer goal interrupts us first, or sends after us
+            if interrupted():
+                return False, 'canceled' if goal_handle.is_cancel_requested else 'preempted', ''
+            sent = self._plans.send_goal_async(ExecutePlan.Goal(plan=msg),
+                                               feedback_callback=relay)
         if not wait_future(sent, wait, interrupted) or not sent.result().accepted:
             if sent.done() and sent.result().accepted:
                 sent.result().cancel_goal_async()

@@ -13,6 +13,10 @@ stop plan, or ``true`` on ``emergency_stop`` (std_msgs/Bool, reliable), ends eve
 plan at once and stops every adapter; with ``emergency_stop_latches`` the emergency stop
 then refuses plans (with that reason) until ``false`` is published. ``robot/state``
 (latched) says where the robot is, what it holds, what runs, and whether the stop holds.
+
+Plans are numbered when the server accepts them (in the order their requests arrived), not when
+their thread starts: a stop accepted after a plan ends that plan even if its thread has not
+started yet, and a plan accepted before a stop never runs after it.
 """
 from __future__ import annotations
 
@@ -38,6 +42,7 @@ from edge_agent.msg import RobotState
 from edge_agent.nodes.adapters import Nav2Adapter, VoiceAdapter, load_places
 from edge_agent.nodes.adapters.nav2 import navigate_to_pose_type
 from edge_agent.nodes.common import LATCHED, RELIABLE, OwnedEntities, Param, declare, run
+from edge_agent.nodes.common.goals import goal_parameters
 from edge_agent.nodes.common.plans import steps_from_msg
 
 __all__ = ['PARAMETERS', 'SkillExecutorNode', 'main']
@@ -61,7 +66,12 @@ PARAMETERS = [
           (1.0, 120.0)),
     Param('emergency_stop_latches', True, 'After true on emergency_stop, refuse plans until '
           'false is published (false: the stop only ends what runs).'),
+    *goal_parameters(8),
 ]
+
+
+def _is_stop_plan(plan) -> bool:
+    return [s.skill for s in plan.steps] == ['stop']
 
 
 class SkillExecutorNode(OwnedEntities, LifecycleNode):
@@ -79,6 +89,7 @@ class SkillExecutorNode(OwnedEntities, LifecycleNode):
         self._running = ''        # the skill running now
         self._motion = threading.Lock()   # held while a plan runs: one plan drives at a time
         self._count = threading.Lock()
+        self._accepted: dict[bytes, tuple[int, int]] = {}   # goal -> (sequence, stops then)
         self.stop_latencies: list[float] = []   # stop message -> every plan ended [s]
         declare(self, PARAMETERS, apply=self._apply)
         self._apply([self.get_parameter('step_time_s')])
@@ -108,7 +119,9 @@ class SkillExecutorNode(OwnedEntities, LifecycleNode):
                                           RELIABLE,
                                           callback_group=MutuallyExclusiveCallbackGroup()))
         self.serve_action(ExecutePlan, 'executor/execute_plan', self._execute,
-                          goal_callback=lambda _goal: self._accepting())
+                          goal_callback=lambda _goal: self._accepting(),
+                          handle_accepted_callback=self._on_accepted,
+                          priority=lambda goal: _is_stop_plan(goal.plan))
         return super().on_configure(state)
 
     def _motion_adapter(self, kind: str):
@@ -170,7 +183,18 @@ class SkillExecutorNode(OwnedEntities, LifecycleNode):
         self._publish_state()
 
     # -- plans --------------------------------------------------------------------------------
+    def _on_accepted(self, goal_handle) -> None:
+        """Number the plan in arrival order; a stop ends every plan accepted before it."""
+        with self._count:
+            self._latest += 1
+            if _is_stop_plan(goal_handle.request.plan):
+                self._stops += 1
+            self._accepted[bytes(goal_handle.goal_id.uuid)] = (self._latest, self._stops)
+        goal_handle.execute()
+
     def _execute(self, goal_handle):
+        with self._count:
+            sequence, stops = self._accepted.pop(bytes(goal_handle.goal_id.uuid), (-1, -1))
         executor = self._executor
         try:
             steps = steps_from_msg(goal_handle.request.plan)
@@ -182,15 +206,14 @@ class SkillExecutorNode(OwnedEntities, LifecycleNode):
         if refused is not None:
             return self._end(goal_handle, 'rejected', refused)
         is_stop = [s.skill for s in steps] == ['stop']
-        with self._count:
-            self._latest += 1
-            sequence = self._latest
         if is_stop:
             self._stop_everything('stop plan')
+            stops = self._stops
         elif self._estop:
             return self._end(goal_handle, 'rejected', 'emergency stop engaged: publish false '
                              'on emergency_stop to release it')
-        stops = self._stops
+        elif stops != self._stops:
+            return self._end(goal_handle, 'stopped', 'stopped before it began')
         if not self._motion.acquire(timeout=30.0):
             return self._end(goal_handle, 'failed', 'the previous plan did not end within 30 s')
         try:

@@ -136,3 +136,53 @@ def test_a_plan_respects_the_held_object_the_executor_reports(ros_context, execu
     assert [s.skill for s in placed.result.plan.steps] == ['place']
     wait_for(lambda: planner._robot.held_object == '' and planner._robot.location == 'shelf',
              message='robot/state after the place')
+
+
+MODEL_COMMANDS = ['could you possibly head over toward the kitchen area',
+                  "I'd like you to wander to the office and then come back to the kitchen",
+                  'please go have a look around the living room for a while',
+                  'what time is it']
+
+
+def test_stop_interrupts_the_model_and_every_queued_command(ros_context, executor):
+    """A stop while the model generates for the newest of four commands (each newer one
+    preempted the older ones): the model stops (PlanningCancelled), every earlier goal ends as
+    preempted without reaching the executor, the stop plan runs; cancelling the goal that is
+    planning interrupts the model the same way."""
+    planner = start_planner(ros_context, executor, namespace='/stop_load', initial_tier=1)
+    skill_executor = next(n for n in executor._nodes if n.get_name() == 'skill_executor')
+    plans_gate = skill_executor.goal_gates['executor/execute_plan']
+    model = planner.engines.engine.backends[0]
+    assert model.name == 'smollm2-135m-q4_1'
+    probe = executor.add(Node('stop_load_probe', namespace='/stop_load', context=ros_context))
+    client = ActionClient(probe, ExecuteCommand, 'agent/execute_command')
+    wait_for(client.server_is_ready, message='the execute_command server')
+
+    for round_ in range(2):
+        before = plans_gate.accepted
+        model.llm.reset()   # a cold prompt: seconds of model work ahead of the stop
+        handles = [run_goal(client, command) for command in MODEL_COMMANDS]
+        wait_for(lambda: model.generating, message='the model to be generating')
+        if round_ == 0:
+            stop = run_goal(client, 'hold it, do not move')
+        else:   # cancel the newest (the one planning; it preempted the others): planning ends
+            wait_future(handles[-1].cancel_goal_async())
+        results = [wait_future(h.get_result_async(), timeout=30) for h in handles]
+        for result in results:
+            assert result.status in (GoalStatus.STATUS_ABORTED, GoalStatus.STATUS_CANCELED)
+            assert result.result.message in ('preempted by a newer command', 'canceled')
+        if round_ == 0:
+            done = wait_future(stop.get_result_async(), timeout=20)
+            assert done.result.success and done.result.plan.steps[0].skill == 'stop'
+            # the only plan the executor took in this round is the stop
+            assert [g.plan.steps[0].skill for g in
+                    list(plans_gate.recent)[-(plans_gate.accepted - before):]] == ['stop']
+        else:
+            assert results[-1].status == GoalStatus.STATUS_CANCELED
+            assert plans_gate.accepted == before
+        wait_for(lambda: not model.generating, message='the model to stop generating')
+    assert planner._stats['planning_interrupted'] >= 2
+
+    # the model still plans afterwards
+    after = wait_future(run_goal(client, MODEL_COMMANDS[0]).get_result_async(), timeout=60)
+    assert after.result.plan.planner_backend != 'guard'

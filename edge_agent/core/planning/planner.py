@@ -12,7 +12,13 @@ from __future__ import annotations
 import dataclasses
 import time
 
-from edge_agent.core.planning.backends.base import BackendFailure, PlannerBackend
+from edge_agent.core.planning.backends.base import (
+    BackendFailure,
+    Interrupted,
+    PlannerBackend,
+    PlanningCancelled,
+    never,
+)
 from edge_agent.core.planning.backends.llama import LlamaBackend
 from edge_agent.core.planning.backends.rules import RulesBackend
 from edge_agent.core.planning.backends.server import ServerBackend
@@ -56,32 +62,48 @@ class Planner:
         if not any(isinstance(t, RulesBackend) for t in self.backends):
             self.backends.append(RulesBackend(catalog))
 
-    def plan(self, command: str, world: WorldState, start: int = 0) -> PlanResult:
-        """Plan ``command``; never raises for bad input, always returns a valid plan."""
+    def quick(self, command: str, world: WorldState, start: int = 0) -> PlanResult | None:
+        """The plan when no model is needed (the guard: a stop, an injection attempt, an
+        unseen object; a simple command the rules parse, when the tier has a model), else None.
+        Takes microseconds and touches no model, so it may run while a model plans."""
         began = time.monotonic()
         guarded = self.rules.guard(command, world)
         if guarded is not None:
             self.catalog.validate(guarded, world)
             guarded.backend, guarded.planning_time = 'guard', time.monotonic() - began
             return PlanResult(guarded, 'guard', [], guarded=True)
-        fallbacks = []
-        chain = self.backends[min(max(start, 0), len(self.backends) - 1):]
-        if chain[0].needs_model or isinstance(chain[0], ServerBackend):
+        first = self.backends[min(max(start, 0), len(self.backends) - 1)]
+        if first.needs_model or isinstance(first, ServerBackend):
             # Simple commands never need a model: exact, instant, and the same at every tier.
             parsed = self.rules.parse(command, world)
             if parsed is not None:
                 parsed = self._held(parsed, world)
                 parsed.backend, parsed.planning_time = 'rules', time.monotonic() - began
-                parsed.notes.append(f'parsed by rules before {chain[0].name}')
+                parsed.notes.append(f'parsed by rules before {first.name}')
                 return PlanResult(parsed, 'rules', [])
-        for backend in chain:
+        return None
+
+    def plan(self, command: str, world: WorldState, start: int = 0,
+             interrupted: Interrupted = never) -> PlanResult:
+        """Plan ``command``; never raises for bad input, always returns a valid plan, unless
+        ``interrupted()`` says stop: then PlanningCancelled, and no fallback runs."""
+        began = time.monotonic()
+        quick = self.quick(command, world, start)
+        if quick is not None:
+            return quick
+        fallbacks = []
+        for backend in self.backends[min(max(start, 0), len(self.backends) - 1):]:
+            if interrupted():
+                raise PlanningCancelled('planning interrupted')
             try:
-                plan = self._held(backend.plan(command, world), world)
+                plan = self._held(backend.plan(command, world, interrupted), world)
                 self.catalog.validate(plan, world)
                 if not isinstance(backend, RulesBackend):
                     ungrounded = self.rules.grounded(plan)
                     if ungrounded:
                         raise BackendFailure(f'{backend.name}: {ungrounded}')
+            except PlanningCancelled:
+                raise
             except (BackendFailure, PlanError) as exc:
                 fallbacks.append(str(exc))
                 continue

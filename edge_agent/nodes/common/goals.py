@@ -11,6 +11,7 @@ reason as the message); the ROS goal response carries no text.
 """
 from __future__ import annotations
 
+import collections
 from collections.abc import Callable
 import math
 import threading
@@ -50,6 +51,8 @@ class GoalGate:
         self.check, self.accept, self.priority = check, accept, priority
         self.running = 0
         self.rejected = 0
+        self.accepted = 0
+        self.recent: collections.deque = collections.deque(maxlen=32)   # accepted requests
         self.last_reason = ''
         self._lock = threading.Lock()
 
@@ -69,6 +72,8 @@ class GoalGate:
                               f'(max_concurrent_goals = {limit})')
                 else:
                     self.running += 1
+                    self.accepted += 1
+                    self.recent.append(request)
         if reason is None:
             return GoalResponse.ACCEPT
         self._reject(reason)

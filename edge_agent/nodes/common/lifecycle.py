@@ -57,9 +57,14 @@ class OwnedEntities:
 
     def serve_action(self, action_type, name: str, execute, *, goal_callback=None,
                      check=None, priority=None, **kwargs):
-        """The node's action server ``name`` in its own reentrant group, behind a ``GoalGate``
-        (``check`` / ``goal_callback`` / ``priority``, at most ``max_concurrent_goals`` at
-        once; see ``nodes/common/goals.py``); cancel is always accepted.
+        """The node's action server ``name`` behind a ``GoalGate`` (``check`` /
+        ``goal_callback`` / ``priority``, at most ``max_concurrent_goals`` at once; see
+        ``nodes/common/goals.py``); cancel is always accepted.
+
+        The server's own callbacks (goal, cancel and result requests) share one mutually
+        exclusive group, so goals are accepted one at a time in the order their requests
+        arrived (the planner and executor number them there); the execute callbacks are tasks
+        of their own and run at the same time (``NodeExecutor``'s goal pool).
 
         Made at the first configure and kept until destroy_node (goal callbacks refuse goals
         while the node cannot serve them): rclpy cannot destroy an action server while an
@@ -69,7 +74,7 @@ class OwnedEntities:
         configure finds it and makes none.
         """
         from rclpy.action import ActionServer, CancelResponse
-        from rclpy.callback_groups import ReentrantCallbackGroup
+        from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 
         from edge_agent.nodes.common.goals import GoalGate
 
@@ -80,7 +85,7 @@ class OwnedEntities:
             self.__dict__.setdefault('goal_gates', {})[name] = gate
             servers[name] = ActionServer(
                 self, action_type, name, gate.wrap(execute), goal_callback=gate.goal_callback,
-                callback_group=ReentrantCallbackGroup(),
+                callback_group=MutuallyExclusiveCallbackGroup(),
                 cancel_callback=lambda _g: CancelResponse.ACCEPT, **kwargs)
         return servers[name]
 

@@ -5,6 +5,8 @@ llama (a local GGUF model), server (OpenAI-compatible), rules (the floor, no mod
 from edge_agent.core.planning.backends.base import (  # noqa: F401
     BackendFailure,
     PlannerBackend,
+    PlanningCancelled,
+    never,
 )
 from edge_agent.core.planning.backends.llama import (  # noqa: F401
     LlamaBackend,
@@ -20,6 +22,8 @@ __all__ = [
     'BackendFailure',
     'LlamaBackend',
     'PlannerBackend',
+    'PlanningCancelled',
     'RulesBackend',
     'ServerBackend',
+    'never',
 ]

@@ -2,14 +2,28 @@
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from edge_agent.core.errors import EdgeAgentError
 from edge_agent.core.planning.skills import Plan, WorldState
 
-__all__ = ['PlannerBackend', 'BackendFailure']
+__all__ = ['BackendFailure', 'Interrupted', 'PlannerBackend', 'PlanningCancelled', 'never']
+
+Interrupted = Callable[[], bool]
+
+
+def never() -> bool:
+    """An ``interrupted`` callable for planning nobody cancels."""
+    return False
 
 
 class BackendFailure(EdgeAgentError, RuntimeError):
     """A tier could not produce a valid plan; the planner falls back to the next tier."""
+
+
+class PlanningCancelled(EdgeAgentError):
+    """``interrupted()`` said stop: planning ended early (a stop, a cancel, a newer command);
+    no fallback is tried."""
 
 
 class PlannerBackend:
@@ -18,7 +32,9 @@ class PlannerBackend:
     name = 'tier'
     needs_model = True
 
-    def plan(self, command: str, world: WorldState) -> Plan:
+    def plan(self, command: str, world: WorldState, interrupted: Interrupted = never) -> Plan:
+        """A plan for ``command``; a model backend checks ``interrupted()`` while it generates
+        and raises PlanningCancelled when it says so."""
         raise NotImplementedError
 
     def close(self) -> None:

@@ -6,7 +6,13 @@ import os
 import threading
 import time
 
-from edge_agent.core.planning.backends.base import BackendFailure, PlannerBackend
+from edge_agent.core.planning.backends.base import (
+    BackendFailure,
+    Interrupted,
+    PlannerBackend,
+    PlanningCancelled,
+    never,
+)
 from edge_agent.core.planning.grammar import plan_gbnf
 from edge_agent.core.planning.prompt import system_prompt, world_prompt
 from edge_agent.core.planning.skills import Plan, PlanError, SkillCatalog, WorldState
@@ -20,13 +26,19 @@ class LlamaBackend(PlannerBackend):
     llama-cpp-python reuses the longest common token prefix with the previous evaluation, so
     putting the static system prompt first means only the world state and the command are
     evaluated per command. ``reuse_prefix=False`` resets the cache each time (for measuring).
+
+    Generation checks ``interrupted()`` after every token and stops there (a stop, a cancel, a
+    newer command): the model is free again within one token's time. The prompt itself is
+    evaluated in pieces of ``check_every`` tokens with the check between them, so even a cold
+    prompt (the whole system prompt, seconds on a small CPU) stops within one piece.
     """
 
     needs_model = True
 
     def __init__(self, name: str, catalog: SkillCatalog, model_path: str, n_ctx: int = 2048,
                  max_tokens: int = 256, timeout_s: float = 20.0, n_threads: int | None = None,
-                 reuse_prefix: bool = True, n_gpu_layers: int = 0) -> None:
+                 reuse_prefix: bool = True, n_gpu_layers: int = 0,
+                 check_every: int = 64) -> None:
         from llama_cpp import Llama, LlamaGrammar
 
         self.name = name
@@ -44,6 +56,21 @@ class LlamaBackend(PlannerBackend):
         except (ValueError, RuntimeError, OSError) as exc:
             raise BackendFailure(f'{name}: cannot load {model_path}: {exc}') from exc
         self.last_stats: dict = {}
+        self._interrupted: Interrupted = never
+        self._check_every = max(1, int(check_every))
+        evaluate = self.llm.eval
+
+        def eval_in_pieces(tokens) -> None:   # Llama.eval, interruptible between pieces
+            for i in range(0, len(tokens), self._check_every):
+                if self._interrupted():
+                    raise PlanningCancelled(f'{self.name}: planning interrupted in the prompt')
+                evaluate(tokens[i:i + self._check_every])
+        self.llm.eval = eval_in_pieces
+
+    @property
+    def generating(self) -> bool:
+        """True while a plan is being generated (for tests and diagnostics)."""
+        return self._interrupted is not never
 
     def _grammar(self, world: WorldState):
         if world not in self._grammars:
@@ -53,36 +80,47 @@ class LlamaBackend(PlannerBackend):
                 plan_gbnf(self._catalog, world), verbose=False)
         return self._grammars[world]
 
-    def raw(self, command: str, world: WorldState) -> str:
-        """The model's constrained output for ``command`` (stops at the token or time limit)."""
+    def raw(self, command: str, world: WorldState, interrupted: Interrupted = never) -> str:
+        """The model's constrained output for ``command`` (stops at the token or time limit;
+        PlanningCancelled when ``interrupted()``)."""
         messages = [{'role': 'system', 'content': self._system + world_prompt(world)},
                     {'role': 'user', 'content': command}]
         with self._lock:
-            if not self.reuse_prefix:
-                self.llm.reset()
-            start = time.monotonic()
-            chunks, tokens = [], 0
-            stream = self.llm.create_chat_completion(
-                messages=messages, grammar=self._grammar(world), max_tokens=self.max_tokens,
-                temperature=0.0, stream=True)
-            first = None
-            for chunk in stream:
-                if first is None:
-                    first = time.monotonic()
-                delta = chunk['choices'][0].get('delta', {}).get('content') or ''
-                chunks.append(delta)
-                tokens += 1
-                if time.monotonic() - start > self.timeout_s:
-                    stream.close()
-                    raise BackendFailure(f'{self.name}: no plan within {self.timeout_s:.0f} s '
-                                      f'({tokens} tokens so far)')
+            if interrupted():
+                raise PlanningCancelled(f'{self.name}: planning interrupted before it began')
+            self._interrupted = interrupted
+            try:
+                if not self.reuse_prefix:
+                    self.llm.reset()
+                start = time.monotonic()
+                chunks, tokens = [], 0
+                stream = self.llm.create_chat_completion(
+                    messages=messages, grammar=self._grammar(world),
+                    max_tokens=self.max_tokens, temperature=0.0, stream=True)
+                first = None
+                for chunk in stream:
+                    if first is None:
+                        first = time.monotonic()
+                    delta = chunk['choices'][0].get('delta', {}).get('content') or ''
+                    chunks.append(delta)
+                    tokens += 1
+                    if interrupted():
+                        stream.close()
+                        raise PlanningCancelled(f'{self.name}: planning interrupted after '
+                                                f'{tokens} tokens')
+                    if time.monotonic() - start > self.timeout_s:
+                        stream.close()
+                        raise BackendFailure(f'{self.name}: no plan within '
+                                             f'{self.timeout_s:.0f} s ({tokens} tokens so far)')
+            finally:
+                self._interrupted = never
             end = time.monotonic()
         self.last_stats = {'tokens': tokens, 'prompt_s': (first or end) - start,
                            'decode_s': end - (first or end), 'total_s': end - start}
         return ''.join(chunks)
 
-    def plan(self, command: str, world: WorldState) -> Plan:
-        text = self.raw(command, world)
+    def plan(self, command: str, world: WorldState, interrupted: Interrupted = never) -> Plan:
+        text = self.raw(command, world, interrupted)
         try:
             return self._catalog.parse_json(text, command, world)
         except PlanError as exc:

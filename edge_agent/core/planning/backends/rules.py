@@ -2,7 +2,7 @@
 """
 from __future__ import annotations
 
-from edge_agent.core.planning.backends.base import PlannerBackend
+from edge_agent.core.planning.backends.base import Interrupted, PlannerBackend, never
 from edge_agent.core.planning.rules import RuleParser
 from edge_agent.core.planning.skills import Plan, SkillCatalog, Step, WorldState
 
@@ -18,7 +18,7 @@ class RulesBackend(PlannerBackend):
     def __init__(self, catalog: SkillCatalog) -> None:
         self._rules = RuleParser(catalog)
 
-    def plan(self, command: str, world: WorldState) -> Plan:
+    def plan(self, command: str, world: WorldState, interrupted: Interrupted = never) -> Plan:
         plan = self._rules.parse(command, world)
         if plan is None:
             return Plan(command, [Step('say', {

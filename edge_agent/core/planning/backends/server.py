@@ -6,7 +6,13 @@ import json
 import urllib.error
 import urllib.request
 
-from edge_agent.core.planning.backends.base import BackendFailure, PlannerBackend
+from edge_agent.core.planning.backends.base import (
+    BackendFailure,
+    Interrupted,
+    PlannerBackend,
+    PlanningCancelled,
+    never,
+)
 from edge_agent.core.planning.grammar import plan_json_schema
 from edge_agent.core.planning.prompt import system_prompt, world_prompt
 from edge_agent.core.planning.skills import Plan, PlanError, SkillCatalog, WorldState
@@ -30,7 +36,8 @@ class ServerBackend(PlannerBackend):
         self._api_key = api_key
         self._system = system_prompt(catalog)
 
-    def plan(self, command: str, world: WorldState) -> Plan:
+    def plan(self, command: str, world: WorldState, interrupted: Interrupted = never) -> Plan:
+        # One HTTP request cannot be interrupted halfway; its answer is dropped if it came late.
         body = {
             'model': self.model or 'default',
             'messages': [{'role': 'system', 'content': self._system + world_prompt(world)},
@@ -52,6 +59,8 @@ class ServerBackend(PlannerBackend):
             raise BackendFailure(f'{self.name}: server {self.url} unreachable: {exc}') from exc
         except (ValueError, KeyError, IndexError, TypeError) as exc:
             raise BackendFailure(f'{self.name}: unexpected server answer: {exc!r}') from exc
+        if interrupted():
+            raise PlanningCancelled(f'{self.name}: planning interrupted')
         try:
             return self._catalog.parse_json(text, command, world)
         except PlanError as exc:
