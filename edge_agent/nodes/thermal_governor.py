@@ -18,6 +18,7 @@ from edge_agent.core.thermal import (
     JtopThermalReader,
     PolicyConfig,
     SysfsThermalReader,
+    ThermalReading,
     TierDecision,
     TierPolicy,
 )
@@ -114,9 +115,16 @@ class ThermalGovernor(Node):
         return time.monotonic() - self._t0
 
     def _tick(self) -> None:
-        reading = self._reader.read(self._now())
+        try:
+            reading = self._reader.read(self._now())
+        except Exception as exc:  # noqa: BLE001 - jtop or a broken tree: keep the governor up
+            self.get_logger().error(f'thermal reading failed: {type(exc).__name__}: {exc}',
+                                    throttle_duration_sec=10.0)
+            reading = ThermalReading(self._now(), ())
         decision = self._policy.update(reading)
-        if decision.changed or self._last is None:
+        # The latched message must stay true: also when only the override ended or began.
+        if decision.changed or self._last is None or (
+                decision.override_active != self._last.override_active):
             self._publish_tier(decision, reading)
             self.get_logger().info(
                 f'model tier {decision.tier} ({self._tiers[decision.tier].name}): '

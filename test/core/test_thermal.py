@@ -128,3 +128,35 @@ def test_cpu_capping_counts_as_throttling():
     capped = ThermalReading(0.0, zones, (CpuFreq('cpu0', 1, 800_000, 2_000_000),))
     decision = policy.update(capped)
     assert decision.throttling and decision.tier == 1 and 'capped at 40%' in decision.reason
+
+
+def test_a_broken_sysfs_tree_never_raises(tmp_path):
+    """Odd folder names, bytes that are not text, a vanished (dangling) zone, directories
+    where files belong, junk in every file: read() reports, never raises."""
+    fake = FakeSysfs(tmp_path, {'cpu-thermal': [TripPoint('passive', 85.0)]}, ['cpu-thermal'])
+    fake.apply({'cpu-thermal': 61.5})
+    thermal = tmp_path / 'class' / 'thermal'
+    odd = thermal / 'thermal_zonefoo'
+    odd.mkdir()
+    (odd / 'type').write_bytes(b'\xff\xfe\x80 gpu')
+    (odd / 'temp').write_bytes(b'\x00\x01junk')
+    (odd / 'trip_point_0_type').write_bytes(b'\xc3\x28')
+    (odd / 'trip_point_0_temp').write_bytes(b'9' * 100000)
+    (thermal / 'thermal_zone7').symlink_to(tmp_path / 'gone')       # vanished
+    weird = thermal / 'thermal_zone12'
+    (weird / 'temp').mkdir(parents=True)                              # a directory, not a file
+    (weird / 'type').write_text('nan-thermal')
+    cpu = tmp_path / 'devices' / 'system' / 'cpu' / 'cpu0' / 'cpufreq'
+    cpu.mkdir(parents=True)
+    (cpu / 'scaling_max_freq').write_bytes(b'\xff')
+    reading = SysfsThermalReader(tmp_path, power_mode_file=tmp_path / 'nvp').read(1.0)
+    assert reading.max_temp_c == 61.5
+    names = [z.name for z in reading.zones]
+    assert names[:3] == ['cpu-thermal', 'thermal_zone7', 'nan-thermal']   # numeric order
+    assert '\ufffd' in names[3]   # the undecodable type, replaced, still named
+    assert all(z.temp_c is None and z.error for z in reading.zones[1:])
+    assert reading.zones[0].trips == (TripPoint('passive', 85.0),)
+    assert reading.cpus[0].cap_ratio is None
+    (tmp_path / 'nvp').write_bytes(b'\xff\xfe pmode')
+    assert 'pmode' in SysfsThermalReader(tmp_path, power_mode_file=tmp_path / 'nvp'
+                                         ).read(2.0).power_mode

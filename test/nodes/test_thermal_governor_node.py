@@ -4,6 +4,7 @@ through the real code path)."""
 from __future__ import annotations
 
 from diagnostic_msgs.msg import DiagnosticArray
+import pytest
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
@@ -177,3 +178,36 @@ def test_jetson_readings_through_jtop(ros_context, executor, tmp_path, monkeypat
     values = {v.key: v.value for v in diags[-1].status[0].values}
     assert values['power_mode'] == '15W' and values['zone cv0'].startswith('offline')
     sys.modules.pop('jtop', None)
+
+
+def test_expired_override_is_republished_and_bad_parameters_are_refused(
+        ros_context, executor, tmp_path):
+    import math
+
+    fake = FakeSysfs(tmp_path, TRIPS, ['cpu-thermal'])
+    fake.apply({'cpu-thermal': 50.0})
+    governor = executor.add(make_governor(ros_context, tmp_path))
+    probe = executor.add(Node('expiry_probe', context=ros_context))
+    tiers: list[ModelTier] = []
+    probe.create_subscription(ModelTier, 'system/model_tier', tiers.append, LATCHED)
+    client = probe.create_client(SetModelTier, 'system/set_model_tier')
+    wait_for(client.service_is_ready, message='the tier service')
+    # an override of the tier already in use: when it expires the tier does not change,
+    # but the latched message must no longer say the override holds
+    response = wait_future(client.call_async(SetModelTier.Request(tier_index=0, duration=0.3)))
+    assert response.success
+    wait_for(lambda: tiers and tiers[-1].override_active, message='the override')
+    wait_for(lambda: not tiers[-1].override_active, message='the expired override republished')
+    assert tiers[-1].tier_index == 0
+    for value in (math.nan, math.inf, -1.0):
+        for name in ('hysteresis_c', 'min_dwell_s', 'lookahead_s'):
+            result = governor.set_parameters([Parameter(name, value=value)])[0]
+            assert not result.successful, (name, value)
+    for duration in (math.nan, math.inf, -2.0):
+        bad = wait_future(client.call_async(SetModelTier.Request(tier_index=1,
+                                                                 duration=duration)))
+        assert not bad.success and 'finite' in bad.message
+    from rclpy.exceptions import ParameterException
+
+    with pytest.raises(ParameterException, match='period_s'):   # the descriptor's range
+        make_governor(ros_context, tmp_path, period_s=0.0)

@@ -83,12 +83,25 @@ class ThermalReading:
         return min(temps) if temps else None
 
 
-def _read_text(path: pathlib.Path) -> str:
-    return path.read_text().strip()
+def _read_text(path: pathlib.Path, limit: int = 4096) -> str:
+    """A sysfs attribute as text: any bytes decode (bad ones replaced), at most ``limit`` read
+    (a broken driver or a fake tree may hand over anything)."""
+    with open(path, 'rb') as f:
+        return f.read(limit).decode('utf-8', errors='replace').strip()
+
+
+def _zone_number(folder: pathlib.Path) -> tuple[int, str]:
+    """Sort key: thermal_zone2 before thermal_zone10; odd names (thermal_zonefoo) last."""
+    suffix = folder.name[len('thermal_zone'):]
+    return (int(suffix), '') if suffix.isdigit() else (1 << 30, folder.name)
 
 
 def _read_millideg(path: pathlib.Path) -> float:
-    value = int(_read_text(path)) / 1000.0
+    text = _read_text(path, 32)   # millidegrees: a handful of digits
+    try:
+        value = int(text) / 1000.0
+    except OverflowError as exc:
+        raise ValueError(f'implausible temperature {text[:12]}...') from exc
     if not _PLAUSIBLE_C[0] <= value <= _PLAUSIBLE_C[1]:
         raise ValueError(f'implausible temperature {value:.1f} C')
     return value
@@ -99,7 +112,8 @@ class SysfsThermalReader:
 
     ``zones`` restricts to zone type names (e.g. Jetson's "cpu-thermal", "gpu-thermal",
     "tj-thermal"); empty means all. A zone that cannot be read is reported with ``temp_c=None``
-    and the error, never raised.
+    and the error, never raised; so is anything else a broken or changing tree holds (folders
+    with odd names, bytes that are not text, files that vanish between listing and reading).
     """
 
     def __init__(self, root: str | os.PathLike = '/sys', zones: Sequence[str] = (),
@@ -114,7 +128,7 @@ class SysfsThermalReader:
             dirs = [d for d in base.iterdir() if d.name.startswith('thermal_zone')]
         except OSError:
             return []
-        return sorted(dirs, key=lambda d: int(d.name[len('thermal_zone'):] or 0))
+        return sorted(dirs, key=_zone_number)
 
     def _read_zone(self, folder: pathlib.Path) -> ZoneReading | None:
         try:
@@ -124,7 +138,11 @@ class SysfsThermalReader:
         if self.zones and name not in self.zones:
             return None
         trips = []
-        for trip_file in sorted(folder.glob('trip_point_*_temp')):
+        try:
+            trip_files = sorted(folder.glob('trip_point_*_temp'))
+        except OSError:
+            trip_files = []
+        for trip_file in trip_files:
             try:
                 kind = _read_text(trip_file.with_name(trip_file.name[:-4] + 'type'))
                 trips.append(TripPoint(kind, _read_millideg(trip_file)))
@@ -138,9 +156,16 @@ class SysfsThermalReader:
 
     def _read_cpus(self) -> list[CpuFreq]:
         cpus = []
-        for folder in sorted((self.root / 'devices' / 'system' / 'cpu').glob('cpu[0-9]*')):
+        try:
+            folders = sorted((self.root / 'devices' / 'system' / 'cpu').glob('cpu[0-9]*'))
+        except OSError:
+            folders = []
+        for folder in folders:
             freq = folder / 'cpufreq'
-            if not freq.is_dir():
+            try:
+                if not freq.is_dir():
+                    continue
+            except OSError:
                 continue
 
             def khz(name: str, freq=freq) -> int | None:
@@ -163,8 +188,15 @@ class SysfsThermalReader:
             return ''
 
     def read(self, stamp: float) -> ThermalReading:
-        """One reading, stamped with the caller's monotonic time."""
-        zones = [z for z in (self._read_zone(d) for d in self._zone_dirs()) if z is not None]
+        """One reading, stamped with the caller's monotonic time; never raises."""
+        zones = []
+        for folder in self._zone_dirs():
+            try:
+                zone = self._read_zone(folder)
+            except (OSError, ValueError) as exc:   # e.g. the folder vanished while listing
+                zone = ZoneReading(folder.name, None, (), f'{type(exc).__name__}: {exc}')
+            if zone is not None:
+                zones.append(zone)
         return ThermalReading(stamp, tuple(zones), tuple(self._read_cpus()), self._power_mode())
 
 
