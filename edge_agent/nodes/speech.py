@@ -57,6 +57,7 @@ from edge_agent.nodes.common import (
 )
 from edge_agent.nodes.common.futures import serve_queue
 from edge_agent.nodes.common.goals import bounded, goal_parameters
+from edge_agent.nodes.common.qos import counted_events
 
 __all__ = ['PARAMETERS', 'SpeechNode', 'main', 'result_to_msg']
 
@@ -101,6 +102,8 @@ PARAMETERS = [
           'transcripts.'),
     Param('echo_tail_s', 0.3, 'Keep the microphone muted this long after the robot stops '
           'speaking (room echo, output latency) [s].', (0.0, 10.0)),
+    Param('max_chunk_bytes', 1 << 20, 'Largest audio chunk taken; a larger one is dropped, '
+          'counted (chunks_oversized) and reported on /diagnostics [bytes].', (1024, 1 << 30)),
     Param('max_listen_timeout_s', 120.0, 'Longest speech/listen timeout a goal may ask for; '
           'a larger, zero or non-finite one is rejected [s].', (0.1, 3600.0)),
     *goal_parameters(4),
@@ -186,7 +189,9 @@ class SpeechNode(ModelNode, LifecycleNode):
         self.own_diagnostics()
         self.own(self.create_subscription(AudioChunk, 'audio', self._on_audio, SENSOR,
                                           qos_overriding_options=OVERRIDABLE,
-                                          callback_group=MutuallyExclusiveCallbackGroup()))
+                                          callback_group=MutuallyExclusiveCallbackGroup(),
+                                          event_callbacks=counted_events(
+                                              self, 'audio', self._stats, self._errors)))
         self.own(self.create_subscription(Bool, 'speech/speaking', self._on_speaking, LATCHED))
         self.own(self.follow_tiers())
         self.serve_action(Listen, 'speech/listen', self._listen, check=self._check_listen)
@@ -237,6 +242,11 @@ class SpeechNode(ModelNode, LifecycleNode):
 
     def _on_audio(self, msg: AudioChunk) -> None:
         if self._audio_worker is None:
+            return
+        size, most = len(msg.data), self.get_parameter('max_chunk_bytes').value
+        if size > most:   # never queued: 600 of them would hold gigabytes
+            self._stats['chunks_oversized'] += 1
+            self._errors.append(f'audio chunk of {size} bytes dropped (max_chunk_bytes {most})')
             return
         try:
             self._audio.put_nowait(msg)

@@ -46,6 +46,7 @@ from edge_agent.nodes.common import (
     tier_parameters,
 )
 from edge_agent.nodes.common.goals import bounded, goal_parameters
+from edge_agent.nodes.common.qos import counted_events
 
 __all__ = ['PARAMETERS', 'VisionNode', 'box_to_msg', 'main']
 
@@ -75,6 +76,9 @@ PARAMETERS = [
     Param('iou_threshold', 0.45, 'NMS overlap threshold [0..1].', (0.0, 1.0)),
     Param('max_rate_hz', 0.0, "Process at most this many frames a second; 0 = the tier's rate "
           '[Hz].', (0.0, 1000.0)),
+    Param('max_image_bytes', 32 << 20, 'Largest image taken (a 4096x2160 rgb8 frame is 26.5 MB); '
+          'a larger one is dropped, counted (frames_oversized) and reported on /diagnostics '
+          '[bytes].', (1024, 1 << 31)),
     Param('max_observe_frames', 300, 'Most frames one vision/observe goal may ask for; a goal '
           'asking more is rejected [count].', (1, 100000)),
     Param('max_observe_duration_s', 60.0, 'Longest vision/observe goal: a larger duration is '
@@ -133,7 +137,10 @@ class VisionNode(ModelNode, LifecycleNode):
         self.own(self.follow_tiers())
         self.own(self.create_subscription(Image, 'camera/image_raw', self._on_image, SENSOR,
                                           qos_overriding_options=OVERRIDABLE,
-                                          callback_group=MutuallyExclusiveCallbackGroup()))
+                                          callback_group=MutuallyExclusiveCallbackGroup(),
+                                          event_callbacks=counted_events(
+                                              self, 'camera/image_raw', self._stats,
+                                              self._errors)))
         self.serve_action(Observe, 'vision/observe', self._observe, check=self._check_observe)
         return super().on_configure(state)
 
@@ -184,6 +191,12 @@ class VisionNode(ModelNode, LifecycleNode):
 
     # -- frames -------------------------------------------------------------------------------
     def _on_image(self, msg: Image) -> None:
+        size, most = len(msg.data), self.get_parameter('max_image_bytes').value
+        if size > most:   # dropped here, before any copy or queue
+            self._stats['frames_oversized'] += 1
+            self._errors.append(f'{msg.width}x{msg.height} image of {size} bytes dropped '
+                                f'(max_image_bytes {most})')
+            return
         with self._frame_lock:
             self._stats['frames_in'] += 1
             if self._latest is not None:

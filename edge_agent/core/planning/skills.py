@@ -137,8 +137,9 @@ class SkillCatalog:
 
     def validate(self, plan: Plan, world: WorldState | None) -> None:
         """Raise PlanError naming the first problem; return None for a valid plan. Without a
-        ``world`` only the plan's shape is checked (skills, arguments, text, numbers): places
-        and objects are not (the skill executor, which knows no detections, checks this)."""
+        ``world`` the plan's shape is checked (skills, arguments, text, numbers) and places
+        against the catalog's; objects are not (the skill executor, which knows no detections,
+        checks this)."""
         if not plan.steps:
             raise PlanError('the plan has no steps')
         if len(plan.steps) > self.max_steps:
@@ -161,6 +162,8 @@ class SkillCatalog:
         if world is None and arg.type in ('location', 'object', 'target'):
             if not isinstance(value, str) or not value.strip():
                 raise PlanError(f'{where}: {arg.name} must be a non-empty {arg.type}')
+            if arg.type == 'location' and value not in self.places:
+                raise PlanError(f'{where}: {arg.name}={value[:80]!r} is not a known place')
             return
         allowed = self.allowed_values(arg, world)
         if allowed is not None:
