@@ -1,11 +1,11 @@
 """``python -m edge_agent.bench NAME [args]``: run one benchmark (speech, vision, planner, swap,
-thermal, agent, stop); ``--help`` after the name lists its options."""
+thermal, agent, stop, oversized); ``--help`` after the name lists its options."""
 from __future__ import annotations
 
 import importlib
 import sys
 
-NAMES = ('speech', 'vision', 'planner', 'swap', 'thermal', 'agent', 'stop')
+NAMES = ('speech', 'vision', 'planner', 'swap', 'thermal', 'agent', 'stop', 'oversized')
 
 
 def main(argv: list[str] | None = None) -> int:

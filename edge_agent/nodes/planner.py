@@ -18,7 +18,8 @@ that need no model (the guard: a stop, an injection attempt, an unseen object; s
 the rules parse) are planned in the goal's own thread, outside the model's lock, and only the
 rest wait for the one planning thread. Sending a plan to the executor and checking that no newer
 goal exists happen under one lock, so nothing accepted before a stop reaches the executor after
-it. Cancelling a goal interrupts its planning the same way.
+it. Cancelling a goal interrupts its planning the same way, and so does ``true`` on
+``emergency_stop``: every goal ends at once (the skill executor stops the motion).
 """
 from __future__ import annotations
 
@@ -29,8 +30,10 @@ import dataclasses
 import threading
 
 from rclpy.action import GoalResponse
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.lifecycle import Node as LifecycleNode
 from rclpy.lifecycle import TransitionCallbackReturn
+from std_msgs.msg import Bool
 
 from edge_agent.action import ExecuteCommand, ExecutePlan
 from edge_agent.core.config.tiers import TierCatalog
@@ -136,6 +139,9 @@ class PlannerNode(ModelNode, LifecycleNode):
                                           self._on_detections, SENSOR))
         self.own(self.create_subscription(RobotState, 'robot/state', self._on_robot_state,
                                           LATCHED))
+        self.own(self.create_subscription(Bool, 'emergency_stop', self._on_emergency_stop,
+                                          RELIABLE,
+                                          callback_group=MutuallyExclusiveCallbackGroup()))
         self._plans = self.action_client(ExecutePlan, 'executor/execute_plan')
         self.own(self.follow_tiers())
         self.serve_action(ExecuteCommand, 'agent/execute_command', self._execute,
@@ -144,9 +150,16 @@ class PlannerNode(ModelNode, LifecycleNode):
         return super().on_configure(state)
 
     def _stop_work(self) -> None:
-        with self._order_lock:   # running goals end (preempted) instead of acting while inactive
+        self._interrupt_all()   # running goals end (preempted) instead of acting while inactive
+
+    def _interrupt_all(self) -> None:
+        with self._order_lock:
             for command in self._commands.values():
                 command.interrupt.set()
+
+    def _on_emergency_stop(self, msg: Bool) -> None:
+        if msg.data:
+            self._interrupt_all()
 
     def destroy_node(self):
         result = super().destroy_node()

@@ -52,6 +52,11 @@ def run(factory, args=None, lifecycle: bool = False, fatal: tuple = ()) -> int:
         return 1
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
+    except Exception:
+        if rclpy.ok():
+            raise
+        # SIGINT arrived while the node was still being built (its first publish then finds
+        # the context shut down): a clean stop, not a crash.
     finally:
         if node is not None:
             node.destroy_node()
