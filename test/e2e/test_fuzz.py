@@ -127,8 +127,9 @@ def test_vision_node_survives_hostile_frames_and_goals(ros_context, executor):
                 wait_future(h.get_result_async(), timeout=30)
     cases.append(('12 concurrent goals', flood))
     fuzz('vision', cases, still_serves)
-    # only the newest frame is processed, so a bad frame may be replaced before it is decoded
-    assert node._stats['frames_oversized'] >= 1 and node._stats['bad_frames'] >= 1
+    # only the newest frame is processed, so a bad frame may be replaced by the valid one that
+    # follows before it is decoded: bad_frames may stay 0; the oversized one is counted on entry
+    assert node._stats['frames_oversized'] >= 1
     assert node._stats['goals_rejected'] >= 13
 
 
