@@ -1,13 +1,16 @@
 """What the benchmarks share: percentiles, CPU-timed repeats, peak memory, the source tree."""
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+import contextlib
+import os
 import pathlib
 import resource
 import statistics
+import threading
 import time
 
-__all__ = ['SOURCE_ROOT', 'cpu_timed', 'peak_rss_mb', 'percentile']
+__all__ = ['SOURCE_ROOT', 'cpu_timed', 'peak_rss_mb', 'percentile', 'running_graph']
 
 # Benchmarks read test data of the source tree (held-out renders, the speech set).
 SOURCE_ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -32,3 +35,41 @@ def cpu_timed(fn: Callable[[], object], repeats: int) -> list[float]:
 def peak_rss_mb() -> float:
     """Peak resident memory of this process [MB]."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+@contextlib.contextmanager
+def running_graph(make_nodes: Callable[[object], list], probe: str | None = None,
+                  num_threads: int | None = None) -> Iterator[tuple[list, object]]:
+    """Lifecycle nodes (``make_nodes(context)``) configured, activated and spinning on the
+    project's executor in a private context on ROS_DOMAIN_ID, plus a plain probe node named
+    ``probe`` (None: none); yields (nodes, probe) and shuts all of it down afterwards."""
+    import rclpy
+    from rclpy.context import Context
+    from rclpy.node import Node
+
+    from edge_agent.nodes.common import NodeExecutor
+    from edge_agent.nodes.common.lifecycle import destroy_waitables
+
+    context = Context()
+    rclpy.init(context=context, domain_id=int(os.environ.get('ROS_DOMAIN_ID', '0') or 0))
+    executor = NodeExecutor(num_threads=num_threads, context=context)
+    nodes = make_nodes(context)
+    extra = [Node(probe, context=context)] if probe else []
+    try:
+        for node in nodes:
+            node.trigger_configure()
+            node.trigger_activate()
+            executor.add_node(node)
+        for node in extra:
+            executor.add_node(node)
+        threading.Thread(target=executor.spin, daemon=True).start()
+        yield nodes, (extra[0] if extra else None)
+    finally:
+        for node in nodes:
+            node._stop_work()
+        executor.shutdown(timeout_sec=5.0)
+        for node in extra:
+            destroy_waitables(node)
+        for node in [*nodes, *extra]:
+            node.destroy_node()
+        rclpy.try_shutdown(context=context)

@@ -14,7 +14,6 @@ import os
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 
 __all__ = ['main']
@@ -62,53 +61,37 @@ def main() -> int:
     args = parser.parse_args()
     w, h = (int(v) for v in args.size.split('x'))
 
-    import rclpy
-    from rclpy.context import Context
+    from rclpy.parameter import Parameter
 
-    from edge_agent.nodes.common import NodeExecutor
+    from edge_agent.bench.common import running_graph
     from edge_agent.nodes.speech import SpeechNode
     from edge_agent.nodes.vision import VisionNode
 
-    context = Context()
-    rclpy.init(context=context, domain_id=int(os.environ.get('ROS_DOMAIN_ID', '0') or 0))
-    executor = NodeExecutor(context=context)
-    from rclpy.parameter import Parameter
-    nodes = [VisionNode(context=context),
-             SpeechNode(context=context, parameter_overrides=[Parameter('tier', value=2)])]
-    for node in nodes:
-        node.trigger_configure()
-        node.trigger_activate()
-        executor.add_node(node)
-    threading.Thread(target=executor.spin, daemon=True).start()
-    vision, speech = nodes
-    publisher = subprocess.Popen(
-        [sys.executable, '-c', PUBLISHER, str(args.count), str(w), str(h),
-         str(int(args.chunk_mb * 1e6))], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-        text=True, env=dict(os.environ))
-    try:
-        assert publisher.stdout.readline().strip() == 'ready'
-        deadline = time.monotonic() + 30
-        while vision._stats['frames_in'] < 1 and time.monotonic() < deadline:
-            time.sleep(0.1)   # warm-up: valid frames from... none yet; the first pair does it
-        before = _rss_mb()
-        publisher.stdin.write('\n')
-        publisher.stdin.flush()
-        publisher.stdout.readline()
-        time.sleep(1.0)
-        after_first = _rss_mb()
-        publisher.stdin.write('\n')
-        publisher.stdin.flush()
-        publisher.wait(timeout=600)
-        time.sleep(2.0)
-        after_all = _rss_mb()
-    finally:
-        publisher.kill()
-        for node in nodes:
-            node._stop_work()
-        executor.shutdown(timeout_sec=5.0)
-        for node in nodes:
-            node.destroy_node()
-        rclpy.try_shutdown(context=context)
+    def make_nodes(context):
+        return [VisionNode(context=context),
+                SpeechNode(context=context, parameter_overrides=[Parameter('tier', value=2)])]
+
+    with running_graph(make_nodes) as (nodes, _probe):
+        vision, speech = nodes
+        publisher = subprocess.Popen(
+            [sys.executable, '-c', PUBLISHER, str(args.count), str(w), str(h),
+             str(int(args.chunk_mb * 1e6))], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            text=True, env=dict(os.environ))
+        try:
+            assert publisher.stdout.readline().strip() == 'ready'
+            before = _rss_mb()
+            publisher.stdin.write('\n')
+            publisher.stdin.flush()
+            publisher.stdout.readline()
+            time.sleep(1.0)
+            after_first = _rss_mb()
+            publisher.stdin.write('\n')
+            publisher.stdin.flush()
+            publisher.wait(timeout=600)
+            time.sleep(2.0)
+            after_all = _rss_mb()
+        finally:
+            publisher.kill()
     v, s = vision._stats, speech._stats
     print(f'{args.count} images of {w}x{h} rgb8 ({w * h * 3 / 1e6:.0f} MB) and {args.count} '
           f'audio chunks of {args.chunk_mb:g} MB, each followed by a valid one')

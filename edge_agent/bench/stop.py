@@ -18,12 +18,10 @@ after the stop (it must not).
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import threading
 import time
 
-from edge_agent.bench.common import percentile
+from edge_agent.bench.common import percentile, running_graph
 
 __all__ = ['main']
 
@@ -40,16 +38,13 @@ def _until(predicate, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
-            raise TimeoutError('condition not met within 30 s')
+            raise TimeoutError(f'condition not met within {timeout:g} s')
         time.sleep(0.002)
 
 
 def run(repeats: int) -> dict[str, list[float]]:
     """Stop latencies [s] per way to stop."""
-    import rclpy
     from rclpy.action import ActionClient
-    from rclpy.context import Context
-    from rclpy.node import Node
     from rclpy.parameter import Parameter
     from std_msgs.msg import Bool
 
@@ -57,36 +52,26 @@ def run(repeats: int) -> dict[str, list[float]]:
     from edge_agent.core.planning import Plan, Step
     from edge_agent.msg import Transcript
     from edge_agent.nodes.agent import AgentNode
-    from edge_agent.nodes.common import RELIABLE, NodeExecutor
-    from edge_agent.nodes.common.lifecycle import destroy_waitables
+    from edge_agent.nodes.common import RELIABLE
     from edge_agent.nodes.common.plans import plan_to_msg
     from edge_agent.nodes.planner import PlannerNode
     from edge_agent.nodes.skill_executor import SkillExecutorNode
 
-    context = Context()
-    rclpy.init(context=context, domain_id=int(os.environ.get('ROS_DOMAIN_ID', '0') or 0))
-    executor = NodeExecutor(num_threads=4, context=context)
-    nodes = [SkillExecutorNode(context=context, parameter_overrides=[
-                 Parameter('step_time_s', value=600.0)]),
-             PlannerNode(context=context, parameter_overrides=[Parameter('tier', value=2)]),
-             AgentNode(context=context)]
-    for node in nodes:
-        node.trigger_configure()
-        node.trigger_activate()
-        executor.add_node(node)
-    probe = Node('stop_bench', context=context)
-    executor.add_node(probe)
-    spinner = threading.Thread(target=executor.spin, daemon=True)
-    spinner.start()
-    estop = probe.create_publisher(Bool, 'emergency_stop', RELIABLE)
-    heard = probe.create_publisher(Transcript, 'speech/transcript', RELIABLE)
-    plans = ActionClient(probe, ExecutePlan, 'executor/execute_plan')
-    commands = ActionClient(probe, ExecuteCommand, 'agent/execute_command')
-    far = plan_to_msg(Plan('bench', [Step('navigate_to', {'location': 'kitchen'}),
-                                     Step('navigate_to', {'location': 'office'})]))
-    stop = plan_to_msg(Plan('stop', [Step('stop', {})]))
-    skills = nodes[0]
-    try:
+    def make_nodes(context):
+        return [SkillExecutorNode(context=context, parameter_overrides=[
+                    Parameter('step_time_s', value=600.0)]),
+                PlannerNode(context=context, parameter_overrides=[Parameter('tier', value=2)]),
+                AgentNode(context=context)]
+
+    with running_graph(make_nodes, 'stop_bench', num_threads=4) as (nodes, probe):
+        skills = nodes[0]
+        estop = probe.create_publisher(Bool, 'emergency_stop', RELIABLE)
+        heard = probe.create_publisher(Transcript, 'speech/transcript', RELIABLE)
+        plans = ActionClient(probe, ExecutePlan, 'executor/execute_plan')
+        commands = ActionClient(probe, ExecuteCommand, 'agent/execute_command')
+        far = plan_to_msg(Plan('bench', [Step('navigate_to', {'location': 'kitchen'}),
+                                         Step('navigate_to', {'location': 'office'})]))
+        stop = plan_to_msg(Plan('stop', [Step('stop', {})]))
         plans.wait_for_server(timeout_sec=30)
         commands.wait_for_server(timeout_sec=30)
         _until(lambda: estop.get_subscription_count() > 0 and heard.get_subscription_count() > 0)
@@ -134,14 +119,6 @@ def run(repeats: int) -> dict[str, list[float]]:
                     _until(lambda: not skills._estop)
                 _until(lambda: not skills._running)
         return out
-    finally:
-        for node in nodes:
-            node._stop_work()
-        executor.shutdown(timeout_sec=5.0)
-        destroy_waitables(probe)
-        for node in [*nodes, probe]:
-            node.destroy_node()
-        rclpy.try_shutdown(context=context)
 
 
 LOAD_COMMANDS = ['could you possibly head over toward the kitchen area',
@@ -154,48 +131,37 @@ LOAD_COMMANDS = ['could you possibly head over toward the kitchen area',
 def run_under_load(repeats: int, tier: int) -> tuple[dict[str, list[float]], int]:
     """Stop latencies [s] per way to stop with the planner's model busy, and the number of
     commands sent before a stop that the executor took after it (must be 0)."""
-    import rclpy
     from rclpy.action import ActionClient
-    from rclpy.context import Context
-    from rclpy.node import Node
     from rclpy.parameter import Parameter
     from std_msgs.msg import Bool
 
     from edge_agent.action import ExecuteCommand
     from edge_agent.msg import Transcript
     from edge_agent.nodes.agent import AgentNode
-    from edge_agent.nodes.common import RELIABLE, NodeExecutor
-    from edge_agent.nodes.common.lifecycle import destroy_waitables
+    from edge_agent.nodes.common import RELIABLE
     from edge_agent.nodes.planner import PlannerNode
     from edge_agent.nodes.skill_executor import SkillExecutorNode
 
-    context = Context()
-    rclpy.init(context=context, domain_id=int(os.environ.get('ROS_DOMAIN_ID', '0') or 0))
-    executor = NodeExecutor(context=context)
-    nodes = [SkillExecutorNode(context=context, parameter_overrides=[
-                 Parameter('step_time_s', value=0.05),
-                 Parameter('emergency_stop_latches', value=False)]),
-             PlannerNode(context=context, parameter_overrides=[Parameter('tier', value=tier)]),
-             AgentNode(context=context)]
-    for node in nodes:
-        node.trigger_configure()
-        node.trigger_activate()
-        executor.add_node(node)
-    skills, planner = nodes[0], nodes[1]
-    model = planner.engines.engine.backends[0]
-    if not hasattr(model, 'generating'):
-        raise SystemExit(f'tier {tier} has no language model to keep busy')
-    probe = Node('stop_load_bench', context=context)
-    executor.add_node(probe)
-    threading.Thread(target=executor.spin, daemon=True).start()
-    estop = probe.create_publisher(Bool, 'emergency_stop', RELIABLE)
-    heard = probe.create_publisher(Transcript, 'speech/transcript', RELIABLE)
-    commands = ActionClient(probe, ExecuteCommand, 'agent/execute_command')
-    gate = skills.goal_gates['executor/execute_plan']
-    out: dict[str, list[float]] = {'emergency_stop topic': [], 'stop goal': [],
-                                   'spoken stop (agent)': []}
-    late = 0
-    try:
+    def make_nodes(context):
+        return [SkillExecutorNode(context=context, parameter_overrides=[
+                    Parameter('step_time_s', value=0.05),
+                    Parameter('emergency_stop_latches', value=False)]),
+                PlannerNode(context=context, parameter_overrides=[
+                    Parameter('tier', value=tier)]),
+                AgentNode(context=context)]
+
+    with running_graph(make_nodes, 'stop_load_bench') as (nodes, probe):
+        skills, planner = nodes[0], nodes[1]
+        model = planner.engines.engine.backends[0]
+        if not hasattr(model, 'generating'):
+            raise SystemExit(f'tier {tier} has no language model to keep busy')
+        estop = probe.create_publisher(Bool, 'emergency_stop', RELIABLE)
+        heard = probe.create_publisher(Transcript, 'speech/transcript', RELIABLE)
+        commands = ActionClient(probe, ExecuteCommand, 'agent/execute_command')
+        gate = skills.goal_gates['executor/execute_plan']
+        out: dict[str, list[float]] = {'emergency_stop topic': [], 'stop goal': [],
+                                       'spoken stop (agent)': []}
+        late = 0
         commands.wait_for_server(timeout_sec=30)
         _until(lambda: estop.get_subscription_count() >= 2 and heard.get_subscription_count())
 
@@ -233,14 +199,6 @@ def run_under_load(repeats: int, tier: int) -> tuple[dict[str, list[float]], int
                 if name == 'emergency_stop topic':
                     estop.publish(Bool(data=False))
         return out, late
-    finally:
-        for node in nodes:
-            node._stop_work()
-        executor.shutdown(timeout_sec=5.0)
-        destroy_waitables(probe)
-        for node in [*nodes, probe]:
-            node.destroy_node()
-        rclpy.try_shutdown(context=context)
 
 
 def main() -> int:
