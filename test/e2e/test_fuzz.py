@@ -56,6 +56,16 @@ def fuzz(node: str, cases, still_serves) -> None:
     print(f'\nfuzz: {node}: {COVERED[node]} cases, each followed by a served request')
 
 
+def flood(client, goal, count: int, timeout: float = 30.0) -> int:
+    """Send ``count`` copies of ``goal`` at once, wait for every accepted one to end; the
+    number accepted."""
+    handles = [wait_future(client.send_goal_async(goal)) for _ in range(count)]
+    for handle in handles:
+        if handle.accepted:
+            wait_future(handle.get_result_async(), timeout=timeout)
+    return sum(h.accepted for h in handles)
+
+
 def image(w, h, encoding='rgb8', step=None, data=None, fill=0):
     bpp = {'rgb8': 3, 'bgr8': 3, 'mono8': 1, 'rgba8': 4}.get(encoding, 3)
     step = w * bpp if step is None else step
@@ -118,14 +128,9 @@ def test_vision_node_survives_hostile_frames_and_goals(ros_context, executor):
                                accepted=True)),
     ]
 
-    def flood():
-        handles = [wait_future(client.send_goal_async(Observe.Goal(duration=0.5)))
-                   for _ in range(12)]
-        assert sum(h.accepted for h in handles) == 4   # max_concurrent_goals
-        for h in handles:
-            if h.accepted:
-                wait_future(h.get_result_async(), timeout=30)
-    cases.append(('12 concurrent goals', flood))
+    def concurrent():
+        assert flood(client, Observe.Goal(duration=0.5), 12) == 4   # max_concurrent_goals
+    cases.append(('12 concurrent goals', concurrent))
     fuzz('vision', cases, still_serves)
     # only the newest frame is processed, so a bad frame may be replaced by the valid one that
     # follows before it is decoded: bad_frames may stay 0; the oversized one is counted on entry
@@ -190,14 +195,9 @@ def test_speech_node_survives_hostile_audio_and_goals(ros_context, executor):
         ('huge timeout', goal(1e9)),
     ]
 
-    def flood():
-        handles = [wait_future(client.send_goal_async(Listen.Goal(timeout=0.3)))
-                   for _ in range(10)]
-        assert sum(h.accepted for h in handles) == 4
-        for h in handles:
-            if h.accepted:
-                wait_future(h.get_result_async(), timeout=20)
-    cases.append(('10 concurrent goals', flood))
+    def concurrent():
+        assert flood(client, Listen.Goal(timeout=0.3), 10, timeout=20) == 4
+    cases.append(('10 concurrent goals', concurrent))
     fuzz('speech', cases, still_serves)
     assert node._stats['chunks_oversized'] == 1 and node._stats['bad_chunks'] >= 6
     # and it still understands speech
@@ -263,13 +263,8 @@ def test_planner_executor_and_agent_survive_hostile_commands(ros_context, execut
     def topic(pub, msg):
         return lambda: pub.publish(msg)
 
-    def flood():   # at most max_concurrent_goals run, each newer one preempting the older
-        handles = [wait_future(commands.send_goal_async(ExecuteCommand.Goal(
-            command='go to the office'))) for _ in range(20)]
-        assert any(h.accepted for h in handles)
-        for h in handles:
-            if h.accepted:
-                wait_future(h.get_result_async(), timeout=30)
+    def concurrent():   # at most max_concurrent_goals run, each newer one preempting the older
+        assert flood(commands, ExecuteCommand.Goal(command='go to the office'), 20) >= 1
 
     nan_det = DetectionArray(detections=[Detection(label='cup', score=math.nan,
                                                    x_min=math.inf, y_max=-math.inf)])
@@ -290,7 +285,7 @@ def test_planner_executor_and_agent_survive_hostile_commands(ros_context, execut
         ('500 junk detections', topic(detections, junk_det)),
         ('robot state junk', topic(state, RobotState(location='\x00' * 1000,
                                                      held_object='🤖' * 1000))),
-        ('20 concurrent commands', flood),
+        ('20 concurrent commands', concurrent),
     ]
     fuzz('planner', planner_cases, command_served)
 
