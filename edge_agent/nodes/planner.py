@@ -9,10 +9,10 @@ skill executor's ``robot/state`` (what is held, where the robot is), the tier fr
 ``executor/execute_plan``, whose per-step feedback is relayed; a new goal preempts the running
 one, cancelling a goal cancels its plan on the executor, a stop wins there.
 
-A stop wins at once, whatever the model is doing. Goals are numbered in the order the server
+A stop wins at once, whatever the model is doing. Goals are taken in the order the server
 accepts them (one goal request at a time: the server's callback group is mutually exclusive),
-and each newer goal interrupts every older one that is not a stop: a model generating for an
-older goal stops at its next token (``core.planning`` PlanningCancelled), queued older goals
+and each newly accepted goal interrupts every older one that is not a stop: a model generating
+for an older goal stops at its next token (``core.planning`` PlanningCancelled), queued older goals
 never reach the model, and the older goals end at once, without waiting for the model. Commands
 that need no model (the guard: a stop, an injection attempt, an unseen object; simple commands
 the rules parse) are planned in the goal's own thread, outside the model's lock, and only the
@@ -83,9 +83,9 @@ _POLL_S = 0.01   # how often a goal waiting for the model checks for a stop or a
 
 @dataclasses.dataclass
 class _Command:
-    """One accepted goal: its place in the order, and the event that interrupts it."""
+    """One accepted goal: whether it is a stop, and the event that interrupts it (set when a
+    newer goal is accepted, on a cancel-all, or when the node stops serving)."""
 
-    order: int
     stop: bool
     interrupt: threading.Event = dataclasses.field(default_factory=threading.Event)
 
@@ -102,8 +102,7 @@ class PlannerNode(ModelNode, LifecycleNode):
         self._models: ModelCatalog | None = None
         self._rules: RuleParser | None = None
         self._commands: dict[bytes, _Command] = {}
-        self._order = 0
-        self._order_lock = threading.Lock()
+        self._order_lock = threading.Lock()   # acceptance order: who interrupts whom
         self._send_lock = threading.Lock()      # check "still the newest" and send, as one
         self._model_thread = ThreadPoolExecutor(1, thread_name_prefix='planner_model')
         self._stats = collections.Counter()
@@ -205,21 +204,20 @@ class PlannerNode(ModelNode, LifecycleNode):
         return GoalResponse.ACCEPT
 
     def _on_accepted(self, goal_handle) -> None:
-        """Number the goal and interrupt every older one (a stop is never interrupted)."""
+        """Interrupt every goal accepted before this one (a stop is never interrupted)."""
         stop = self._is_stop(goal_handle.request)
         with self._order_lock:
-            self._order += 1
             for older in self._commands.values():
                 if not older.stop:
                     older.interrupt.set()
-            self._commands[bytes(goal_handle.goal_id.uuid)] = _Command(self._order, stop)
+            self._commands[bytes(goal_handle.goal_id.uuid)] = _Command(stop)
         goal_handle.execute()
 
     def _execute(self, goal_handle):
         key = bytes(goal_handle.goal_id.uuid)
         command = self._commands.get(key)
         if command is None:   # accepted as the node went inactive: ends as preempted
-            command = _Command(0, False)
+            command = _Command(False)
             command.interrupt.set()
         try:
             return self._serve(goal_handle, command)
@@ -237,8 +235,7 @@ class PlannerNode(ModelNode, LifecycleNode):
 
         result = self._plan(text, interrupted)
         if result is None or (interrupted() and not command.stop):
-            return self._ended(goal_handle, None, 'planner not active' if result is None and
-                               not interrupted() else None)
+            return self._ended(goal_handle, None, None if interrupted() else 'planner not active')
         for reason in result.fallbacks:
             self.get_logger().warning(f'fallback: {reason}')
         msg = plan_to_msg(result.plan, self.get_clock().now().to_msg())
