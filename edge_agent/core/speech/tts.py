@@ -49,7 +49,8 @@ def default_voice_path() -> pathlib.Path:
 class PiperVoiceEngine:
     """One loaded Piper voice; see the module docstring."""
 
-    def __init__(self, model_path: str | pathlib.Path | None = None) -> None:
+    def __init__(self, model_path: str | pathlib.Path | None = None,
+                 deterministic: bool = False) -> None:
         try:
             from piper import PiperVoice
         except ImportError as exc:
@@ -64,13 +65,19 @@ class PiperVoiceEngine:
                            f'{exc}') from exc
         self.path = path
         self.sample_rate = int(self._voice.config.sample_rate)
+        # Piper's VITS samples noise on every call, so the same text sounds (and transcribes)
+        # slightly differently each time; without it the audio is identical for equal text.
+        self._config = None
+        if deterministic:
+            from piper import SynthesisConfig
+            self._config = SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0)
 
     def synthesize(self, text: str) -> Speech:
         """Speak ``text``; an empty text gives no samples."""
         if not text.strip():
             return Speech(np.zeros(0, np.int16), self.sample_rate)
         chunks = [np.frombuffer(c.audio_int16_bytes, np.int16)
-                  for c in self._voice.synthesize(text)]
+                  for c in self._voice.synthesize(text, syn_config=self._config)]
         samples = np.concatenate(chunks) if chunks else np.zeros(0, np.int16)
         return Speech(samples, self.sample_rate)
 
