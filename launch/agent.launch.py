@@ -1,62 +1,47 @@
 """Launch the edge_agent graph: `ros2 launch edge_agent agent.launch.py [namespace:=robot1]`.
 
-Starts the thermal governor, speech, vision, agent, planner, skill executor and speaker nodes,
+Starts the thermal governor, speech, vision, skill executor, planner, agent and speaker nodes,
 and the microphone with mic:=true. robot:=nav2 drives a Nav2 robot (navigate_to as
 NavigateToPose goals, poses from config/places.yaml) instead of the dry run;
 vision_model:=/path/model.onnx (or a TensorRT .engine) runs your own YOLO export instead of
-the tiers; vision_backend:=tensorrt|onnxruntime|opencv picks the vision backend.
+the tiers; vision_backend:=tensorrt|onnxruntime|opencv picks the vision backend;
+shm_profile:=false keeps the middleware's default transport settings.
+
+The node list, the arguments and the parameters each node takes from them come from
+edge_agent.app.graph, which `edge-agent up` reads too: both start the same graph.
 """
+import os
+
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument
+from launch.actions import DeclareLaunchArgument, SetEnvironmentVariable
 from launch.conditions import IfCondition
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node
 from launch_ros.substitutions import FindPackageShare
 
+from edge_agent.app.graph import ARGUMENTS, NODES, node_parameters
+
 
 def generate_launch_description():
-    namespace = LaunchConfiguration('namespace')
-    use_sim_time = LaunchConfiguration('use_sim_time')
-    params_file = LaunchConfiguration('params_file')
-    log_level = LaunchConfiguration('log_level')
-
-    def edge_node(executable, extra=None, **kwargs):
-        return Node(package='edge_agent', executable=executable, name=executable,
-                    namespace=namespace, output='screen',
-                    parameters=[params_file, {'use_sim_time': use_sim_time, **(extra or {})}],
-                    arguments=['--ros-args', '--log-level', log_level], **kwargs)
-
-    return LaunchDescription([
-        DeclareLaunchArgument('namespace', default_value='',
-                              description='Namespace of every node (e.g. the robot name).'),
-        DeclareLaunchArgument('use_sim_time', default_value='false',
-                              description='Use /clock from a simulator or a bag replay.'),
-        DeclareLaunchArgument(
-            'params_file',
-            default_value=PathJoinSubstitution(
-                [FindPackageShare('edge_agent'), 'config', 'agent.yaml']),
-            description='Parameter YAML for all edge_agent nodes.'),
-        DeclareLaunchArgument('log_level', default_value='info',
-                              description='Logging level: debug, info, warn, error.'),
-        DeclareLaunchArgument('mic', default_value='false',
-                              description='Start the microphone capture node (sounddevice).'),
-        DeclareLaunchArgument('robot', default_value='dry_run',
-                              description='Skill adapter of the skill executor: dry_run (nothing '
-                                          'moves) or nav2 (navigate_to via Nav2 NavigateToPose).'),
-        DeclareLaunchArgument('vision_model', default_value='',
-                              description='YOLO-family ONNX model (or TensorRT .engine) for the '
-                                          "vision node; empty = the project's detector from the "
-                                          'tier catalog.'),
-        DeclareLaunchArgument('vision_backend', default_value='auto',
-                              description='Vision backend: auto (TensorRT when available, else '
-                                          'ONNX Runtime), tensorrt, onnxruntime or opencv.'),
-        edge_node('thermal_governor'),
-        edge_node('audio_capture', condition=IfCondition(LaunchConfiguration('mic'))),
-        edge_node('speech'),
-        edge_node('agent'),
-        edge_node('planner'),
-        edge_node('skill_executor', extra={'adapter': LaunchConfiguration('robot')}),
-        edge_node('speaker'),
-        edge_node('vision', extra={'model_path': LaunchConfiguration('vision_model'),
-                                   'backend': LaunchConfiguration('vision_backend')}),
-    ])
+    share = FindPackageShare('edge_agent')
+    defaults = {'params_file': PathJoinSubstitution([share, 'config', 'agent.yaml'])}
+    arguments = [DeclareLaunchArgument(a.name, default_value=defaults.get(a.name, a.default),
+                                       description=a.description) for a in ARGUMENTS]
+    # Fast DDS reads its profile when a process creates its first participant, so the variable
+    # is set before any node starts; Fast DDS 2 (Humble, Jazzy) reads the FASTRTPS_ name, 3
+    # (Kilted on) the FASTDDS_ one and warns about the other.
+    variable = ('FASTRTPS_DEFAULT_PROFILES_FILE' if os.environ.get('ROS_DISTRO') in
+                ('humble', 'jazzy') else 'FASTDDS_DEFAULT_PROFILES_FILE')
+    shm = [SetEnvironmentVariable(variable, PathJoinSubstitution([share, 'config',
+                                                                  'fastdds_shm.xml']),
+                                  condition=IfCondition(LaunchConfiguration('shm_profile')))]
+    nodes = [
+        Node(package='edge_agent', executable=spec.name, name=spec.name,
+             namespace=LaunchConfiguration('namespace'), output='screen',
+             parameters=[LaunchConfiguration('params_file'),
+                         node_parameters(spec, LaunchConfiguration)],
+             arguments=['--ros-args', '--log-level', LaunchConfiguration('log_level')],
+             condition=IfCondition(LaunchConfiguration(spec.condition)) if spec.condition
+             else None)
+        for spec in NODES]
+    return LaunchDescription([*arguments, *shm, *nodes])

@@ -1,0 +1,1 @@
+"""The one-process runner behind `edge-agent up`, `demo` and `replay`, and the console view."""

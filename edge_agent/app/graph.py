@@ -1,0 +1,102 @@
+"""The agent's node set: one description that `launch/agent.launch.py` and `edge-agent up`
+both read, so the two cannot start different nodes or give them different parameters.
+
+No rclpy and no ``launch`` import here: a launch file evaluates ``node_parameters`` with its own
+``LaunchConfiguration`` substitutions; ``edge-agent up`` with the values of its options.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+import dataclasses
+
+__all__ = ['ARGUMENTS', 'NODES', 'Argument', 'NodeSpec', 'node_parameters', 'select']
+
+
+@dataclasses.dataclass(frozen=True)
+class Argument:
+    """A launch argument (``ros2 launch ... name:=value``), also an ``edge-agent up`` option."""
+
+    name: str
+    default: str
+    description: str
+
+
+@dataclasses.dataclass(frozen=True)
+class NodeSpec:
+    """One node of the graph: executable and node name, the class ``up`` builds, whether it is
+    a lifecycle node, the launch argument that must be true to start it, and the node
+    parameters that come from launch arguments (parameter name -> argument name)."""
+
+    name: str
+    module: str
+    cls: str
+    lifecycle: bool = True
+    condition: str | None = None
+    from_arguments: tuple[tuple[str, str], ...] = ()
+
+    def load(self) -> type:
+        """The node class (imports rclpy)."""
+        import importlib
+
+        return getattr(importlib.import_module(self.module), self.cls)
+
+
+ARGUMENTS: tuple[Argument, ...] = (
+    Argument('namespace', '', 'Namespace of every node (e.g. the robot name).'),
+    Argument('use_sim_time', 'false', 'Use /clock from a simulator or a bag replay.'),
+    Argument('params_file', '', 'Parameter YAML for all edge_agent nodes; empty = the '
+             "package's config/agent.yaml."),
+    Argument('log_level', 'info', 'Logging level: debug, info, warn, error.'),
+    Argument('mic', 'false', 'Start the microphone capture node (sounddevice).'),
+    Argument('robot', 'dry_run', 'Skill adapter of the skill executor: dry_run (nothing moves) '
+             'or nav2 (navigate_to via Nav2 NavigateToPose).'),
+    Argument('vision_model', '', "YOLO-family ONNX model (or TensorRT .engine) for the vision "
+             "node; empty = the project's detector from the tier catalog."),
+    Argument('vision_backend', 'auto', 'Vision backend: auto (TensorRT when available, else ONNX '
+             'Runtime), tensorrt, onnxruntime or opencv.'),
+    Argument('shm_profile', 'true', 'Use the Fast DDS profile with a 10 MB shared-memory segment '
+             '(config/fastdds_shm.xml), so camera images pass through shared memory; false = '
+             'the middleware default.'),
+)
+
+# Bring-up order: the governor first (its tier is latched), then the sensors' consumers, the
+# executor before the planner that sends it plans, the agent that drives them last.
+NODES: tuple[NodeSpec, ...] = (
+    NodeSpec('thermal_governor', 'edge_agent.nodes.thermal_governor', 'ThermalGovernor',
+             lifecycle=False),
+    NodeSpec('audio_capture', 'edge_agent.nodes.audio_capture', 'AudioCapture',
+             lifecycle=False, condition='mic'),
+    NodeSpec('speech', 'edge_agent.nodes.speech', 'SpeechNode'),
+    NodeSpec('vision', 'edge_agent.nodes.vision', 'VisionNode',
+             from_arguments=(('model_path', 'vision_model'), ('backend', 'vision_backend'))),
+    NodeSpec('skill_executor', 'edge_agent.nodes.skill_executor', 'SkillExecutorNode',
+             from_arguments=(('adapter', 'robot'),)),
+    NodeSpec('planner', 'edge_agent.nodes.planner', 'PlannerNode'),
+    NodeSpec('agent', 'edge_agent.nodes.agent', 'AgentNode'),
+    NodeSpec('speaker', 'edge_agent.nodes.speaker', 'SpeakerNode'),
+)
+
+
+def node_parameters(spec: NodeSpec, value: Callable[[str], object]) -> dict:
+    """The parameters ``spec`` gets from launch arguments (besides the YAML file), with
+    ``value(argument_name)`` giving an argument's value or substitution."""
+    return {'use_sim_time': value('use_sim_time'),
+            **{param: value(arg) for param, arg in spec.from_arguments}}
+
+
+def select(names: Iterable[str] | None, arguments: dict[str, str]) -> list[NodeSpec]:
+    """The nodes to start: ``names`` (None = all whose condition holds), in bring-up order.
+    An unknown name raises ValueError listing the known ones."""
+    known = {spec.name for spec in NODES}
+    if names is None:
+        return [s for s in NODES if s.condition is None or _true(arguments[s.condition])]
+    wanted = set(names)
+    unknown = sorted(wanted - known)
+    if unknown:
+        raise ValueError(f'unknown node(s) {", ".join(unknown)}; the graph has '
+                         f'{", ".join(s.name for s in NODES)}')
+    return [s for s in NODES if s.name in wanted]
+
+
+def _true(text: str) -> bool:
+    return str(text).strip().lower() in ('true', '1', 'yes', 'on')

@@ -1,0 +1,190 @@
+"""The whole graph in one process: what `edge-agent up`, `demo` and `replay` run.
+
+The same nodes as `launch/agent.launch.py` (``graph.NODES``), with the same parameters: the YAML
+file given to each node as ``--params-file`` (rcl applies its ``/**/name`` keys as it does for
+launch), then the values that come from launch arguments. Lifecycle transitions are driven in
+bring-up order and each one is checked; ``stop()`` ends every node's work before the executor,
+then destroys them, so Ctrl-C leaves no thread or DDS participant behind.
+"""
+from __future__ import annotations
+
+import os
+import threading
+
+import yaml
+
+from edge_agent.app import graph
+from edge_agent.core.config import data_file
+from edge_agent.core.errors import ConfigError
+
+__all__ = ['AgentGraph', 'launch_value', 'resolve_arguments']
+
+_LOG_LEVELS = {'debug': 10, 'info': 20, 'warn': 30, 'error': 40, 'fatal': 50}
+
+
+def resolve_arguments(given: dict[str, str] | None = None) -> dict[str, str]:
+    """Every launch argument's value: ``given`` over the declared defaults; an empty
+    ``params_file`` becomes the package's config/agent.yaml. Unknown names raise ConfigError."""
+    values = {a.name: a.default for a in graph.ARGUMENTS}
+    unknown = sorted(set(given or {}) - set(values))
+    if unknown:
+        raise ConfigError(f'unknown launch argument(s) {", ".join(unknown)}; known: '
+                          f'{", ".join(values)}')
+    values.update({k: str(v) for k, v in (given or {}).items()})
+    if not values['params_file']:
+        values['params_file'] = str(data_file('config/agent.yaml'))
+    return values
+
+
+def launch_value(text: str):
+    """A launch argument's text as launch_ros types a parameter value: YAML scalars
+    ('false' -> False, '2' -> 2), anything else (and '') as the text itself."""
+    if text == '':
+        return ''
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+    return value if isinstance(value, (bool, int, float, str)) else text
+
+
+class AgentGraph:
+    """The graph's nodes on one ``NodeExecutor`` in a private context.
+
+    ``arguments``: launch argument values (see ``graph.ARGUMENTS``); ``nodes``: names to start
+    (None = the launch file's set); ``overrides``: per node name, parameters set over the YAML
+    file (tests and the demo use them, e.g. a faster dry-run step).
+    """
+
+    def __init__(self, arguments: dict[str, str] | None = None,
+                 nodes: list[str] | None = None,
+                 overrides: dict[str, dict[str, object]] | None = None,
+                 num_threads: int | None = None) -> None:
+        self.arguments = resolve_arguments(arguments)
+        if self.arguments['log_level'].lower() not in _LOG_LEVELS:
+            raise ConfigError(f"log_level {self.arguments['log_level']!r}: expected one of "
+                              f"{', '.join(_LOG_LEVELS)}")
+        try:
+            self.specs = graph.select(nodes, self.arguments)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        if not os.path.isfile(self.arguments['params_file']):
+            raise ConfigError(f"params_file {self.arguments['params_file']} does not exist")
+        unknown = sorted(set(overrides or {}) - {s.name for s in graph.NODES})
+        if unknown:
+            raise ConfigError(f'overrides for unknown node(s) {", ".join(unknown)}')
+        self.overrides = overrides or {}
+        self.num_threads = num_threads
+        self.nodes: dict[str, object] = {}
+        self.extra: list = []
+        self.context = None
+        self.executor = None
+        self._thread: threading.Thread | None = None
+
+    def parameters(self, spec: graph.NodeSpec) -> dict[str, object]:
+        """What ``spec`` gets over the YAML file (launch arguments, then ``overrides``)."""
+        values = graph.node_parameters(spec, lambda arg: launch_value(self.arguments[arg]))
+        return {**values, **self.overrides.get(spec.name, {})}
+
+    def start(self, on_node=None) -> None:
+        """Build, configure and activate every node in order, then spin; ``on_node(name)`` is
+        called as each one comes up. Raises TransitionFailed (and stops what was started) when
+        a node does not come up."""
+        import rclpy
+        from rclpy.context import Context
+        from rclpy.parameter import Parameter
+
+        from edge_agent.nodes.common import NodeExecutor
+        from edge_agent.nodes.common.run import bring_up
+
+        if graph._true(self.arguments['shm_profile']):
+            profile = str(data_file('config/fastdds_shm.xml'))
+            os.environ.setdefault('FASTDDS_DEFAULT_PROFILES_FILE', profile)
+            if os.environ.get('ROS_DISTRO') in ('humble', 'jazzy'):  # Fast DDS 2 reads this one
+                os.environ.setdefault('FASTRTPS_DEFAULT_PROFILES_FILE', profile)
+        from rclpy.signals import SignalHandlerOptions
+
+        self.context = Context()
+        # The caller owns SIGINT/SIGTERM (edge-agent up turns them into KeyboardInterrupt and
+        # stops the graph in order); rclpy's handlers would shut the context down under it.
+        rclpy.init(context=self.context, signal_handler_options=SignalHandlerOptions.NO,
+                   domain_id=int(os.environ.get('ROS_DOMAIN_ID', '0') or 0))
+        self.executor = NodeExecutor(num_threads=self.num_threads, context=self.context)
+        try:
+            for spec in self.specs:
+                params = [Parameter(k, value=v) for k, v in self.parameters(spec).items()]
+                node = spec.load()(
+                    context=self.context, namespace=self.arguments['namespace'],
+                    cli_args=['--ros-args', '--params-file', self.arguments['params_file']],
+                    parameter_overrides=params)
+                self.nodes[spec.name] = node
+                node.get_logger().set_level(_LOG_LEVELS[self.arguments['log_level'].lower()])
+                if spec.lifecycle:
+                    bring_up(node)
+                self.executor.add_node(node)
+                if on_node is not None:
+                    on_node(spec.name)
+                if self._thread is None:
+                    self._thread = threading.Thread(target=self._spin, daemon=True,
+                                                    name='edge_agent_graph')
+                    self._thread.start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def add(self, node):
+        """Spin a further node (a probe, a bag player) with the graph; destroyed by stop()."""
+        self.extra.append(node)
+        self.executor.add_node(node)
+        return node
+
+    def _spin(self) -> None:
+        from rclpy.executors import ExternalShutdownException
+
+        try:
+            self.executor.spin()
+        except ExternalShutdownException:
+            pass
+
+    @property
+    def running(self) -> bool:
+        """Whether the executor still spins the nodes."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def stop(self) -> None:
+        """End every node's work, stop spinning, destroy the nodes, shut the context down."""
+        import rclpy
+
+        from edge_agent.nodes.common.lifecycle import destroy_waitables
+
+        for node in [*self.nodes.values(), *self.extra]:
+            stop = getattr(node, '_stop_work', None)
+            if stop is not None:
+                stop()
+        if self.executor is not None:
+            self.executor.shutdown(timeout_sec=5.0)
+        if self._thread is not None:
+            self._thread.join(10.0)
+        for node in reversed(list(self.nodes.values())):
+            if hasattr(node, 'trigger_shutdown'):
+                # frees the models now, not whenever the interpreter exits (ctranslate2 aborts
+                # the process if its threads are still joinable then)
+                try:
+                    node.trigger_shutdown()
+                except Exception as exc:  # noqa: BLE001 - report and go on destroying
+                    node.get_logger().error(f'shutdown transition failed: {exc!r}')
+        for node in [*self.extra, *reversed(list(self.nodes.values()))]:
+            destroy_waitables(node)
+            node.destroy_node()
+        self.nodes, self.extra = {}, []
+        if self.context is not None:
+            rclpy.try_shutdown(context=self.context)
+            self.context = None
+
+    def __enter__(self) -> AgentGraph:
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> bool:
+        self.stop()
+        return False

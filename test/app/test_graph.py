@@ -1,0 +1,217 @@
+"""One graph, two ways to start it: `launch/agent.launch.py` and `edge-agent up` start the same
+nodes with the same parameters, and `up` brings them up over real DDS and stops on Ctrl-C.
+
+`launch` is not on PyPI, so where it is absent the launch file is read by running its
+``generate_launch_description`` against recording stand-ins of the few launch classes it uses
+(arguments, conditions, substitutions, Node) and resolving what they recorded as launch and
+launch_ros would; where `launch` is installed (a ROS 2 workspace) the real classes are used
+and the same comparison runs on the real entities' recorded fields.
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import types
+
+import pytest
+from ros_helpers import wait_for
+
+from edge_agent.app import graph
+from edge_agent.app.runner import AgentGraph, launch_value, resolve_arguments
+from edge_agent.core.errors import ConfigError
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+LAUNCH_FILE = ROOT / 'launch' / 'agent.launch.py'
+
+
+class _Recorded:
+    def __init__(self, *args, **kwargs) -> None:
+        self.args, self.kwargs = args, kwargs
+
+
+def _stand_in_launch() -> dict[str, types.ModuleType]:
+    def module(name, **classes):
+        mod = types.ModuleType(name)
+        for cls_name in classes:
+            setattr(mod, cls_name, type(cls_name, (_Recorded,), {}))
+        return mod
+
+    return {
+        'launch': module('launch', LaunchDescription=1),
+        'launch.actions': module('launch.actions', DeclareLaunchArgument=1,
+                                 SetEnvironmentVariable=1),
+        'launch.conditions': module('launch.conditions', IfCondition=1),
+        'launch.substitutions': module('launch.substitutions', LaunchConfiguration=1,
+                                       PathJoinSubstitution=1),
+        'launch_ros.actions': module('launch_ros.actions', Node=1),
+        'launch_ros.substitutions': module('launch_ros.substitutions', FindPackageShare=1),
+        'launch_ros': module('launch_ros'),
+    }
+
+
+def _real_launch() -> bool:
+    # the repo's own launch/ folder imports as an empty namespace package: not `launch`
+    try:
+        from launch import LaunchDescription  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _launch_description(monkeypatch):
+    if not _real_launch():
+        for name, mod in _stand_in_launch().items():
+            monkeypatch.setitem(sys.modules, name, mod)
+    spec = importlib.util.spec_from_file_location('agent_launch', LAUNCH_FILE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.generate_launch_description()
+
+
+def _resolve(value, args: dict[str, str]):
+    """A recorded substitution's text, as launch would perform it."""
+    kind = type(value).__name__
+    if isinstance(value, str):
+        return value
+    if kind == 'LaunchConfiguration':
+        return args[value.args[0]]
+    if kind == 'FindPackageShare':
+        return str(ROOT)
+    if kind == 'PathJoinSubstitution':
+        return os.path.join(*(_resolve(part, args) for part in value.args[0]))
+    if isinstance(value, list):
+        return ''.join(_resolve(part, args) for part in value)
+    raise AssertionError(f'unexpected substitution {value!r}')
+
+
+def _launched(description, given: dict[str, str]) -> dict:
+    """What the launch file starts for launch arguments ``given``: per node name, its
+    executable, namespace, parameter file and parameters; and the environment it sets."""
+    entities = description.args[0]
+    declared = {e.args[0]: e.kwargs for e in entities
+                if type(e).__name__ == 'DeclareLaunchArgument'}
+    args = {name: given.get(name, _resolve(kw['default_value'], {}))
+            for name, kw in declared.items()}
+
+    def holds(entity) -> bool:
+        condition = entity.kwargs.get('condition')
+        return condition is None or graph._true(_resolve(condition.args[0], args))
+
+    env = {e.args[0]: _resolve(e.args[1], args) for e in entities
+           if type(e).__name__ == 'SetEnvironmentVariable' and holds(e)}
+    nodes = {}
+    for e in entities:
+        if type(e).__name__ != 'Node' or not holds(e):
+            continue
+        params_file, values = e.kwargs['parameters']
+        nodes[e.kwargs['name']] = {
+            'executable': e.kwargs['executable'],
+            'namespace': _resolve(e.kwargs['namespace'], args),
+            'params_file': _resolve(params_file, args),
+            # launch_ros types a substitution's text as a YAML scalar
+            'parameters': {k: launch_value(_resolve(v, args)) for k, v in values.items()},
+            'log_level': _resolve(e.kwargs['arguments'][-1], args)}
+    return {'declared': declared, 'nodes': nodes, 'env': env}
+
+
+def _up(given: dict[str, str]) -> dict:
+    """What `edge-agent up` starts for the same arguments (without starting it)."""
+    agent = AgentGraph(given)
+    args = agent.arguments
+    return {spec.name: {'executable': spec.name, 'namespace': args['namespace'],
+                        'params_file': args['params_file'], 'parameters': agent.parameters(spec),
+                        'log_level': args['log_level']}
+            for spec in agent.specs}
+
+
+@pytest.mark.parametrize('given', [
+    {},
+    {'robot': 'nav2', 'mic': 'true', 'namespace': 'robot1', 'use_sim_time': 'true',
+     'vision_model': '/models/yolo.onnx', 'vision_backend': 'opencv', 'log_level': 'debug'},
+    {'params_file': str(ROOT / 'config' / 'agent.yaml'), 'shm_profile': 'false'},
+])
+def test_launch_file_and_up_start_the_same_nodes_with_the_same_parameters(monkeypatch, given):
+    launched = _launched(_launch_description(monkeypatch), given)
+    assert set(launched['declared']) == {a.name for a in graph.ARGUMENTS}
+    assert all(kw['description'] for kw in launched['declared'].values())
+    up = _up(given)
+    assert launched['nodes'] == up
+    assert ('audio_capture' in up) == (given.get('mic') == 'true')
+    if given.get('robot'):
+        assert up['skill_executor']['parameters']['adapter'] == 'nav2'
+    assert up['vision']['parameters']['use_sim_time'] is (given.get('use_sim_time') == 'true')
+    profile = [v for k, v in launched['env'].items() if k.endswith('_DEFAULT_PROFILES_FILE')]
+    if given.get('shm_profile') == 'false':
+        assert profile == []
+    else:
+        assert profile == [str(ROOT / 'config' / 'fastdds_shm.xml')]
+
+
+def test_up_refuses_unknown_nodes_arguments_and_files_with_a_reason():
+    with pytest.raises(ConfigError, match='unknown node.*nope.*the graph has thermal_governor'):
+        AgentGraph(nodes=['speech', 'nope'])
+    with pytest.raises(ConfigError, match='unknown launch argument.*robots'):
+        resolve_arguments({'robots': 'nav2'})
+    with pytest.raises(ConfigError, match='does not exist'):
+        AgentGraph({'params_file': '/no/such.yaml'})
+    with pytest.raises(ConfigError, match='log_level'):
+        AgentGraph({'log_level': 'loud'})
+
+
+def test_up_brings_the_graph_up_over_dds_with_the_yaml_and_argument_parameters(
+        tmp_path, ros_context, executor):
+    """The nodes come up active in one process; a probe in another context on the same domain
+    sees them and reads parameters that came from the YAML file and from launch arguments."""
+    from rcl_interfaces.srv import GetParameters
+    from rclpy.node import Node
+    from ros_helpers import wait_future
+
+    params = tmp_path / 'params.yaml'
+    params.write_text((ROOT / 'config' / 'agent.yaml').read_text().replace(
+        'max_requests: 3 ', 'max_requests: 2 '))
+    agent = AgentGraph({'params_file': str(params), 'robot': 'dry_run', 'namespace': 'r1'},
+                       nodes=['skill_executor', 'agent'])
+    probe = executor.add(Node('probe', context=ros_context))
+    try:
+        agent.start()
+        wait_for(lambda: {('/r1', 'agent'), ('/r1', 'skill_executor')} <= {
+            (ns, n) for n, ns in probe.get_node_names_and_namespaces()}, timeout=30,
+            message='the nodes on the graph')
+        client = probe.create_client(GetParameters, '/r1/agent/get_parameters')
+        assert client.wait_for_service(timeout_sec=30)
+        values = wait_future(client.call_async(
+            GetParameters.Request(names=['max_requests', 'use_sim_time']))).values
+        assert values[0].integer_value == 2 and values[1].bool_value is False
+        assert agent.nodes['skill_executor'].get_parameter('adapter').value == 'dry_run'
+        assert agent.nodes['agent']._state_machine.current_state[1] == 'active'
+    finally:
+        agent.stop()
+    assert agent.nodes == {} and agent.context is None
+
+
+def test_edge_agent_up_stops_cleanly_on_ctrl_c():
+    """`edge-agent up` as a user runs it: SIGINT once all nodes are active ends it with status
+    0, every node stopped in order."""
+    env = {**os.environ, 'PYTHONUNBUFFERED': '1'}
+    proc = subprocess.Popen(
+        [sys.executable, '-m', 'edge_agent.cli', 'up', '--nodes', 'speech,vision,agent'],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines = []
+    try:
+        for line in proc.stdout:
+            lines.append(line)
+            if 'all nodes active' in line:
+                break
+        assert any('all nodes active' in x for x in lines), ''.join(lines)
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    lines.append(out)
+    assert proc.returncode == 0, ''.join(lines)
+    assert 'edge-agent up: stopped' in out and 'Traceback' not in out
