@@ -93,17 +93,18 @@ class AgentGraph:
         import rclpy
         from rclpy.context import Context
         from rclpy.parameter import Parameter
+        from rclpy.signals import SignalHandlerOptions
 
         from edge_agent.nodes.common import NodeExecutor
         from edge_agent.nodes.common.run import bring_up
 
+        # Fast DDS reads its default profile file once per process, when the first
+        # participant is made: `edge-agent up`, `demo` and `replay` make the first one.
+        # Fast DDS 2 (Humble, Jazzy) reads the FASTRTPS_ name, 3 (Kilted on) FASTDDS_.
         if graph._true(self.arguments['shm_profile']):
-            profile = str(data_file('config/fastdds_shm.xml'))
-            os.environ.setdefault('FASTDDS_DEFAULT_PROFILES_FILE', profile)
-            if os.environ.get('ROS_DISTRO') in ('humble', 'jazzy'):  # Fast DDS 2 reads this one
-                os.environ.setdefault('FASTRTPS_DEFAULT_PROFILES_FILE', profile)
-        from rclpy.signals import SignalHandlerOptions
-
+            variable = ('FASTRTPS_DEFAULT_PROFILES_FILE' if os.environ.get('ROS_DISTRO') in
+                        ('humble', 'jazzy') else 'FASTDDS_DEFAULT_PROFILES_FILE')
+            os.environ.setdefault(variable, str(data_file('config/fastdds_shm.xml')))
         self.context = Context()
         # The caller owns SIGINT/SIGTERM (edge-agent up turns them into KeyboardInterrupt and
         # stops the graph in order); rclpy's handlers would shut the context down under it.

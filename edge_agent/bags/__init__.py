@@ -1,0 +1,1 @@
+"""rosbag2 bags: record, play, scenario generation, replay through the graph, expectations."""
