@@ -183,9 +183,12 @@ class Watcher:
 def replay(bag, expectation: Expectation | None = None, *, tier: int | None = None,
            rate: float = 1.0, settle_s: float = 5.0, arguments: dict | None = None,
            on_event: Callable[[str, object], None] | None = None,
+           on_node: Callable[[str], None] | None = None,
            on_ready: Callable[[], None] | None = None) -> ReplayResult:
     """Play ``bag`` through a fresh graph; see the module docstring. ``tier`` pins every model
-    node to one tier of config/model_tiers.yaml (None: follow the thermal governor)."""
+    node to one tier of config/model_tiers.yaml (None: follow the thermal governor);
+    ``on_node(name)`` as each node comes up, ``on_ready()`` as playback starts, ``on_event``
+    for everything the graph does (see ``Watcher``)."""
     from rclpy.node import Node
 
     from edge_agent.app.runner import AgentGraph
@@ -198,7 +201,7 @@ def replay(bag, expectation: Expectation | None = None, *, tier: int | None = No
             overrides.setdefault(name, {})['tier'] = int(tier)
     graph = AgentGraph({'use_sim_time': 'true', **(arguments or {})}, overrides=overrides)
     deadline_s = expectation.timeout_s if expectation else 90.0
-    graph.start()
+    graph.start(on_node=on_node)
     began = time.monotonic()
     try:
         probe = graph.add(Node('replay_probe', context=graph.context))

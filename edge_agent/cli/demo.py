@@ -1,0 +1,96 @@
+"""`edge-agent demo`: the whole agent with the real models on a bundled scenario, live."""
+from __future__ import annotations
+
+import sys
+
+from edge_agent.cli.common import CommandError
+
+__all__ = ['DEFAULT_SCENARIO', 'add_parser']
+
+DEFAULT_SCENARIO = 'ambiguous_object'
+
+
+def _cmd_demo(args) -> int:
+    from edge_agent.bags.scenarios import SCENARIOS, find
+
+    if args.list:
+        for s in SCENARIOS:
+            print(f'{s.name:<18} {s.description}')
+        return 0
+    from edge_agent.app.console import DemoView
+    from edge_agent.bags.expect import load_expectation
+    from edge_agent.bags.replay import replay
+    from edge_agent.cli.up import stop_on_signals
+    from edge_agent.core.config.tiers import TierCatalog
+
+    bag, expect_file = find(args.scenario)
+    expectation = load_expectation(expect_file)
+    tiers = TierCatalog()
+    if args.tier is not None and not 0 <= args.tier < len(tiers):
+        raise CommandError(f'--tier {args.tier}: the catalog has tiers 0..{len(tiers) - 1}')
+    tier = (f'tier {args.tier} ({tiers[args.tier].name})' if args.tier is not None
+            else 'tier from the thermal governor')
+    view = DemoView(args.scenario, expectation.description, tier)
+    live = not args.plain and sys.stdout.isatty()
+
+    def on_event(kind, msg):
+        line = view.event(kind, msg)
+        if line and not live:
+            print(f'[{kind}] {line}', flush=True)
+
+    def on_node(name):
+        view.node_up(name)
+        if not live:
+            print(f'[start] {name} active', flush=True)
+
+    def on_ready():
+        view.playing()
+        if not live:
+            print(f'[start] playing {bag.name}: {expectation.description}', flush=True)
+
+    stop_on_signals()
+    run = lambda: replay(bag, expectation, tier=args.tier,  # noqa: E731
+                         arguments={'log_level': args.log_level}, on_event=on_event,
+                         on_node=on_node, on_ready=on_ready)
+    if live:
+        from rich.console import Console
+        from rich.live import Live
+
+        console = Console()
+        with Live(get_renderable=view.render, console=console, refresh_per_second=8,
+                  transient=False) as screen:
+            result = run()
+            view.finish(result, expectation)
+            screen.refresh()
+    else:
+        result = run()
+        view.finish(result, expectation)
+        for stage, value in view.latency_rows():
+            print(f'[latency] {stage}: {value}')
+    for line in result.diff:
+        print(line)
+    ok, why = view.verdict
+    print(f"{'SUCCESS' if ok else 'FAILURE'}: {args.scenario}: {why} "
+          f'({result.duration_s:.1f} s)')
+    return 0 if ok else 1
+
+
+def add_parser(sub) -> None:
+    """The `demo` command."""
+    demo = sub.add_parser(
+        'demo', help='run the whole agent on a bundled scenario, with a live view',
+        description='The main job: the whole graph with the real models (speech, vision, '
+                    'agent, planner, skill executor, speaker) hears a spoken command from a '
+                    'bundled scenario bag, sees the scene, decides, plans and acts; the '
+                    'console shows each stage live and ends with SUCCESS or FAILURE (exit 1).')
+    demo.add_argument('--scenario', default=DEFAULT_SCENARIO,
+                      help=f'bundled scenario (default {DEFAULT_SCENARIO}; see --list)')
+    demo.add_argument('--list', action='store_true', help='list the scenarios and exit')
+    demo.add_argument('--tier', type=int, help='pin speech, vision and planner to this tier '
+                      'of config/model_tiers.yaml (default: the thermal governor decides)')
+    demo.add_argument('--plain', action='store_true',
+                      help='one line per event instead of the live view (automatic when '
+                      'stdout is not a terminal)')
+    demo.add_argument('--log-level', default='warn',
+                      help='ROS log level of the nodes (default warn, to keep the view clean)')
+    demo.set_defaults(func=_cmd_demo)
