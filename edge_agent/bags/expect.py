@@ -65,6 +65,7 @@ class Expectation:
     description: str = ''
     parameters: dict = dataclasses.field(default_factory=dict)
     timeout_s: float = 90.0
+    lines_end_s: float | None = None   # bag time after the last scripted words (scenarios)
 
 
 def load_expectation(path: str | pathlib.Path) -> Expectation:
@@ -94,7 +95,14 @@ def load_expectation(path: str | pathlib.Path) -> Expectation:
     expect = dict(data['expect'])
     if 'transcripts' in expect:
         expect['transcripts'] = [normalize(str(t)) for t in expect['transcripts'] or []]
-    return Expectation(expect, str(data.get('description', '')), params, float(timeout))
+    lines = data.get('lines') or []
+    try:
+        lines_end = (max(float(line['at_s']) for line in lines) + 4.0) if lines else (
+            8.0 if 'lines' in data else None)
+    except (TypeError, KeyError, ValueError):
+        raise ConfigError(f'{path}: lines must be a list of {{at_s, text}}') from None
+    return Expectation(expect, str(data.get('description', '')), params, float(timeout),
+                       lines_end)
 
 
 def compare(outcome: Outcome, expect: dict) -> list[str]:

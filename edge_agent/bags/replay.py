@@ -214,9 +214,16 @@ def replay(bag, expectation: Expectation | None = None, *, tier: int | None = No
         player.start()
         timed_out = True
         ended = None
+        # A scenario says when its last words end: once they are past and the outcome is what
+        # it expects, the rest of the bag (the camera's tail, kept for a slow decoder) is not
+        # waited for; a user's bag without that plays to the end.
+        lines_end = expectation.lines_end_s if expectation else None
         while time.monotonic() - began < deadline_s:
             watcher.changed.clear()
-            if player.finished.is_set() and ended is None:
+            played = (time.monotonic() - began) * rate
+            if ended is None and (player.finished.is_set() or (
+                    lines_end is not None and played >= lines_end
+                    and not compare(watcher.outcome, expectation.expect))):
                 ended = time.monotonic()
             if ended is not None and not watcher.busy:
                 # quiet since the last event and since the bag ended (the speech node may

@@ -4,8 +4,8 @@
 deserialization), with the QoS their publishers offer, and writes each message with its receive
 time. ``BagPlayer`` publishes a bag's messages with their original timing (scaled by
 ``rate``), each topic reliable and with the durability it was recorded with, and ``/clock``
-for nodes with ``use_sim_time``; ``loop``, a topic filter and a start offset as with
-`ros2 bag play`. Its clock keeps running after the last message until ``stop()``
+for nodes with ``use_sim_time``; ``loop``, a topic filter, a start offset and a namespace to
+play into, as with `ros2 bag play`. Its clock keeps running after the last message until ``stop()``
 (``hold_clock``), so timers and timeouts of the nodes under test still expire once the
 recording is over.
 """
@@ -116,7 +116,8 @@ class BagPlayer:
 
     def __init__(self, node, path, *, rate: float = 1.0, loop: bool = False,
                  topics: list[str] | None = None, start_offset_s: float = 0.0,
-                 clock_hz: float = 100.0, hold_clock: bool = True) -> None:
+                 clock_hz: float = 100.0, hold_clock: bool = True,
+                 namespace: str = '') -> None:
         from rosgraph_msgs.msg import Clock
 
         if not rate > 0 or rate == float('inf'):
@@ -136,8 +137,9 @@ class BagPlayer:
         # Always offered reliable: a reliable publisher matches best-effort and reliable
         # subscribers alike (a best-effort one matches only the former); durability as
         # recorded, so latched state still reaches late joiners.
+        prefix = f"/{namespace.strip('/')}" if namespace.strip('/') else ''
         self._publishers = {
-            i.name: node.create_publisher(message_class(i.type), i.name,
+            i.name: node.create_publisher(message_class(i.type), prefix + i.name,
                                           _profile(True, i.transient_local, 100))
             for i in infos if i.name != '/clock'}
         self._clock_pub = node.create_publisher(Clock, '/clock', 10) if clock_hz > 0 else None

@@ -78,7 +78,7 @@ def _cmd_play(args) -> int:
         player = BagPlayer(node, args.bag, rate=args.rate, loop=args.loop,
                            topics=args.topics or None, start_offset_s=args.start_offset,
                            clock_hz=0.0 if args.no_clock else args.clock_hz,
-                           hold_clock=False)
+                           hold_clock=False, namespace=args.namespace)
         print(f'playing {args.bag} ({player.duration_s:.1f} s, {", ".join(player.topics)}) '
               f'at {args.rate:g}x' + (' in a loop' if args.loop else ''), file=sys.stderr)
         player.start()
@@ -159,6 +159,8 @@ def add_parser(sub) -> None:
     play.add_argument('--clock-hz', type=float, default=100.0,
                       help='/clock rate for nodes with use_sim_time (default 100)')
     play.add_argument('--no-clock', action='store_true', help='do not publish /clock')
+    play.add_argument('--namespace', default='',
+                      help="play the bag's topics into this namespace (/audio -> /NS/audio)")
     play.set_defaults(func=_cmd_play)
     info = bsub.add_parser('info', help='duration, topics, types, counts and QoS of a bag')
     info.add_argument('bag', help='bag folder')

@@ -43,10 +43,13 @@ def _stand_in_launch() -> dict[str, types.ModuleType]:
     return {
         'launch': module('launch', LaunchDescription=1),
         'launch.actions': module('launch.actions', DeclareLaunchArgument=1,
-                                 SetEnvironmentVariable=1),
+                                 SetEnvironmentVariable=1, ExecuteProcess=1,
+                                 IncludeLaunchDescription=1),
+        'launch.launch_description_sources': module('launch.launch_description_sources',
+                                                    PythonLaunchDescriptionSource=1),
         'launch.conditions': module('launch.conditions', IfCondition=1),
         'launch.substitutions': module('launch.substitutions', LaunchConfiguration=1,
-                                       PathJoinSubstitution=1),
+                                       PathJoinSubstitution=1, FindExecutable=1),
         'launch_ros.actions': module('launch_ros.actions', Node=1),
         'launch_ros.substitutions': module('launch_ros.substitutions', FindPackageShare=1),
         'launch_ros': module('launch_ros'),
@@ -62,11 +65,11 @@ def _real_launch() -> bool:
     return True
 
 
-def _launch_description(monkeypatch):
+def _launch_description(monkeypatch, path=LAUNCH_FILE):
     if not _real_launch():
         for name, mod in _stand_in_launch().items():
             monkeypatch.setitem(sys.modules, name, mod)
-    spec = importlib.util.spec_from_file_location('agent_launch', LAUNCH_FILE)
+    spec = importlib.util.spec_from_file_location('agent_launch', path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.generate_launch_description()
@@ -151,6 +154,29 @@ def test_launch_file_and_up_start_the_same_nodes_with_the_same_parameters(monkey
         assert profile == [str(ROOT / 'config' / 'fastdds_shm.xml')]
 
 
+def test_replay_launch_runs_the_agent_launch_with_sim_time_and_plays_the_bag(monkeypatch):
+    if _real_launch():
+        pytest.skip('reads recorded stand-ins; with launch installed: ros2 launch --show-args')
+    entities = _launch_description(monkeypatch, ROOT / 'launch' / 'replay.launch.py').args[0]
+    declared = {e.args[0]: e.kwargs for e in entities
+                if type(e).__name__ == 'DeclareLaunchArgument'}
+    assert 'bag' in declared and all(kw['description'] for kw in declared.values())
+    (include,) = [e for e in entities if type(e).__name__ == 'IncludeLaunchDescription']
+    source = include.args[0].args[0]
+    assert _resolve(source, {}) == str(LAUNCH_FILE)
+    forwarded = dict(include.kwargs['launch_arguments'])
+    assert forwarded['use_sim_time'] == 'true'
+    assert set(forwarded) - {'use_sim_time'} <= {a.name for a in graph.ARGUMENTS}
+    (play,) = [e for e in entities if type(e).__name__ == 'ExecuteProcess']
+    args = {name: 'x' for name in declared} | {'bag': '/bags/b', 'rate': '2', 'namespace': 'r1'}
+    cmd = [_resolve(part, args) if type(part).__name__ != 'FindExecutable' else 'edge-agent'
+           for part in play.kwargs['cmd']]
+    assert cmd == ['edge-agent', 'bag', 'play', '/bags/b', '--rate', '2', '--namespace', 'r1']
+    from edge_agent.cli import build_parser
+    parsed = build_parser().parse_args(cmd[1:])     # the command line the CLI accepts
+    assert (parsed.bag, parsed.rate, parsed.namespace) == ('/bags/b', 2.0, 'r1')
+
+
 def test_up_refuses_unknown_nodes_arguments_and_files_with_a_reason():
     with pytest.raises(ConfigError, match='unknown node.*nope.*the graph has thermal_governor'):
         AgentGraph(nodes=['speech', 'nope'])
@@ -197,6 +223,8 @@ def test_edge_agent_up_stops_cleanly_on_ctrl_c():
     """`edge-agent up` as a user runs it: SIGINT once all nodes are active ends it with status
     0, every node stopped in order."""
     env = {**os.environ, 'PYTHONUNBUFFERED': '1'}
+    shm = pathlib.Path('/dev/shm')
+    before = set(shm.iterdir()) if shm.is_dir() else set()
     proc = subprocess.Popen(
         [sys.executable, '-m', 'edge_agent.cli', 'up', '--nodes', 'speech,vision,agent'],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -207,6 +235,10 @@ def test_edge_agent_up_stops_cleanly_on_ctrl_c():
             if 'all nodes active' in line:
                 break
         assert any('all nodes active' in x for x in lines), ''.join(lines)
+        if shm.is_dir():  # the SHM profile took: Fast DDS made a 10 MB segment, not 512 KiB
+            sizes = [p.stat().st_size for p in set(shm.iterdir()) - before
+                     if p.name.startswith(('fastdds_', 'fastrtps_')) and p.is_file()]
+            assert any(size >= 10_000_000 for size in sizes), sizes
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=60)
     finally:
