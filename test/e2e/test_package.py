@@ -39,8 +39,9 @@ def test_versions_agree():
 
 def test_launch_files_follow_house_style():
     """Every launch argument is described; no eval or subprocess inside launch files.
-    (`launch` is not on PyPI, so the files are checked by their syntax tree here; they were run
-    with ros2/launch and launch_ros from source on a development machine.)"""
+    (`launch` is not on PyPI, so the files are checked by their syntax tree here; what
+    agent.launch.py and replay.launch.py start is checked in test/app/test_graph.py.) Reading
+    an environment variable (os.environ) is allowed; running anything is not."""
     import ast
 
     files = sorted((ROOT / 'launch').glob('*.launch.py'))
@@ -55,8 +56,10 @@ def test_launch_files_follow_house_style():
                     declared += 1
                     keywords = {k.arg for k in node.keywords}
                     assert 'description' in keywords, f'{path.name}: argument without description'
-                assert name not in ('eval', 'exec', 'Popen', 'run', 'system'), (path.name, name)
+                assert name not in ('eval', 'exec', 'Popen', 'run', 'system', 'popen',
+                                    'spawnv', 'execv'), (path.name, name)
             if isinstance(node, (ast.Import, ast.ImportFrom)):
                 modules = [a.name for a in node.names] + [getattr(node, 'module', '') or '']
-                assert 'subprocess' not in modules and 'os' not in modules, path.name
-        assert declared >= 3, f'{path.name}: expected namespace, use_sim_time, params_file'
+                assert 'subprocess' not in modules, path.name
+        # agent.launch.py declares graph.ARGUMENTS in one comprehension
+        assert declared >= 1, f'{path.name}: declares no argument'
