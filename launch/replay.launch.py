@@ -40,6 +40,8 @@ def generate_launch_description():
         ExecuteProcess(
             cmd=[FindExecutable(name='edge-agent'), 'bag', 'play', LaunchConfiguration('bag'),
                  '--rate', LaunchConfiguration('rate'),
-                 '--namespace', LaunchConfiguration('namespace')],
+                 '--namespace', LaunchConfiguration('namespace'),
+                 # the nodes load their models first: play once they listen
+                 '--wait-for-subscribers', '60'],
             output='screen'),
     ])

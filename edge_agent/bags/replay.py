@@ -205,9 +205,9 @@ def replay(bag, expectation: Expectation | None = None, *, tier: int | None = No
     began = time.monotonic()
     try:
         probe = graph.add(Node('replay_probe', context=graph.context))
-        player = BagPlayer(probe, bag, rate=rate)
+        player = BagPlayer(probe, bag, rate=rate, topics=_inputs(probe, bag, graph))
         watcher = Watcher(probe, on_event, player.now_ns)
-        _wait_for_subscribers(player, probe)
+        player.wait_for_subscribers(30.0)
         if on_ready is not None:
             on_ready()
         began = time.monotonic()
@@ -247,12 +247,17 @@ def replay(bag, expectation: Expectation | None = None, *, tier: int | None = No
         graph.stop()
 
 
-def _wait_for_subscribers(player, probe, timeout: float = 30.0) -> None:
-    """Playback starts once the graph subscribes to the bag's input topics (discovery takes
-    0.15-3 s here), so no early message is lost."""
-    deadline = time.monotonic() + timeout
-    inputs = [t for t in player.topics if t in ('/audio', '/camera/image_raw')]
-    while time.monotonic() < deadline:
-        if all(probe.count_subscribers(t) > 0 for t in inputs):
-            return
-        time.sleep(0.05)
+def _inputs(probe, bag, graph) -> list[str]:
+    """The bag's topics the graph takes in: a recording of a whole robot also holds what the
+    graph itself publishes (transcripts, plans, state); playing those would compete with it."""
+    from edge_agent.bags.bag import bag_info
+
+    _duration, topics = bag_info(bag)
+    ours = {node.get_name() for node in graph.nodes.values()}
+    inputs = [t.name for t in topics if t.name != '/clock' and not any(
+        info.node_name in ours for info in probe.get_publishers_info_by_topic(t.name))]
+    if not inputs:
+        from edge_agent.core.errors import ConfigError
+        raise ConfigError(f'{bag}: every topic in it is published by the graph itself; '
+                          'record its inputs (e.g. /audio, /camera/image_raw)')
+    return inputs

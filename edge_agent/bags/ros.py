@@ -151,6 +151,18 @@ class BagPlayer:
         self._threads: list[threading.Thread] = []
         self.error: Exception | None = None
 
+    def wait_for_subscribers(self, timeout: float) -> list[str]:
+        """Block until every played topic has a subscriber, up to ``timeout`` seconds (nodes
+        still starting would miss the first messages); returns the topics still without
+        one."""
+        deadline = time.monotonic() + timeout
+        while True:
+            missing = [topic for topic, pub in self._publishers.items()
+                       if pub.get_subscription_count() == 0]
+            if not missing or time.monotonic() >= deadline or self._stop.is_set():
+                return missing
+            time.sleep(0.05)
+
     def now_ns(self) -> int | None:
         """The playback clock [ns of bag time]; None before start."""
         if self._origin is None:

@@ -81,6 +81,11 @@ def _cmd_play(args) -> int:
                            hold_clock=False, namespace=args.namespace)
         print(f'playing {args.bag} ({player.duration_s:.1f} s, {", ".join(player.topics)}) '
               f'at {args.rate:g}x' + (' in a loop' if args.loop else ''), file=sys.stderr)
+        if args.wait_for_subscribers > 0:
+            missing = player.wait_for_subscribers(args.wait_for_subscribers)
+            if missing:
+                print(f'no subscriber to {", ".join(missing)} after '
+                      f'{args.wait_for_subscribers:g} s; playing anyway', file=sys.stderr)
         player.start()
         _spin_until(node, player.finished.is_set)
         player.stop()
@@ -159,6 +164,9 @@ def add_parser(sub) -> None:
     play.add_argument('--clock-hz', type=float, default=100.0,
                       help='/clock rate for nodes with use_sim_time (default 100)')
     play.add_argument('--no-clock', action='store_true', help='do not publish /clock')
+    play.add_argument('--wait-for-subscribers', type=float, default=0.0, metavar='SECONDS',
+                      help='first wait (up to SECONDS) until every topic has a subscriber, '
+                      'so nodes still starting do not miss the beginning')
     play.add_argument('--namespace', default='',
                       help="play the bag's topics into this namespace (/audio -> /NS/audio)")
     play.set_defaults(func=_cmd_play)

@@ -171,10 +171,12 @@ def test_replay_launch_runs_the_agent_launch_with_sim_time_and_plays_the_bag(mon
     args = {name: 'x' for name in declared} | {'bag': '/bags/b', 'rate': '2', 'namespace': 'r1'}
     cmd = [_resolve(part, args) if type(part).__name__ != 'FindExecutable' else 'edge-agent'
            for part in play.kwargs['cmd']]
-    assert cmd == ['edge-agent', 'bag', 'play', '/bags/b', '--rate', '2', '--namespace', 'r1']
+    assert cmd == ['edge-agent', 'bag', 'play', '/bags/b', '--rate', '2', '--namespace', 'r1',
+                   '--wait-for-subscribers', '60']
     from edge_agent.cli import build_parser
     parsed = build_parser().parse_args(cmd[1:])     # the command line the CLI accepts
-    assert (parsed.bag, parsed.rate, parsed.namespace) == ('/bags/b', 2.0, 'r1')
+    assert (parsed.bag, parsed.rate, parsed.namespace, parsed.wait_for_subscribers) == (
+        '/bags/b', 2.0, 'r1', 60.0)
 
 
 def test_up_refuses_unknown_nodes_arguments_and_files_with_a_reason():

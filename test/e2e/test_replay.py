@@ -35,8 +35,23 @@ def test_scenario_replays_to_its_expectation(name):
 
 def test_replay_command_exits_non_zero_and_prints_a_diff_on_a_mismatch(tmp_path):
     """`edge-agent replay` as a user runs it on their own recording with an expectation that
-    does not hold: status 1, the diff on stdout, the outcome printed as an expectation."""
-    bag, _ = find('clear_command')
+    does not hold: status 1, the diff on stdout, the outcome printed as an expectation. The
+    recording also holds one of the graph's own outputs (what the robot said when it was
+    recorded); replay plays only the graph's inputs."""
+    from std_msgs.msg import String
+
+    from edge_agent.bags.bag import BagWriter, read_bag
+
+    scenario, _ = find('clear_command')
+    bag = tmp_path / 'my_recording'
+    with BagWriter(bag) as writer:
+        writer.topic('/audio', 'edge_agent/msg/AudioChunk', 'sensor')
+        writer.topic('/camera/image_raw', 'sensor_msgs/msg/Image', 'sensor')
+        writer.topic('/agent/say', 'std_msgs/msg/String')
+        messages = list(read_bag(scenario))
+        for msg in messages:
+            writer.write(msg.topic, msg.time_ns, msg.data)
+        writer.write_message('/agent/say', messages[0].time_ns, String(data='recorded output'))
     wrong = tmp_path / 'wrong.yaml'
     wrong.write_text(yaml.safe_dump({'expect': {'plans': [['pick(blue ball)']],
                                                 'held_object': 'red cup'}}))
@@ -51,3 +66,4 @@ def test_replay_command_exits_non_zero_and_prints_a_diff_on_a_mismatch(tmp_path)
     assert 'FAIL' in proc.stderr and 'Traceback' not in proc.stderr
     printed = yaml.safe_load(proc.stdout.split('\n# latency')[0].split('\n---')[0])
     assert printed['expect']['held_object'] == 'red cup'
+    assert printed['expect']['said'] == []       # the recorded /agent/say was not played
