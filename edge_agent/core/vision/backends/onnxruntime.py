@@ -47,6 +47,11 @@ class OrtBackend:
         opts = ort.SessionOptions()
         if threads:
             opts.intra_op_num_threads = threads
+        # ONNX Runtime's pool threads busy-wait after each run by default; on a robot the
+        # detector shares a few cores with speech and the planner, and the spinning took the
+        # CPU the speech decoder needed (docs/benchmarks.md, issue 13).
+        opts.add_session_config_entry('session.intra_op.allow_spinning', '0')
+        opts.add_session_config_entry('session.inter_op.allow_spinning', '0')
         try:
             self.session = ort.InferenceSession(str(path), sess_options=opts, providers=chosen)
         except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own exception types
