@@ -135,7 +135,11 @@ class Watcher:
     def _plan(self, msg) -> None:
         with self._lock:
             self.outcome.plans.append([step_text(s) for s in msg.steps])
-            self._latency('decision -> plan', self._decided_at)
+            if self._decided_at is not None:
+                self._latency('decision -> plan', self._decided_at)
+            else:   # a stop: the agent passes it on at once, with no deliberation
+                self._latency('transcript -> plan (stop)', self._heard_at)
+            self._decided_at = None
             self._planned_at = time.monotonic()
         self._touch()
         self.on_event('plan', msg)
