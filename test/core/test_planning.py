@@ -153,6 +153,26 @@ def test_stalling_model_hits_the_time_limit():
         tier.close()
 
 
+def test_warm_puts_the_static_prompt_in_the_kv_cache_for_the_first_command():
+    """After warm(), the llama context already holds the system prompt's tokens, and the first
+    real command's prompt shares them (llama-cpp-python evaluates only the rest)."""
+    path = ModelCatalog().path('smollm2-135m-q4_1')
+    tier = LlamaBackend('warm', CATALOG, str(path), n_ctx=2048)
+    try:
+        assert tier.llm.n_tokens == 0
+        assert tier.warm() > 0
+        cached = list(tier.llm.input_ids[:tier.llm.n_tokens])
+        system = tier.llm.tokenize(tier._system.encode(), add_bos=False, special=False)
+        assert len(cached) > len(system) > 100
+        evaluated = []
+        original = tier.llm.eval
+        tier.llm.eval = lambda tokens: (evaluated.append(len(tokens)), original(tokens))[1]
+        tier.plan('go to the kitchen', WORLD)
+        assert 0 < sum(evaluated) < len(cached) - len(system) // 2   # not the system prompt
+    finally:
+        tier.close()
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize('model,floor', [
     # Measured on this machine: Qwen 51/51, SmolLM2 47/51 (its paraphrases fall back to the

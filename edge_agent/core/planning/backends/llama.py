@@ -67,6 +67,18 @@ class LlamaBackend(PlannerBackend):
                 evaluate(tokens[i:i + self._check_every])
         self.llm.eval = eval_in_pieces
 
+    def warm(self) -> float:
+        """Evaluate the static prompt into the KV cache now (when the model is loaded or
+        swapped in), so the first command pays only for its world state and words, like every
+        later one. Returns the seconds it took."""
+        world = self._catalog.world((), labels=())
+        messages = [{'role': 'system', 'content': self._system + world_prompt(world)},
+                    {'role': 'user', 'content': 'stop'}]
+        start = time.monotonic()
+        with self._lock:
+            self.llm.create_chat_completion(messages=messages, max_tokens=1, temperature=0.0)
+        return time.monotonic() - start
+
     @property
     def generating(self) -> bool:
         """True while a plan is being generated (for tests and diagnostics)."""
