@@ -21,6 +21,7 @@ from rclpy.lifecycle import TransitionCallbackReturn
 from std_msgs.msg import String
 
 from edge_agent.action import ExecuteCommand, Listen, Observe
+from edge_agent.core.errors import EdgeAgentError
 from edge_agent.core.inference import (
     Budget,
     Candidate,
@@ -31,6 +32,7 @@ from edge_agent.core.inference import (
     RecentDetections,
 )
 from edge_agent.core.planning import is_stop
+from edge_agent.core.planning.skills import SkillCatalog
 from edge_agent.msg import BeliefSummary, DetectionArray, Hypothesis, PolicyEvaluation, Transcript
 from edge_agent.nodes.common import RELIABLE, SENSOR, OwnedEntities, Param, declare, run
 from edge_agent.nodes.common.futures import goal_result, serve_queue, wait_future
@@ -53,6 +55,8 @@ PARAMETERS = [
           (1.0, 3600.0)),
     Param('labels', 'cup,bottle,box,ball', 'Object labels a command may name (besides those '
           'the detector reports).'),
+    Param('skills_file', '', "Skill catalog YAML (its synonyms: mug -> cup); empty = the "
+          "package's config/skills.yaml."),
 ]
 
 
@@ -79,6 +83,7 @@ class AgentNode(OwnedEntities, LifecycleNode):
 
     def __init__(self, **kwargs) -> None:
         super().__init__('agent', **kwargs)
+        self._synonyms: dict[str, str] = {}
         self._recent = RecentDetections()
         self._commands: queue.Queue = queue.Queue()
         self._generation = 0             # bumped by every new command: the running one ends
@@ -99,6 +104,11 @@ class AgentNode(OwnedEntities, LifecycleNode):
 
     # -- lifecycle ----------------------------------------------------------------------------
     def on_configure(self, state) -> TransitionCallbackReturn:
+        try:   # the words people use for the detector's labels ("mug" for a cup)
+            self._synonyms = SkillCatalog(self.get_parameter('skills_file').value
+                                          or None).synonyms
+        except EdgeAgentError as exc:
+            return self.fail(f'configure failed: {exc}')
         self._belief_pub = self.own(self.create_lifecycle_publisher(
             BeliefSummary, 'agent/belief', RELIABLE))
         self._say_pub = self.own(self.create_lifecycle_publisher(String, 'agent/say', RELIABLE))
@@ -172,7 +182,8 @@ class AgentNode(OwnedEntities, LifecycleNode):
             heard, candidates, labels | self._recent.labels,
             budget=Budget(param('max_requests').value, param('max_time_s').value),
             observe_frames=param('observe_frames').value,
-            frame_rate_hz=param('camera_rate_hz').value, can_look_elsewhere=False)
+            frame_rate_hz=param('camera_rate_hz').value, can_look_elsewhere=False,
+            synonyms=self._synonyms)
         self.decisions = []
         began = time.monotonic()
         while self._current(generation):

@@ -237,3 +237,27 @@ def test_matches_scoring():
     assert not matches(case, Plan('x', [Step('stop', {})]))
     assert json.loads(Plan('x', [Step('stop', {})]).to_json()) == {
         'steps': [{'skill': 'stop', 'args': {}}]}
+
+
+def test_synonyms_from_the_catalog_reach_rules_and_grounding():
+    """config/skills.yaml's synonyms: "mug" is the detector's cup for the planner's rules (and
+    the model, which sees the canonical words) and for the agent's grounding."""
+    from edge_agent.core.inference.deliberation import find_reference
+
+    assert CATALOG.synonyms['mug'] == 'cup' and CATALOG.synonyms['parcel'] == 'box'
+    assert CATALOG.canonical('Pick up the red Mug and two parcels') == \
+        'Pick up the red cup and two boxes'
+    assert CATALOG.canonical('smugly') == 'smugly'        # whole words only
+    world = CATALOG.world(['red cup', 'blue bottle', 'green box'], labels=())
+    planner = Planner(CATALOG, [])
+    for command, steps in (('pick up the red mug', ['pick']),
+                           ('take the blue flask to the kitchen',
+                            ['pick', 'navigate_to', 'place']),
+                           ('pick up the green parcel', ['pick'])):
+        result = planner.plan(command, world)
+        assert result.plan.skills() == steps, (command, result.plan.skills())
+    assert planner.plan('pick up the red mug', world).plan.steps[0].args == {'object': 'red cup'}
+    # a synonym of something not in view is still refused, not invented
+    assert planner.plan('pick up the green mug', world).plan.skills() == ['say']
+    ref = find_reference('bring me the yellow mug', {'cup', 'box'}, CATALOG.synonyms)
+    assert (ref.label, ref.colour) == ('cup', 'yellow')

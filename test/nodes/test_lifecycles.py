@@ -166,16 +166,26 @@ def test_shutdown_from_each_state(ros_context, executor, kind, steps, shutdown):
     assert len(getattr(node, '_action_servers', {})) <= 1
 
 
-def test_configure_fails_with_the_reason_on_a_bad_catalog(ros_context, executor, tmp_path):
+@pytest.mark.parametrize('node_class', ['PlannerNode', 'AgentNode'])
+def test_configure_fails_with_the_reason_on_a_bad_catalog(ros_context, executor, tmp_path,
+                                                          node_class):
+    """Both read the skill catalog (the agent for its synonyms)."""
+    from edge_agent.nodes.agent import AgentNode
+
     bad = tmp_path / 'skills.yaml'
     bad.write_text('places: []\nskills: {}\n')
-    node = executor.add(PlannerNode(context=ros_context, parameter_overrides=[
+    cls = {'PlannerNode': PlannerNode, 'AgentNode': AgentNode}[node_class]
+    node = executor.add(cls(context=ros_context, parameter_overrides=[
         Parameter('skills_file', value=str(bad))]))
     from rclpy.lifecycle import TransitionCallbackReturn
 
     assert node.trigger_configure() == TransitionCallbackReturn.FAILURE
     assert 'skills.yaml: skills: Dictionary should have at least 1 item' in node.failure_reason
     assert not getattr(node, '_owned', [])  # nothing was created
+    good = executor.add(cls(context=ros_context))
+    assert good.trigger_configure() == TransitionCallbackReturn.SUCCESS
+    if node_class == 'AgentNode':
+        assert good._synonyms['mug'] == 'cup'
 
 
 def test_run_exits_1_with_one_line_instead_of_a_traceback(tmp_path):

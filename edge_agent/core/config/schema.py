@@ -88,6 +88,7 @@ class SkillFile(_Strict):
     skills: dict[str, SkillEntry] = Field(min_length=1)
     places: list[str] = Field(min_length=1)
     stop_phrases: list[str] = []   # this deployment's own stop clauses, besides the lexicon
+    synonyms: dict[str, str] = {}  # words people use for a detector label: {mug: cup}
 
     @model_validator(mode='after')
     def _required_skills(self):

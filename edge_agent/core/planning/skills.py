@@ -12,6 +12,7 @@ import json
 import math
 import os
 import pathlib
+import re
 
 from edge_agent.core.config.paths import data_file
 from edge_agent.core.config.schema import SkillFile, load_yaml
@@ -113,6 +114,11 @@ class SkillCatalog:
         self.max_text_length = data.max_text_length
         self.places = tuple(p.strip().lower() for p in data.places)
         self.stop_phrases = tuple(data.stop_phrases)
+        self.synonyms = {k.strip().lower(): v.strip().lower()
+                         for k, v in data.synonyms.items() if k.strip() and v.strip()}
+        self._synonym_re = (re.compile(r'\b(' + '|'.join(
+            re.escape(k) for k in sorted(self.synonyms, key=len, reverse=True)) + r')(s?)\b',
+            re.IGNORECASE) if self.synonyms else None)
         self.skills: dict[str, SkillSpec] = {
             name: SkillSpec(name, entry.description, tuple(
                 ArgSpec(a.name, a.type, a.min, a.max) for a in entry.args),
@@ -120,6 +126,18 @@ class SkillCatalog:
                 None if entry.limits.allowed_places is None else tuple(
                     p.strip().lower() for p in entry.limits.allowed_places))
             for name, entry in data.skills.items()}
+
+    def canonical(self, text: str) -> str:
+        """``text`` with every synonym replaced by its label ("the red mugs" -> "the red
+        cups"), so rules, grounding and the model see the detector's words."""
+        if self._synonym_re is None:
+            return text
+        def label(match) -> str:
+            word = self.synonyms[match.group(1).lower()]
+            if not match.group(2):
+                return word
+            return word + ('es' if word.endswith(('s', 'x', 'ch', 'sh')) else 's')
+        return self._synonym_re.sub(label, text)
 
     def world(self, objects=(), labels=()) -> WorldState:
         """A world state with the catalog's places and the given detected objects."""
