@@ -4,8 +4,7 @@ from __future__ import annotations
 import threading
 import time
 
-from edge_agent.nodes.common.executor import NodeExecutor
-from edge_agent.nodes.common.lifecycle import destroy_waitables
+from edge_agent.nodes.common.executor import NodeExecutor, spin_in_thread, stop_nodes
 
 # Discovery usually takes 0.15 s here, but ~20 % of runs take 3 s; leave generous room.
 DEFAULT_TIMEOUT = 20.0
@@ -13,20 +12,12 @@ DEFAULT_TIMEOUT = 20.0
 
 class BackgroundExecutor:
     """Spin the nodes' executor (NodeExecutor) in a thread; nodes added to it are destroyed on
-    exit."""
+    exit (``stop_nodes``: their work first, then the executor, then the nodes)."""
 
     def __init__(self, context, num_threads: int = 4) -> None:
         self.executor = NodeExecutor(num_threads=num_threads, context=context)
         self._nodes = []
-        self._thread = threading.Thread(target=self._spin, daemon=True)
-
-    def _spin(self) -> None:
-        from rclpy.executors import ExternalShutdownException
-
-        try:
-            self.executor.spin()
-        except ExternalShutdownException:
-            pass
+        self._thread = None
 
     def add(self, node):
         self._nodes.append(node)
@@ -42,23 +33,11 @@ class BackgroundExecutor:
         return self.add(node)
 
     def __enter__(self):
-        self._thread.start()
+        self._thread = spin_in_thread(self.executor)
         return self
 
     def __exit__(self, *exc):
-        # End the nodes' own work first (a long skill step, a pending question): the executor
-        # waits for running callbacks, and those end only when their node says so.
-        for node in self._nodes:
-            stop = getattr(node, '_stop_work', None)
-            if stop is not None:
-                stop()
-        # Stop spinning before destroying: a spin still inside wait_for_ready_callbacks would
-        # touch the destroyed entities (rclpy raises InvalidHandle in the spin thread).
-        self.executor.shutdown(timeout_sec=5.0)
-        self._thread.join(timeout=10.0)
-        for node in self._nodes:
-            destroy_waitables(node)   # test probes' action clients too: see destroy_waitables
-            node.destroy_node()
+        stop_nodes(self.executor, self._nodes, self._thread)
         return False
 
 

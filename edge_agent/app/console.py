@@ -150,6 +150,7 @@ class DemoView:
             return Group(*parts)
 
     def _agent_table(self):
+        from rich.console import Group
         from rich.table import Table
         from rich.text import Text
 
@@ -167,7 +168,6 @@ class DemoView:
         objects = sorted((h for h in belief.hypotheses if h.factor == 'object'),
                          key=lambda h: -h.probability)[:3]
         beliefs = ', '.join(f'{h.value} {h.probability:.2f}' for h in objects)
-        from rich.console import Group
         return Group(Text(f'object: {beliefs}' if beliefs else '', 'dim'), table,
                      Text(f'requests used {belief.requests_used}/{belief.requests_budget}',
                           'dim'))

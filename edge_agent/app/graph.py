@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 import dataclasses
 
-__all__ = ['ARGUMENTS', 'NODES', 'Argument', 'NodeSpec', 'node_parameters', 'select']
+__all__ = ['ARGUMENTS', 'NODES', 'Argument', 'NodeSpec', 'is_true', 'node_parameters',
+           'select']
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,7 +90,7 @@ def select(names: Iterable[str] | None, arguments: dict[str, str]) -> list[NodeS
     An unknown name raises ValueError listing the known ones."""
     known = {spec.name for spec in NODES}
     if names is None:
-        return [s for s in NODES if s.condition is None or _true(arguments[s.condition])]
+        return [s for s in NODES if s.condition is None or is_true(arguments[s.condition])]
     wanted = set(names)
     unknown = sorted(wanted - known)
     if unknown:
@@ -98,5 +99,6 @@ def select(names: Iterable[str] | None, arguments: dict[str, str]) -> list[NodeS
     return [s for s in NODES if s.name in wanted]
 
 
-def _true(text: str) -> bool:
+def is_true(text: str) -> bool:
+    """A launch argument's text as a condition: true for true, 1, yes, on (any case)."""
     return str(text).strip().lower() in ('true', '1', 'yes', 'on')

@@ -96,12 +96,13 @@ class AgentGraph:
         from rclpy.signals import SignalHandlerOptions
 
         from edge_agent.nodes.common import NodeExecutor
+        from edge_agent.nodes.common.executor import spin_in_thread
         from edge_agent.nodes.common.run import bring_up
 
         # Fast DDS reads its default profile file once per process, when the first
         # participant is made: `edge-agent up`, `demo` and `replay` make the first one.
         # Fast DDS 2 (Humble, Jazzy) reads the FASTRTPS_ name, 3 (Kilted on) FASTDDS_.
-        if graph._true(self.arguments['shm_profile']):
+        if graph.is_true(self.arguments['shm_profile']):
             variable = ('FASTRTPS_DEFAULT_PROFILES_FILE' if os.environ.get('ROS_DISTRO') in
                         ('humble', 'jazzy') else 'FASTDDS_DEFAULT_PROFILES_FILE')
             os.environ.setdefault(variable, str(data_file('config/fastdds_shm.xml')))
@@ -126,9 +127,7 @@ class AgentGraph:
                 if on_node is not None:
                     on_node(spec.name)
                 if self._thread is None:
-                    self._thread = threading.Thread(target=self._spin, daemon=True,
-                                                    name='edge_agent_graph')
-                    self._thread.start()
+                    self._thread = spin_in_thread(self.executor, 'edge_agent_graph')
         except BaseException:
             self.stop()
             raise
@@ -139,44 +138,21 @@ class AgentGraph:
         self.executor.add_node(node)
         return node
 
-    def _spin(self) -> None:
-        from rclpy.executors import ExternalShutdownException
-
-        try:
-            self.executor.spin()
-        except ExternalShutdownException:
-            pass
-
     @property
     def running(self) -> bool:
         """Whether the executor still spins the nodes."""
         return self._thread is not None and self._thread.is_alive()
 
     def stop(self) -> None:
-        """End every node's work, stop spinning, destroy the nodes, shut the context down."""
+        """End every node's work, stop spinning, shut the lifecycle nodes down (frees the
+        models), destroy everything, shut the context down."""
         import rclpy
 
-        from edge_agent.nodes.common.lifecycle import destroy_waitables
+        from edge_agent.nodes.common.executor import stop_nodes
 
-        for node in [*self.nodes.values(), *self.extra]:
-            stop = getattr(node, '_stop_work', None)
-            if stop is not None:
-                stop()
         if self.executor is not None:
-            self.executor.shutdown(timeout_sec=5.0)
-        if self._thread is not None:
-            self._thread.join(10.0)
-        for node in reversed(list(self.nodes.values())):
-            if hasattr(node, 'trigger_shutdown'):
-                # frees the models now, not whenever the interpreter exits (ctranslate2 aborts
-                # the process if its threads are still joinable then)
-                try:
-                    node.trigger_shutdown()
-                except Exception as exc:  # noqa: BLE001 - report and go on destroying
-                    node.get_logger().error(f'shutdown transition failed: {exc!r}')
-        for node in [*self.extra, *reversed(list(self.nodes.values()))]:
-            destroy_waitables(node)
-            node.destroy_node()
+            stop_nodes(self.executor, [*self.extra, *reversed(list(self.nodes.values()))],
+                       self._thread, shutdown_transition=True)
         self.nodes, self.extra = {}, []
         if self.context is not None:
             rclpy.try_shutdown(context=self.context)

@@ -224,17 +224,15 @@ def replay(bag, expectation: Expectation | None = None, *, tier: int | None = No
         lines_end = expectation.lines_end_s if expectation else None
         while time.monotonic() - began < deadline_s:
             watcher.changed.clear()
+            met = expectation is not None and not compare(watcher.outcome, expectation.expect)
             played = (time.monotonic() - began) * rate
             if ended is None and (player.finished.is_set() or (
-                    lines_end is not None and played >= lines_end
-                    and not compare(watcher.outcome, expectation.expect))):
+                    met and lines_end is not None and played >= lines_end)):
                 ended = time.monotonic()
             if ended is not None and not watcher.busy:
                 # quiet since the last event and since the bag ended (the speech node may
                 # still be decoding the last words, which no goal status shows)
                 quiet = time.monotonic() - max(watcher.last_change, ended)
-                met = expectation is not None and not compare(watcher.outcome,
-                                                              expectation.expect)
                 if quiet >= (1.0 if met else settle_s):
                     timed_out = False
                     break

@@ -175,8 +175,11 @@ class BagPlayer:
         if self._clock_pub is not None:
             self._threads.append(threading.Thread(target=self._tick, daemon=True,
                                                   name='bag_clock'))
-        first = next(read_bag(self.path, self.topics, self.start_offset_s), None)
-        self._origin = (time.monotonic(), first.time_ns if first else 0)
+        messages = read_bag(self.path, self.topics, self.start_offset_s)
+        first = next(messages, None)
+        messages.close()
+        self._first_ns = first.time_ns if first else 0   # where every round starts
+        self._origin = (time.monotonic(), self._first_ns)
         for thread in self._threads:
             thread.start()
         return self
@@ -193,15 +196,11 @@ class BagPlayer:
                         self.published += 1
                 if not self.loop:
                     break
-                self._origin = (time.monotonic(), self._first_time())
+                self._origin = (time.monotonic(), self._first_ns)
         except Exception as exc:  # noqa: BLE001 - kept for the caller, never a dead thread
             self.error = exc
         finally:
             self.finished.set()
-
-    def _first_time(self) -> int:
-        first = next(read_bag(self.path, self.topics, self.start_offset_s), None)
-        return first.time_ns if first else 0
 
     def _tick(self) -> None:
         from rclpy.time import Time

@@ -7,7 +7,6 @@ import os
 import pathlib
 import resource
 import statistics
-import threading
 import time
 
 __all__ = ['SOURCE_ROOT', 'cpu_timed', 'peak_rss_mb', 'percentile', 'running_graph']
@@ -48,13 +47,14 @@ def running_graph(make_nodes: Callable[[object], list], probe: str | None = None
     from rclpy.node import Node
 
     from edge_agent.nodes.common import NodeExecutor
-    from edge_agent.nodes.common.lifecycle import destroy_waitables
+    from edge_agent.nodes.common.executor import spin_in_thread, stop_nodes
 
     context = Context()
     rclpy.init(context=context, domain_id=int(os.environ.get('ROS_DOMAIN_ID', '0') or 0))
     executor = NodeExecutor(num_threads=num_threads, context=context)
     nodes = make_nodes(context)
     extra = [Node(probe, context=context)] if probe else []
+    thread = None
     try:
         for node in nodes:
             node.trigger_configure()
@@ -62,14 +62,8 @@ def running_graph(make_nodes: Callable[[object], list], probe: str | None = None
             executor.add_node(node)
         for node in extra:
             executor.add_node(node)
-        threading.Thread(target=executor.spin, daemon=True).start()
+        thread = spin_in_thread(executor)
         yield nodes, (extra[0] if extra else None)
     finally:
-        for node in nodes:
-            node._stop_work()
-        executor.shutdown(timeout_sec=5.0)
-        for node in extra:
-            destroy_waitables(node)
-        for node in [*nodes, *extra]:
-            node.destroy_node()
+        stop_nodes(executor, [*nodes, *extra], thread)
         rclpy.try_shutdown(context=context)

@@ -49,9 +49,10 @@ def _cmd_demo(args) -> int:
             print(f'[start] playing {bag.name}: {expectation.description}', flush=True)
 
     stop_on_signals()
-    run = lambda: replay(bag, expectation, tier=args.tier,  # noqa: E731
-                         arguments={'log_level': args.log_level}, on_event=on_event,
-                         on_node=on_node, on_ready=on_ready)
+    def run():
+        return replay(bag, expectation, tier=args.tier,
+                      arguments={'log_level': args.log_level}, on_event=on_event,
+                      on_node=on_node, on_ready=on_ready)
     if live:
         from rich.console import Console
         from rich.live import Live

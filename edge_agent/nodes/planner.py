@@ -189,12 +189,12 @@ class PlannerNode(ModelNode, LifecycleNode):
         except (EdgeAgentError, RuntimeError, ValueError) as exc:
             self._tier_error(f'planner tier {index} model unavailable ({exc}); using rules')
         for backend in chain:   # before the switch: the first command finds a warm cache
-            warm = getattr(backend, 'warm', None)
-            if warm is not None:
-                try:
-                    self._stats['warm_s'] = round(warm(), 3)
-                except Exception as exc:  # noqa: BLE001 - a cold cache is slower, not broken
-                    self.get_logger().warning(f'{backend.name}: prompt warm-up failed: {exc}')
+            try:
+                seconds = backend.warm()
+                if seconds:
+                    self._stats['warm_s'] = round(seconds, 3)
+            except Exception as exc:  # noqa: BLE001 - a cold cache is slower, not broken
+                self.get_logger().warning(f'{backend.name}: prompt warm-up failed: {exc}')
         return Planner(self._skills, chain)
 
     def _describe(self, planner: Planner) -> str:

@@ -102,7 +102,7 @@ def _launched(description, given: dict[str, str]) -> dict:
 
     def holds(entity) -> bool:
         condition = entity.kwargs.get('condition')
-        return condition is None or graph._true(_resolve(condition.args[0], args))
+        return condition is None or graph.is_true(_resolve(condition.args[0], args))
 
     env = {e.args[0]: _resolve(e.args[1], args) for e in entities
            if type(e).__name__ == 'SetEnvironmentVariable' and holds(e)}

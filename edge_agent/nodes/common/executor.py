@@ -35,7 +35,7 @@ from rclpy.executors import (
     TimeoutException,
 )
 
-__all__ = ['NodeExecutor']
+__all__ = ['NodeExecutor', 'spin_in_thread', 'stop_nodes']
 
 _WAIT_FOR_START_S = 0.05
 
@@ -130,3 +130,48 @@ class NodeExecutor(Executor):
         self._pool.shutdown(wait=wait_for_threads)
         self._goal_pool.shutdown(wait=wait_for_threads)
         return done
+
+
+def spin_in_thread(executor, name: str = 'edge_agent_spin') -> threading.Thread:
+    """Spin ``executor`` in a started daemon thread until it (or its context) shuts down."""
+    def spin() -> None:
+        try:
+            executor.spin()
+        except ExternalShutdownException:
+            pass
+    thread = threading.Thread(target=spin, daemon=True, name=name)
+    thread.start()
+    return thread
+
+
+def stop_nodes(executor, nodes, thread: threading.Thread | None = None, *,
+               shutdown_transition: bool = False) -> None:
+    """Tear down ``nodes`` spun by ``executor`` (in ``thread``), in the order that works.
+
+    First every node's own work ends (a long goal ends only when its node says so, and the
+    executor waits for running callbacks); then the executor stops, since a spin still inside
+    ``wait_for_ready_callbacks`` would touch destroyed entities; with ``shutdown_transition``
+    lifecycle nodes then take their shutdown transition (it frees their models now, not when
+    the interpreter exits: ctranslate2 aborts the process if its threads are still joinable
+    then); last each node is destroyed, in the order given, action servers and clients first
+    (``destroy_waitables``).
+    """
+    from edge_agent.nodes.common.lifecycle import destroy_waitables
+
+    for node in nodes:
+        stop = getattr(node, '_stop_work', None)
+        if stop is not None:
+            stop()
+    executor.shutdown(timeout_sec=5.0)
+    if thread is not None:
+        thread.join(10.0)
+    if shutdown_transition:
+        for node in nodes:
+            if hasattr(node, 'trigger_shutdown'):
+                try:
+                    node.trigger_shutdown()
+                except Exception as exc:  # noqa: BLE001 - report and go on destroying
+                    node.get_logger().error(f'shutdown transition failed: {exc!r}')
+    for node in nodes:
+        destroy_waitables(node)
+        node.destroy_node()

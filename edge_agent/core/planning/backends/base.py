@@ -37,5 +37,10 @@ class PlannerBackend:
         and raises PlanningCancelled when it says so."""
         raise NotImplementedError
 
+    def warm(self) -> float:
+        """Prepare for the first command when the tier is loaded (a local model fills its
+        KV cache); returns the seconds it took. Nothing to do by default."""
+        return 0.0
+
     def close(self) -> None:
         """Free the tier's model or connection."""
