@@ -19,7 +19,7 @@ from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node
 from launch_ros.substitutions import FindPackageShare
 
-from edge_agent.app.graph import ARGUMENTS, NODES, node_parameters
+from edge_agent.app.graph import ARGUMENTS, DDS_PROFILE, NODES, dds_profile_env, node_parameters
 
 
 def generate_launch_description():
@@ -27,14 +27,13 @@ def generate_launch_description():
     defaults = {'params_file': PathJoinSubstitution([share, 'config', 'agent.yaml'])}
     arguments = [DeclareLaunchArgument(a.name, default_value=defaults.get(a.name, a.default),
                                        description=a.description) for a in ARGUMENTS]
-    # Fast DDS reads its profile when a process creates its first participant, so the variable
-    # is set before any node starts; Fast DDS 2 (Humble, Jazzy) reads the FASTRTPS_ name, 3
-    # (Kilted on) the FASTDDS_ one and warns about the other.
-    variable = ('FASTRTPS_DEFAULT_PROFILES_FILE' if os.environ.get('ROS_DISTRO') in
-                ('humble', 'jazzy') else 'FASTDDS_DEFAULT_PROFILES_FILE')
-    shm = [SetEnvironmentVariable(variable, PathJoinSubstitution([share, 'config',
-                                                                  'fastdds_shm.xml']),
-                                  condition=IfCondition(LaunchConfiguration('shm_profile')))]
+    # Fast DDS reads its profile when a process creates its first participant, so the variables
+    # are set before any node starts (which ones: graph.dds_profile_env).
+    profile = PathJoinSubstitution([share, *DDS_PROFILE.split('/')])
+    shm = [SetEnvironmentVariable(variable, profile if value == DDS_PROFILE else value,
+                                  condition=IfCondition(LaunchConfiguration('shm_profile')))
+           for variable, value in dds_profile_env(DDS_PROFILE,
+                                                  os.environ.get('ROS_DISTRO')).items()]
     nodes = [
         Node(package='edge_agent', executable=spec.name, name=spec.name,
              namespace=LaunchConfiguration('namespace'), output='screen',

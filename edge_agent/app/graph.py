@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 import dataclasses
 
-__all__ = ['ARGUMENTS', 'NODES', 'Argument', 'NodeSpec', 'is_true', 'node_parameters',
-           'select']
+__all__ = ['ARGUMENTS', 'DDS_PROFILE', 'NODES', 'Argument', 'NodeSpec', 'dds_profile_env',
+           'is_true', 'node_parameters', 'select']
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,6 +59,19 @@ ARGUMENTS: tuple[Argument, ...] = (
              '(config/fastdds_shm.xml), so camera images pass through shared memory; false = '
              'the middleware default.'),
 )
+
+# The Fast DDS profile of the graph, relative to the package's share folder.
+DDS_PROFILE = 'config/fastdds_shm.xml'
+
+
+def dds_profile_env(profile: str, distro: str | None) -> dict[str, str]:
+    """Environment that makes Fast DDS load ``profile`` (set before a process makes its first
+    participant: Fast DDS reads the file once). Fast DDS 2 (Humble, Jazzy) reads the FASTRTPS_
+    name, 3 (Kilted on) the FASTDDS_ one and warns about the other."""
+    variable = ('FASTRTPS_DEFAULT_PROFILES_FILE' if distro in ('humble', 'jazzy')
+                else 'FASTDDS_DEFAULT_PROFILES_FILE')
+    return {variable: profile}
+
 
 # Bring-up order: the governor first (its tier is latched), then the sensors' consumers, the
 # executor before the planner that sends it plans, the agent that drives them last.

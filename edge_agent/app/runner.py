@@ -86,6 +86,14 @@ class AgentGraph:
         values = graph.node_parameters(spec, lambda arg: launch_value(self.arguments[arg]))
         return {**values, **self.overrides.get(spec.name, {})}
 
+    def environment(self) -> dict[str, str]:
+        """The variables the graph sets (unless already set) before its first participant: the
+        Fast DDS profile's, as the launch file sets them; none with shm_profile false."""
+        if not graph.is_true(self.arguments['shm_profile']):
+            return {}
+        return graph.dds_profile_env(str(data_file(graph.DDS_PROFILE)),
+                                     os.environ.get('ROS_DISTRO'))
+
     def start(self, on_node=None) -> None:
         """Build, configure and activate every node in order, then spin; ``on_node(name)`` is
         called as each one comes up. Raises TransitionFailed (and stops what was started) when
@@ -101,11 +109,8 @@ class AgentGraph:
 
         # Fast DDS reads its default profile file once per process, when the first
         # participant is made: `edge-agent up`, `demo` and `replay` make the first one.
-        # Fast DDS 2 (Humble, Jazzy) reads the FASTRTPS_ name, 3 (Kilted on) FASTDDS_.
-        if graph.is_true(self.arguments['shm_profile']):
-            variable = ('FASTRTPS_DEFAULT_PROFILES_FILE' if os.environ.get('ROS_DISTRO') in
-                        ('humble', 'jazzy') else 'FASTDDS_DEFAULT_PROFILES_FILE')
-            os.environ.setdefault(variable, str(data_file('config/fastdds_shm.xml')))
+        for variable, value in self.environment().items():
+            os.environ.setdefault(variable, value)
         self.context = Context()
         # The caller owns SIGINT/SIGTERM (edge-agent up turns them into KeyboardInterrupt and
         # stops the graph in order); rclpy's handlers would shut the context down under it.

@@ -58,8 +58,15 @@ def main() -> int:
     parser.add_argument('--count', type=int, default=100)
     parser.add_argument('--size', default='4000x3000', help='image WxH (rgb8)')
     parser.add_argument('--chunk-mb', type=float, default=10.0)
+    parser.add_argument('--shm-profile', choices=('true', 'false'), default='true',
+                        help="the graph's Fast DDS profile (as `edge-agent up` loads it) or the "
+                             "middleware's defaults, in both processes")
     args = parser.parse_args()
     w, h = (int(v) for v in args.size.split('x'))
+    # before the first participant of either process (Fast DDS reads the profile once)
+    from edge_agent.app.runner import AgentGraph
+
+    os.environ.update(AgentGraph({'shm_profile': args.shm_profile}).environment())
 
     from rclpy.parameter import Parameter
 
@@ -93,6 +100,8 @@ def main() -> int:
         finally:
             publisher.kill()
     v, s = vision._stats, speech._stats
+    profile = 'config/fastdds_shm.xml' if args.shm_profile == 'true' else 'none'
+    print(f'Fast DDS profile: {profile}')
     print(f'{args.count} images of {w}x{h} rgb8 ({w * h * 3 / 1e6:.0f} MB) and {args.count} '
           f'audio chunks of {args.chunk_mb:g} MB, each followed by a valid one')
     print(f'RSS before {before:.0f} MB, after the first {after_first:.0f} MB '

@@ -147,6 +147,7 @@ def test_launch_file_and_up_start_the_same_nodes_with_the_same_parameters(monkey
     if given.get('robot'):
         assert up['skill_executor']['parameters']['adapter'] == 'nav2'
     assert up['vision']['parameters']['use_sim_time'] is (given.get('use_sim_time') == 'true')
+    assert launched['env'] == AgentGraph(given).environment()
     profile = [v for k, v in launched['env'].items() if k.endswith('_DEFAULT_PROFILES_FILE')]
     if given.get('shm_profile') == 'false':
         assert profile == []
