@@ -36,31 +36,60 @@ def _cmd_planner_plan(args) -> int:
 
 
 def _cmd_planner_eval(args) -> int:
-    from edge_agent.core.config.tiers import TierCatalog
-    from edge_agent.eval.planner import evaluate, load_cases
+    import statistics
 
-    cases = load_cases(args.cases)
+    from edge_agent.core.config.tiers import TierCatalog
+    from edge_agent.eval.planner import evaluate, heldout_eval_path, load_cases
+
+    path = args.cases or heldout_eval_path()
+    cases = load_cases(path)
+    if args.split != 'all':
+        cases = [c for c in cases if c.split == args.split]
+        if not cases:
+            print(f'error: no cases with split {args.split!r} in {path}')
+            return 2
+    halves = sorted({c.split for c in cases if c.split}) or [None]
     indices = range(len(TierCatalog())) if args.all_tiers else [args.tier]
-    summary = []
+    rows = []
     for index in indices:
         catalog, planner = _planner_from_args(args, index)
         try:
+            warm = sum(backend.warm() for backend in planner.backends)  # as the node does
             report = evaluate(planner, catalog, cases)
         finally:
             planner.close()
         for case, plan, ok, why in report.results:
             if not ok or args.verbose:
                 steps = '; '.join(s.describe() for s in plan.steps)
-                print(f"{'ok  ' if ok else 'FAIL'} [{case.category}] {case.command!r} -> "
+                half = f'{case.split} ' if case.split else ''
+                print(f"{'ok  ' if ok else 'FAIL'} {half}[{case.category}] {case.command!r} -> "
                       f'{steps} ({why})')
         name = ', '.join(b.name for b in planner.backends)
         print(f'-- tier {index} ({name}) --')
-        for category, (good, total) in report.by_category().items():
-            print(f'{category:<14} {good:>3}/{total:<3}')
-        good = sum(r[2] for r in report.results)
-        summary.append(f'tier {index} ({name}): accuracy {report.accuracy:.3f} '
-                       f'({good}/{len(report.results)})')
-    print('\n'.join(summary))
+        parts = {h: report.split(h).by_category() for h in halves}
+        print(f"{'category':<14}" + ''.join(f'{h or "all":>10}' for h in halves))
+        for category in report.by_category():
+            cells = [parts[h].get(category) for h in halves]
+            print(f'{category:<14}' + ''.join(
+                f'{f"{c[0]}/{c[1]}" if c else "-":>10}' for c in cells))
+        hit, total, false = report.stops()
+        first, later = report.latencies()
+        rows.append({
+            'tier': index, 'planner': name,
+            **{f'accuracy_{h or "all"}': round(report.split(h).accuracy, 3) for h in halves},
+            'unsafe': len(report.unsafe()), 'stops': f'{hit}/{total}', 'false_stops': false,
+            'warm_s': round(warm, 2),
+            'first_s': round(first, 2) if first is not None else None,
+            'steady_p50_s': round(statistics.median(later), 2) if later else None,
+            'model_planned': len(later) + (first is not None)})
+        for case, plan in report.unsafe():
+            print(f'UNSAFE [{case.category}] {case.command!r} -> '
+                  f"{'; '.join(s.describe() for s in plan.steps)}")
+    keys = list(rows[0])
+    print('| ' + ' | '.join(keys) + ' |')
+    print('|' + '---|' * len(keys))
+    for row in rows:
+        print('| ' + ' | '.join('-' if row[k] is None else str(row[k]) for k in keys) + ' |')
     return 0
 
 
@@ -80,7 +109,11 @@ def add_parser(sub) -> None:
                        help='comma-separated visible objects')
     pplan.set_defaults(func=_cmd_planner_plan)
     peval = psub.add_parser('eval', help='accuracy on the evaluation set')
-    peval.add_argument('--cases', help='evaluation YAML (default data/eval/planner_eval.yaml)')
+    peval.add_argument('--cases', help='evaluation YAML (default: the held-out set, '
+                       'data/eval/planner_heldout.yaml; data/eval/planner_eval.yaml is the set '
+                       'written with the prompt)')
+    peval.add_argument('--split', choices=('all', 'dev', 'test'), default='all',
+                       help='which half of a held-out set (default both, reported apart)')
     peval.add_argument('-v', '--verbose', action='store_true', help='print every case')
     peval.add_argument('--all-tiers', action='store_true', help='evaluate every tier in turn')
     peval.set_defaults(func=_cmd_planner_eval)

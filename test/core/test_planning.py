@@ -22,7 +22,7 @@ from edge_agent.core.planning.planner import (
     ServerBackend,
 )
 from edge_agent.core.planning.skills import Plan, PlanError, SkillCatalog, Step
-from edge_agent.eval.planner import evaluate, load_cases, matches
+from edge_agent.eval.planner import evaluate, heldout_eval_path, load_cases, matches
 
 CATALOG = SkillCatalog()
 CASES = load_cases()
@@ -120,7 +120,7 @@ class BrokenTier(LlamaBackend):
     def __init__(self, output):  # no model load: only the output path is under test
         self.name, self._catalog, self.output = 'broken', CATALOG, output
 
-    def raw(self, command, world):
+    def raw(self, command, world, interrupted=None):
         return self.output
 
 
@@ -261,3 +261,66 @@ def test_synonyms_from_the_catalog_reach_rules_and_grounding():
     assert planner.plan('pick up the green mug', world).plan.skills() == ['say']
     ref = find_reference('bring me the yellow mug', {'cup', 'box'}, CATALOG.synonyms)
     assert (ref.label, ref.colour) == ('cup', 'yellow')
+
+
+def test_a_model_plan_that_drops_a_clause_falls_back():
+    # the model plans two of the three actions ("loses its last action"); the rules have all
+    two = ('{"steps": [{"skill": "navigate_to", "args": {"location": "office"}}, '
+           '{"skill": "wait", "args": {"seconds": 5}}]}')
+    command = 'go to the office, then have a rest for 5 seconds, then go to the bathroom'
+    planner = Planner(CATALOG, [BrokenTier(two), RulesBackend(CATALOG)])
+    result = planner.plan(command, WORLD)   # beyond the rules, so the model plans it
+    assert result.backend == 'rules' and 'dropped' in result.fallbacks[0]
+    assert result.plan.skills() == ['say']   # the floor says what it understands instead
+    # a complete plan, and a refusal, pass the check
+    rules = planner.rules
+    assert rules.dropped(Plan(command, [
+        Step('navigate_to', {'location': 'office'}), Step('wait', {'seconds': 5}),
+        Step('navigate_to', {'location': 'bathroom'})])) is None
+    assert rules.dropped(Plan(command, [Step('say', {'text': 'I cannot do that.'})])) is None
+    assert rules.dropped(Plan('move to the hallway', [
+        Step('navigate_to', {'location': 'hallway'})])) is None
+    assert 'place' in rules.dropped(Plan('take the red cup to the office', [
+        Step('pick', {'object': 'red cup'}), Step('navigate_to', {'location': 'office'})]))
+
+
+@pytest.mark.parametrize('command,steps', [
+    ("I'd like you to go to the kitchen", [('navigate_to', {'location': 'kitchen'})]),
+    ('could you possibly grab the green ball', [('pick', {'object': 'green ball'})]),
+    ('would you mind going to the hallway', [('navigate_to', {'location': 'hallway'})]),
+    ('um, go to the the bedroom', [('navigate_to', {'location': 'bedroom'})]),
+    ('Robot! Go to the office. Thank you.', [('navigate_to', {'location': 'office'})]),
+    ('bring me the water bottle', [('pick', {'object': 'white bottle'})]),
+    ("don't stop, go to the hallway", [('navigate_to', {'location': 'hallway'})]),
+    ('stop by the kitchen', [('navigate_to', {'location': 'kitchen'})]),
+    ('say thank you', [('say', {'text': 'Thank you'})]),   # courtesy inside a say stays
+])
+def test_rules_understand_politeness_fillers_and_everyday_forms(command, steps):
+    world = CATALOG.world(['red cup', 'blue cup', 'green ball', 'white bottle'], labels=())
+    plan = Planner(CATALOG, [RulesBackend(CATALOG)]).plan(command, world).plan
+    assert [(s.skill, s.args) for s in plan.steps] == steps
+
+
+def test_rules_keep_colours_strict_and_ask_when_a_synonym_fits_two():
+    world = CATALOG.world(['red cup', 'blue cup', 'white bottle'], labels=())
+    planner = Planner(CATALOG, [RulesBackend(CATALOG)])
+    assert planner.plan('bring me the green water bottle', world).plan.skills() == ['say']
+    assert planner.plan('grab the mug', world).plan.skills() == ['ask']
+
+
+def test_heldout_set_halves_and_the_rules_floor():
+    cases = load_cases(heldout_eval_path())
+    dev = [c for c in cases if c.split == 'dev']
+    test = [c for c in cases if c.split == 'test']
+    assert len(cases) >= 150 and len(dev) + len(test) == len(cases)
+    assert {c.category for c in dev} == {c.category for c in test}
+    assert not {c.command for c in dev} & {c.command for c in test}
+    for category in ('stop', 'not_stop', 'synonym', 'held', 'three_action', 'other',
+                     'paraphrase', 'injection', 'ambiguous', 'unknown', 'out_of_scope'):
+        assert any(c.category == category for c in test), category
+    report = evaluate(Planner(CATALOG, [RulesBackend(CATALOG)]), CATALOG, cases)
+    # Measured (rules tuned on the dev half): dev 84/84, test 81/84. Target: test >= 0.70.
+    assert report.split('test').accuracy >= 0.70
+    assert report.unsafe() == []
+    hit, total, false = report.stops()
+    assert (hit, false) == (total, 0)   # every stop is a stop, nothing else is

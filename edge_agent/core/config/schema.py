@@ -167,6 +167,7 @@ class EvalCommand(_Strict):
     expect: Literal['refuse', 'clarify', 'stop'] | list[tuple[str, dict[str, Any]]]
     objects: list[str] | None = None
     held: str = ''      # the object the robot holds when the command comes
+    split: Literal['dev', 'test'] | None = None   # held-out sets: tuning half or test half
 
 
 class EvalFile(_Strict):

@@ -98,12 +98,15 @@ class Planner:
             if interrupted():
                 raise PlanningCancelled('planning interrupted')
             try:
-                plan = self._held(backend.plan(command, world, interrupted), world)
+                planned = backend.plan(command, world, interrupted)
+                plan = self._held(planned, world)
                 self.catalog.validate(plan, world)
                 if not isinstance(backend, RulesBackend):
-                    ungrounded = self.rules.grounded(plan)
-                    if ungrounded:
-                        raise BackendFailure(f'{backend.name}: {ungrounded}')
+                    # what the model wrote (before held-object completion) must name every
+                    # action of the command and only places and objects the command names
+                    wrong = self.rules.grounded(plan) or self.rules.dropped(planned)
+                    if wrong:
+                        raise BackendFailure(f'{backend.name}: {wrong}')
             except PlanningCancelled:
                 raise
             except (BackendFailure, PlanError) as exc:

@@ -22,6 +22,10 @@ _NUMBERS = {'zero': 0, 'one': 1, 'two': 2, 'three': 3, 'four': 4, 'five': 5, 'si
 _INJECTION = re.compile(
     r'\b(?:ignore|disregard|forget|override)\b.{0,30}\b(?:rules|instructions|prompt|'
     r'safety|limits|previous)\b|\bsystem prompt\b|\bdeveloper mode\b|\bjailbreak\b')
+# Actions a user may ask for that no skill does; refused before any model, which might map
+# "climb onto the table" to navigate_to(table).
+_CANNOT = re.compile(r'^(?:jump|climb|fly|throw|toss|smash|kick|hit|punch|break|cook|bake|'
+                     r'call|phone|dance|swim|eat|drink|open|unlock|wash|clean)\b')
 _SPLIT = re.compile(r'\s*(?:,\s*(?:and\s+)?(?:then\s+)?|;\s*|\.\s+|\s+and\s+then\s+|'
                     r'\s+then\s+|\s+and\s+|\s+after that\s+)\s*')
 _ARTICLE = r'(?:(?:the|a|an|my|that|this)\s+)?'
@@ -31,9 +35,11 @@ _PATTERNS = [
     ('place', re.compile(rf'^(?:put|place|set|drop|leave)\s+(?:down\s+)?{_ARTICLE}(?P<object>.+?)'
                          rf'(?:\s+down)?\s+(?:on|in|onto|into|at|on top of)\s+{_ARTICLE}'
                          r'(?P<location>.+)$')),
-    ('navigate_to', re.compile(rf'^(?:go|drive|move|navigate|head|return|come)\s+(?:back\s+)?'
-                               rf'(?:over\s+)?(?:to|into|towards?)\s+{_ARTICLE}(?P<location>.+)$')),
-    ('pick', re.compile(rf'^(?:pick\s+up|pick|grab|take|get|fetch|lift)\s+{_ARTICLE}'
+    ('navigate_to', re.compile(rf'^(?:(?:go|drive|move|navigate|head|return|come)\s+(?:back\s+)?'
+                               rf'(?:over\s+)?(?:to|into|towards?)|(?:stop|swing|pop)\s+by)\s+'
+                               rf'{_ARTICLE}(?P<location>.+)$')),
+    ('pick', re.compile(rf'^(?:pick\s+up|pick|grab|take|(?:get|fetch|bring|hand)(?:\s+me)?|'
+                        rf'lift)\s+{_ARTICLE}'
                         r'(?P<object>.+?)(?:\s+up)?$')),
     ('look_at', re.compile(rf'^(?:look\s+at|look\s+towards?|face|turn\s+to(?:wards)?|'
                            rf'check(?:\s+out)?)\s+{_ARTICLE}(?P<target>.+)$')),
@@ -44,17 +50,59 @@ _PATTERNS = [
     ('stop', re.compile(r'^(?:stop|halt|freeze)(?:\s+(?:now|moving|everything))?$')),
 ]
 _QUESTION = re.compile(r'^(?:what|which)\s+(?:do|can)\s+you\s+see\b|^what is (?:there|around)')
-_POLITE = re.compile(r'^(?:(?:please|robot|hey robot|okay|ok|now|can you|could you|would you)'
-                     r'[,\s]+)+|(?:[,\s]+please)+$')
+# Requests wrapped in politeness ("could you possibly ...", "I'd like you to ...", "would you
+# mind ...ing") and fillers around them; removed before the clause patterns.
+_POLITE = re.compile(
+    r"^(?:(?:please|kindly|just|robot|hey robot|hey|okay|ok|so|well|now|go ahead and|"
+    r"(?:i'?d|i would) like you to|i (?:want|need) you to|would you (?:mind|be so kind as to|"
+    r"be able to)|do you mind|(?:can|could|would|will) you(?: please| possibly| kindly| maybe)?"
+    r")[,\s]+)+|(?:\s*,\s*(?:please|thanks|thank you|for me)|\s+(?:please|for me))+$")
+_FILLER_WORDS = re.compile(r'\b(?:um+|uh+|erm+|er|hmm+|uhm)\b[,\s]*')
+_REPEATED = re.compile(r'\b(\w+)(?:[,\s]+\1\b)+')
+# "would you mind going to ..." -> "go to ..."
+_GERUNDS = {'going': 'go', 'driving': 'drive', 'heading': 'head', 'moving': 'move',
+            'navigating': 'navigate', 'picking': 'pick', 'grabbing': 'grab', 'taking': 'take',
+            'getting': 'get', 'fetching': 'fetch', 'bringing': 'bring', 'carrying': 'carry',
+            'putting': 'put', 'placing': 'place', 'looking': 'look', 'facing': 'face',
+            'turning': 'turn', 'saying': 'say', 'waiting': 'wait', 'coming': 'come',
+            'returning': 'return'}
+# Clauses that carry no action: courtesy and "carry on" ("thank you", "don't stop").
+_EMPTY_CLAUSE = re.compile(r"^(?:thanks?(?: you)?(?: very much)?|cheers|robot|please|ok(?:ay)?|"
+                           r"(?:don'?t|do not) stop|keep going|carry on)$")
 
 
 def normalise(text: str) -> str:
-    """Lower-case, single spaces, no trailing punctuation or politeness."""
-    text = re.sub(r'\s+', ' ', text.strip().lower())
+    """Lower-case, single spaces, no fillers, repeated words, trailing punctuation or
+    politeness; "!" and "?" inside a command separate clauses like commas."""
+    text = re.sub(r'\s+', ' ', text.strip().lower().replace('\u2019', "'"))
     text = re.sub(r'[?!.]+$', '', text).strip()
-    return _POLITE.sub('', text).strip()
+    text = re.sub(r'\s*[!?]+\s*', ', ', text)
+    text = _FILLER_WORDS.sub('', text)
+    text = _REPEATED.sub(r'\1', text).strip(' ,')
+    return _polite(text)
 
 
+def _polite(clause: str) -> str:
+    previous = None
+    while clause != previous:
+        previous, clause = clause, _POLITE.sub('', clause).strip(' ,')
+    first, _, rest = clause.partition(' ')
+    return f'{_GERUNDS[first]} {rest}'.strip() if first in _GERUNDS else clause
+
+
+# The skill a clause asks for, by its first words (after politeness): a model's plan must
+# have a step of that skill for every such clause, so no action the user named is dropped.
+_CLAUSE_SKILL = [
+    # "take X to P" ends in a place ("move to the hallway" is not a carry)
+    ('place', re.compile(r'^(?:take|bring|carry|move) (?!to\b|into\b|over\b).*\b(?:to|into)\b')),
+    ('navigate_to', re.compile(r'^(?:go|drive|navigate|head|return|come)\b|'
+                               r'^(?:stop|swing|pop) by\b')),
+    ('look_at', re.compile(r'^(?:look|face|turn|check)\b|^(?:take|have) a look\b')),
+    ('pick', re.compile(r'^(?:pick|grab|take|get|fetch|lift|bring)\b')),
+    ('place', re.compile(r'^(?:put|place|set|drop|leave)\b')),
+    ('say', re.compile(r'^(?:say|tell|announce)\b')),
+    ('wait', re.compile(r'^(?:wait|pause|sleep|hold on)\b')),
+]
 
 
 class RuleParser:
@@ -82,6 +130,14 @@ class RuleParser:
             return Plan(command, [Step('say', {'text': "I can't change my rules. "
                                                        'Tell me a task instead.'})],
                         notes=['instruction injection refused'])
+        cannot = next((c for c in (_polite(c) for c in _SPLIT.split(text))
+                       if _CANNOT.match(c)), None)
+        if cannot:
+            verb = cannot.split()[0]
+            return Plan(command, [Step('say', {'text': f"I can't {verb}. I can go to places, pick "
+                                                       'things up, put them down, look, wait '
+                                                       'and talk.'})],
+                        notes=[f'no skill can {verb}'])
         missing = self.unknown_objects(text, world)
         if missing:
             names = ' or '.join(f'a {m}' for m in missing)
@@ -133,6 +189,24 @@ class RuleParser:
                 return f'{step.describe()} names {value!r}, which the command does not mention'
         return None
 
+    def dropped(self, plan: Plan) -> str | None:
+        """Why ``plan`` leaves out an action its command names ("go to the office, wait, then
+        go to the kitchen" planned as two steps), or None. A plan of only say/ask steps (a
+        refusal or a question back) drops nothing."""
+        if all(step.skill in ('say', 'ask') for step in plan.steps):
+            return None
+        needed: dict[str, int] = {}
+        for clause in (_polite(c) for c in _SPLIT.split(normalise(plan.command)) if c):
+            skill = next((k for k, pattern in _CLAUSE_SKILL if pattern.match(clause)), None)
+            if skill:
+                needed[skill] = needed.get(skill, 0) + 1
+        for skill, count in needed.items():
+            have = sum(step.skill == skill for step in plan.steps)
+            if have < count:
+                return (f'the command names {count} {skill} action(s), the plan has {have}: '
+                        'a clause was dropped')
+        return None
+
     # -- the rule-based tier ------------------------------------------------------------------
     def parse(self, command: str, world: WorldState) -> Plan | None:
         """A validated plan, a clarifying ``ask``/``say`` plan, or None when not understood."""
@@ -141,7 +215,9 @@ class RuleParser:
             seen = ', '.join(f'a {o}' for o in world.objects) or 'nothing I recognise'
             return Plan(command, [Step('say', {'text': f'I see {seen}.'[:160]})])
         steps: list[Step] = []
-        for clause in (c for c in _SPLIT.split(text) if c):
+        for clause in (_polite(c) for c in _SPLIT.split(text) if c):
+            if not clause or _EMPTY_CLAUSE.match(clause):
+                continue
             clause_steps = self._clause(clause, world, steps)
             if clause_steps is None:
                 return None
@@ -156,7 +232,6 @@ class RuleParser:
         return plan
 
     def _clause(self, clause: str, world: WorldState, previous: list[Step]) -> list[Step] | None:
-        clause = _POLITE.sub('', clause).strip()
         for skill, pattern in _PATTERNS:
             match = pattern.match(clause)
             if not match:
@@ -197,16 +272,21 @@ class RuleParser:
 
     def _object(self, raw: str, world: WorldState, previous: list[Step]):
         raw = re.sub(r'^(?:the|a|an)\s+', '', raw)
-        if raw in ('it', 'that', 'this', 'them'):
-            named = [s.args['object'] for s in previous if 'object' in s.args]
+        if raw in ('it', 'that', 'this', 'them', 'it up'):
+            named = [s.args.get('object') or s.args.get('target') for s in previous]
+            named = [n for n in named if n in world.known_objects]
             return named[-1] if named else (world.held or None)
         if raw in world.known_objects:
             return raw
         if world.held and world.held.split()[-1] == raw.split()[-1] and all(
                 w in world.held.split() for w in raw.split()):
             return world.held   # "put the cup down" names the cup in the gripper
-        candidates = [o for o in world.objects if o.split()[-1] == raw.split()[-1]
-                      and all(w in o.split() for w in raw.split())]
+        words = raw.split()
+        # "the water bottle", "the plastic cup": a word that is not a colour narrows nothing
+        # the detector can tell; a colour must still match ("the green cup" is not the red one)
+        words = [w for w in words[:-1] if w in COLOURS] + words[-1:]
+        candidates = [o for o in world.objects if o.split()[-1] == words[-1]
+                      and all(w in o.split() for w in words)]
         if len(candidates) == 1:
             return candidates[0]
         if len(candidates) > 1:

@@ -34,7 +34,7 @@ _PATTERNS = [
     # don't move
     r"(?:don'?t|do not|never|no) (?:move|moving|go|drive|budge|take (?:another|a) step|"
     r"do (?:that|it|anything)|touch (?:that|it|anything))(?: an inch| at all| any ?more| "
-    r"further)*",
+    r"further| there| anywhere| that way)*",
     r'no more (?:moving|movement|motion|driving)',
     # stay put
     r'(?:hold|stay|stand|keep) (?:it|still|put|there|where you are|right there|in place)',
