@@ -104,6 +104,17 @@ def test_planner_commands_print_plans_and_accuracy(capsys):
     plan = json.loads(capsys.readouterr().out)
     assert plan['backend'] == 'rules'
     assert [s['skill'] for s in plan['steps']] == ['pick', 'navigate_to', 'place']
-    assert main(['planner', '--tier', '2', 'eval']) == 0
-    last = capsys.readouterr().out.splitlines()[-1]
-    assert last.startswith('tier 2 (rules): accuracy') and '/51)' in last
+    assert main(['planner', '--tier', '2', 'eval']) == 0   # the held-out set, both halves
+    out = capsys.readouterr().out.splitlines()
+    header, _, row = out[-3:]
+    assert header.split(' | ')[:4] == ['| tier', 'planner', 'accuracy_dev', 'accuracy_test']
+    cells = dict(zip(header.strip('| ').split(' | '), row.strip('| ').split(' | '),
+                     strict=True))
+    assert cells['tier'] == '2' and cells['unsafe'] == '0' and cells['false_stops'] == '0'
+    assert float(cells['accuracy_test']) >= 0.70 and cells['stops'] == '20/20'
+    assert any(line.split()[:3] == ['category', 'dev', 'test'] for line in out)
+    from edge_agent.eval.planner import default_eval_path  # the set without halves
+
+    assert main(['planner', '--tier', '2', 'eval', '--split', 'dev', '--cases',
+                 str(default_eval_path())]) == 2
+    assert 'no cases with split' in capsys.readouterr().out
