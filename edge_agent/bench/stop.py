@@ -121,7 +121,7 @@ def run(repeats: int) -> dict[str, list[float]]:
         return out
 
 
-LOAD_COMMANDS = ['could you possibly head over toward the kitchen area',
+LOAD_COMMANDS = ['could you possibly wander over toward the kitchen area',
                  "I'd like you to wander to the office and then come back to the kitchen",
                  'please go have a look around the living room for a while',
                  'what time is it', 'describe what you are doing',

@@ -10,6 +10,8 @@ from rclpy.parameter import Parameter
 from ros_helpers import wait_for, wait_future
 
 from edge_agent.action import ExecuteCommand
+from edge_agent.core.planning.rules import RuleParser
+from edge_agent.core.planning.skills import SkillCatalog
 from edge_agent.msg import Detection, DetectionArray, ModelTier, Plan
 from edge_agent.nodes.common import LATCHED
 from edge_agent.nodes.planner import PlannerNode
@@ -138,7 +140,8 @@ def test_a_plan_respects_the_held_object_the_executor_reports(ros_context, execu
              message='robot/state after the place')
 
 
-MODEL_COMMANDS = ['could you possibly head over toward the kitchen area',
+# Commands beyond the rules (checked below), so each one goes to the model.
+MODEL_COMMANDS = ['could you possibly wander over toward the kitchen area',
                   "I'd like you to wander to the office and then come back to the kitchen",
                   'please go have a look around the living room for a while',
                   'what time is it']
@@ -149,6 +152,8 @@ def test_stop_interrupts_the_model_and_every_queued_command(ros_context, executo
     preempted the older ones): the model stops (PlanningCancelled), every earlier goal ends as
     preempted without reaching the executor, the stop plan runs; cancelling the goal that is
     planning interrupts the model the same way."""
+    rules = RuleParser(SkillCatalog())
+    assert all(rules.parse(c, rules.catalog.world([], labels=())) is None for c in MODEL_COMMANDS)
     planner = start_planner(ros_context, executor, namespace='/stop_load', initial_tier=1)
     skill_executor = next(n for n in executor._nodes if n.get_name() == 'skill_executor')
     plans_gate = skill_executor.goal_gates['executor/execute_plan']
