@@ -30,10 +30,9 @@ def generate_launch_description():
     # Fast DDS reads its profile when a process creates its first participant, so the variables
     # are set before any node starts (which ones: graph.dds_profile_env).
     profile = PathJoinSubstitution([share, *DDS_PROFILE.split('/')])
-    shm = [SetEnvironmentVariable(variable, profile if value == DDS_PROFILE else value,
+    shm = [SetEnvironmentVariable(variable, value,
                                   condition=IfCondition(LaunchConfiguration('shm_profile')))
-           for variable, value in dds_profile_env(DDS_PROFILE,
-                                                  os.environ.get('ROS_DISTRO')).items()]
+           for variable, value in dds_profile_env(profile, os.environ.get('ROS_DISTRO')).items()]
     nodes = [
         Node(package='edge_agent', executable=spec.name, name=spec.name,
              namespace=LaunchConfiguration('namespace'), output='screen',

@@ -64,10 +64,11 @@ ARGUMENTS: tuple[Argument, ...] = (
 DDS_PROFILE = 'config/fastdds_shm.xml'
 
 
-def dds_profile_env(profile: str, distro: str | None) -> dict[str, str]:
-    """Environment that makes Fast DDS load ``profile`` (set before a process makes its first
-    participant: Fast DDS reads the file once). Fast DDS 2 (Humble, Jazzy) reads the FASTRTPS_
-    name, 3 (Kilted on) the FASTDDS_ one and warns about the other."""
+def dds_profile_env(profile, distro: str | None) -> dict:
+    """Environment that makes Fast DDS load ``profile`` (a path, or a launch substitution of
+    one; set before a process makes its first participant: Fast DDS reads the file once).
+    Fast DDS 2 (Humble, Jazzy) reads the FASTRTPS_ name, 3 (Kilted on) the FASTDDS_ one and
+    warns about the other."""
     variable = ('FASTRTPS_DEFAULT_PROFILES_FILE' if distro in ('humble', 'jazzy')
                 else 'FASTDDS_DEFAULT_PROFILES_FILE')
     return {variable: profile}

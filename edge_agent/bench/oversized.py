@@ -64,6 +64,7 @@ def main() -> int:
     args = parser.parse_args()
     w, h = (int(v) for v in args.size.split('x'))
     # before the first participant of either process (Fast DDS reads the profile once)
+    from edge_agent.app.graph import DDS_PROFILE
     from edge_agent.app.runner import AgentGraph
 
     os.environ.update(AgentGraph({'shm_profile': args.shm_profile}).environment())
@@ -100,7 +101,7 @@ def main() -> int:
         finally:
             publisher.kill()
     v, s = vision._stats, speech._stats
-    profile = 'config/fastdds_shm.xml' if args.shm_profile == 'true' else 'none'
+    profile = DDS_PROFILE if args.shm_profile == 'true' else 'none'
     print(f'Fast DDS profile: {profile}')
     print(f'{args.count} images of {w}x{h} rgb8 ({w * h * 3 / 1e6:.0f} MB) and {args.count} '
           f'audio chunks of {args.chunk_mb:g} MB, each followed by a valid one')

@@ -57,7 +57,7 @@ class EvalReport:
         """(stop cases planned as exactly [stop], stop cases, other cases planned with a stop)."""
         hit = total = false = 0
         for case, plan, _, _ in self.results:
-            skills = [s.skill for s in plan.steps]
+            skills = plan.skills()
             if case.expect == 'stop':
                 total += 1
                 hit += skills == ['stop']

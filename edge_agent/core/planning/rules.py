@@ -82,6 +82,11 @@ def normalise(text: str) -> str:
     return _polite(text)
 
 
+def _clauses(text: str) -> list[str]:
+    """The clauses of a normalised command, each without its own politeness."""
+    return [c for c in (_polite(c) for c in _SPLIT.split(text) if c) if c]
+
+
 def _polite(clause: str) -> str:
     previous = None
     while clause != previous:
@@ -130,8 +135,7 @@ class RuleParser:
             return Plan(command, [Step('say', {'text': "I can't change my rules. "
                                                        'Tell me a task instead.'})],
                         notes=['instruction injection refused'])
-        cannot = next((c for c in (_polite(c) for c in _SPLIT.split(text))
-                       if _CANNOT.match(c)), None)
+        cannot = next((c for c in _clauses(text) if _CANNOT.match(c)), None)
         if cannot:
             verb = cannot.split()[0]
             return Plan(command, [Step('say', {'text': f"I can't {verb}. I can go to places, pick "
@@ -196,7 +200,7 @@ class RuleParser:
         if all(step.skill in ('say', 'ask') for step in plan.steps):
             return None
         needed: dict[str, int] = {}
-        for clause in (_polite(c) for c in _SPLIT.split(normalise(plan.command)) if c):
+        for clause in _clauses(normalise(plan.command)):
             skill = next((k for k, pattern in _CLAUSE_SKILL if pattern.match(clause)), None)
             if skill:
                 needed[skill] = needed.get(skill, 0) + 1
@@ -215,8 +219,8 @@ class RuleParser:
             seen = ', '.join(f'a {o}' for o in world.objects) or 'nothing I recognise'
             return Plan(command, [Step('say', {'text': f'I see {seen}.'[:160]})])
         steps: list[Step] = []
-        for clause in (_polite(c) for c in _SPLIT.split(text) if c):
-            if not clause or _EMPTY_CLAUSE.match(clause):
+        for clause in _clauses(text):
+            if _EMPTY_CLAUSE.match(clause):
                 continue
             clause_steps = self._clause(clause, world, steps)
             if clause_steps is None:
@@ -272,7 +276,7 @@ class RuleParser:
 
     def _object(self, raw: str, world: WorldState, previous: list[Step]):
         raw = re.sub(r'^(?:the|a|an)\s+', '', raw)
-        if raw in ('it', 'that', 'this', 'them', 'it up'):
+        if raw in ('it', 'that', 'this', 'them'):
             named = [s.args.get('object') or s.args.get('target') for s in previous]
             named = [n for n in named if n in world.known_objects]
             return named[-1] if named else (world.held or None)
