@@ -49,8 +49,11 @@ ARGUMENTS: tuple[Argument, ...] = (
              "package's config/agent.yaml."),
     Argument('log_level', 'info', 'Logging level: debug, info, warn, error.'),
     Argument('mic', 'false', 'Start the microphone capture node (sounddevice).'),
-    Argument('robot', 'dry_run', 'Skill adapter of the skill executor: dry_run (nothing moves) '
-             'or nav2 (navigate_to via Nav2 NavigateToPose).'),
+    Argument('robot', 'dry_run', 'Skill adapter of the skill executor: dry_run (nothing moves), '
+             'nav2 (navigate_to via Nav2 NavigateToPose) or sim (the simulated robot: cmd_vel, '
+             'odom, sim/run_skill).'),
+    Argument('sim', 'false', 'Start the MuJoCo simulator node (camera, odom, /clock, cmd_vel, '
+             'sim/run_skill); use with robot:=sim use_sim_time:=true.'),
     Argument('vision_model', '', "YOLO-family ONNX model (or TensorRT .engine) for the vision "
              "node; empty = the project's detector from the tier catalog."),
     Argument('vision_backend', 'auto', 'Vision backend: auto (TensorRT when available, else ONNX '
@@ -74,9 +77,11 @@ def dds_profile_env(profile, distro: str | None) -> dict:
     return {variable: profile}
 
 
-# Bring-up order: the governor first (its tier is latched), then the sensors' consumers, the
-# executor before the planner that sends it plans, the agent that drives them last.
+# Bring-up order: the simulator when asked for (its /clock drives sim time), the governor (its
+# tier is latched), then the sensors' consumers, the executor before the planner that sends
+# it plans, the agent that drives them last.
 NODES: tuple[NodeSpec, ...] = (
+    NodeSpec('sim', 'edge_agent.sim.node', 'SimulatorNode', lifecycle=False, condition='sim'),
     NodeSpec('thermal_governor', 'edge_agent.nodes.thermal_governor', 'ThermalGovernor',
              lifecycle=False),
     NodeSpec('audio_capture', 'edge_agent.nodes.audio_capture', 'AudioCapture',

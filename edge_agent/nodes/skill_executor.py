@@ -3,10 +3,12 @@
 Serves ``executor/execute_plan`` (edge_agent/ExecutePlan): the planner sends each validated
 plan here. Steps run one at a time through ``core.execution.Executor`` (the catalog's limits
 and the robot state are checked before any adapter moves) and the adapter the ``adapter``
-parameter picks: ``dry_run`` (nothing moves; each step takes ``step_time_s``) or ``nav2``
+parameter picks: ``dry_run`` (nothing moves; each step takes ``step_time_s``), ``nav2``
 (``navigate_to`` as nav2_msgs/NavigateToPose goals with poses from the places file, the other
-motion skills dry-run). ``say``/``ask`` always go to the robot's voice (``agent/say``, then
-``speech/listen`` for an answer).
+motion skills dry-run) or ``sim`` (the simulated robot: ``navigate_to`` over ``cmd_vel`` and
+``odom`` with poses from the world layout, ``look_at``/``pick``/``place`` as
+``sim/run_skill`` goals to the simulator node). ``say``/``ask`` always go to the robot's
+voice (``agent/say``, then ``speech/listen`` for an answer).
 
 A newer plan preempts the running one (which ends first: two plans never drive at once). A
 stop plan, or ``true`` on ``emergency_stop`` (std_msgs/Bool, reliable), ends every running
@@ -20,6 +22,7 @@ started yet, and a plan accepted before a stop never runs after it.
 """
 from __future__ import annotations
 
+import math
 import threading
 import time
 
@@ -41,16 +44,18 @@ from edge_agent.core.planning import SkillCatalog, Step
 from edge_agent.msg import RobotState
 from edge_agent.nodes.adapters import Nav2Adapter, VoiceAdapter, load_places
 from edge_agent.nodes.adapters.nav2 import navigate_to_pose_type
+from edge_agent.nodes.adapters.sim import SimAdapter
 from edge_agent.nodes.common import LATCHED, RELIABLE, OwnedEntities, Param, declare, run
 from edge_agent.nodes.common.goals import goal_parameters
-from edge_agent.nodes.common.plans import steps_from_msg
+from edge_agent.nodes.common.plans import step_to_msg, steps_from_msg
 
 __all__ = ['PARAMETERS', 'SkillExecutorNode', 'main']
 
 PARAMETERS = [
     Param('adapter', 'dry_run', 'How motion skills reach the robot: dry_run (nothing moves), '
-          'nav2 (navigate_to as nav2_msgs/NavigateToPose goals; pick, place, look_at dry-run).',
-          read_only=True, choices=('dry_run', 'nav2')),
+          'nav2 (navigate_to as nav2_msgs/NavigateToPose goals; pick, place, look_at dry-run), '
+          'sim (the simulator node: navigate_to over cmd_vel/odom, the rest as sim/run_skill '
+          'goals).', read_only=True, choices=('dry_run', 'nav2', 'sim')),
     Param('step_time_s', 0.2, 'Dry-run: time each motion step takes [s].', (0.0, 600.0)),
     Param('skills_file', '', "Skill catalog YAML with each skill's limits; empty = the "
           "package's config/skills.yaml.", read_only=True),
@@ -58,10 +63,14 @@ PARAMETERS = [
           read_only=True),
     Param('nav2_action', 'navigate_to_pose', 'NavigateToPose action name of Nav2.',
           read_only=True),
-    Param('nav2_server_timeout_s', 5.0, 'Wait this long for the Nav2 action server [s].',
-          (0.1, 120.0)),
+    Param('nav2_server_timeout_s', 5.0, 'Wait this long for the Nav2 (or simulator) action '
+          'server [s].', (0.1, 120.0)),
     Param('nav2_behavior_tree', '', 'Behaviour tree for NavigateToPose goals; empty = '
           "Nav2's default.", read_only=True),
+    Param('world_file', '', "sim: world layout YAML with the place poses; empty = the "
+          "package's config/sim/world.yaml.", read_only=True),
+    Param('sim_rate_hz', 20.0, 'sim: cmd_vel rate of the navigate_to controller [Hz].',
+          (1.0, 100.0), read_only=True),
     Param('listen_timeout_s', 8.0, 'An ask step waits this long for the answer [s].',
           (1.0, 120.0)),
     Param('emergency_stop_latches', True, 'After true on emergency_stop, refuse plans until '
@@ -127,6 +136,8 @@ class SkillExecutorNode(OwnedEntities, LifecycleNode):
     def _motion_adapter(self, kind: str):
         if kind == 'dry_run':
             return self._dry
+        if kind == 'sim':
+            return RoutedAdapter(self._dry, dict.fromkeys(SimAdapter.skills, self._sim_adapter()))
         action_type = navigate_to_pose_type()
         name = self.get_parameter('nav2_action').value
         nav2 = Nav2Adapter(self, self.action_client(action_type, name), action_type, name,
@@ -135,6 +146,36 @@ class SkillExecutorNode(OwnedEntities, LifecycleNode):
                            self.get_parameter('nav2_behavior_tree').value,
                            on_status=lambda text: self.get_logger().debug(text))
         return RoutedAdapter(self._dry, {'navigate_to': nav2})
+
+    def _sim_adapter(self) -> SimAdapter:
+        from geometry_msgs.msg import Twist
+        from nav_msgs.msg import Odometry
+
+        from edge_agent.action import RunSkill
+        from edge_agent.sim.world import load_layout
+
+        layout = load_layout(self.get_parameter('world_file').value or None)
+        cmd_vel = self.own(self.create_lifecycle_publisher(Twist, 'cmd_vel', RELIABLE))
+        pose: list = [None]
+
+        def on_odom(msg) -> None:
+            q = msg.pose.pose.orientation
+            yaw = math.atan2(2 * (q.w * q.z + q.x * q.y), 1 - 2 * (q.y * q.y + q.z * q.z))
+            pose[0] = (msg.pose.pose.position.x, msg.pose.pose.position.y, yaw)
+
+        def send(forward: float, turn: float) -> None:
+            if cmd_vel.is_activated:
+                twist = Twist()
+                twist.linear.x, twist.angular.z = float(forward), float(turn)
+                cmd_vel.publish(twist)
+
+        self.own(self.create_subscription(Odometry, 'odom', on_odom, RELIABLE,
+                                          callback_group=MutuallyExclusiveCallbackGroup()))
+        return SimAdapter(layout.places, send, lambda: pose[0],
+                          self.action_client(RunSkill, 'sim/run_skill'), RunSkill.Goal,
+                          step_to_msg, self.get_parameter('nav2_server_timeout_s').value,
+                          self.get_parameter('sim_rate_hz').value,
+                          on_status=lambda text: self.get_logger().debug(text))
 
     def _accepting(self):
         return GoalResponse.ACCEPT if self._active else GoalResponse.REJECT

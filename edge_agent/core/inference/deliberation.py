@@ -228,16 +228,20 @@ class Deliberation:
 
     def grounded_command(self, decision: Decision) -> str:
         """The command to plan: the heard text, with the chosen object named by its colour
-        when the user did not say it ("pick up the cup" -> "pick up the blue cup")."""
+        when the user did not say it ("pick up the cup" -> "pick up the blue cup"), and by its
+        side when it has a look-alike ("... the green cup on the right"), so the robot picks
+        the one the user meant."""
         text = self.heard.text
-        if decision.target == NONE or self.reference is None or self.reference.colour:
+        if decision.target == NONE or self.reference is None:
             return text
         chosen = self.candidates[decision.target]
-        if not chosen.colour:
+        named = self.describe(decision.target).removeprefix('the ')
+        if not chosen.colour or (self.reference.colour and named == chosen.phrase):
             return text
-        return re.sub(rf'\b{re.escape(self.reference.label)}\b',
-                      f'{chosen.colour} {self.reference.label}', text, count=1,
-                      flags=re.IGNORECASE)
+        said = re.escape(self.reference.label)
+        if self.reference.colour:
+            said = rf'{re.escape(self.reference.colour)}\s+{said}'
+        return re.sub(rf'\b{said}\b', named, text, count=1, flags=re.IGNORECASE)
 
     def describe(self, index: int) -> str:
         """How to name candidate ``index`` to the user ("the red cup on the left")."""

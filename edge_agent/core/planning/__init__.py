@@ -25,6 +25,7 @@ from edge_agent.core.planning.skills import (  # noqa: F401
     SkillSpec,
     Step,
     WorldState,
+    split_side,
 )
 from edge_agent.core.planning.stop import (  # noqa: F401
     StopLexicon,
@@ -53,6 +54,7 @@ __all__ = [
     'WorldState',
     'build_backend',
     'is_stop',
+    'split_side',
     'plan_gbnf',
     'plan_json_schema',
     'system_prompt',

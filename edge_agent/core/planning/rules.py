@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from edge_agent.core.planning.skills import Plan, SkillCatalog, Step, WorldState
+from edge_agent.core.planning.skills import Plan, SkillCatalog, Step, WorldState, split_side
 from edge_agent.core.planning.stop import StopLexicon, is_stop  # noqa: F401 - is_stop re-exported
 
 __all__ = ['COLOURS', 'RuleParser', 'is_stop']
@@ -276,6 +276,10 @@ class RuleParser:
 
     def _object(self, raw: str, world: WorldState, previous: list[Step]):
         raw = re.sub(r'^(?:the|a|an)\s+', '', raw)
+        base, side = split_side(raw)
+        if side:   # one of two look-alikes, told apart by the agent: keep the side
+            found = self._object(base, world, previous)
+            return f'{found} on the {side}' if isinstance(found, str) else found
         if raw in ('it', 'that', 'this', 'them'):
             named = [s.args.get('object') or s.args.get('target') for s in previous]
             named = [n for n in named if n in world.known_objects]

@@ -18,8 +18,22 @@ from edge_agent.core.config.paths import data_file
 from edge_agent.core.config.schema import SkillFile, load_yaml
 from edge_agent.core.errors import EdgeAgentError
 
-__all__ = ['ArgSpec', 'Plan', 'PlanError', 'SkillCatalog', 'SkillSpec', 'Step', 'WorldState']
+__all__ = ['ArgSpec', 'Plan', 'PlanError', 'SkillCatalog', 'SkillSpec', 'Step', 'WorldState',
+           'split_side']
 
+
+
+_SIDE = re.compile(r'^(?P<base>.+?)\s+on the (?P<side>left|right)$')
+
+
+def split_side(phrase: str) -> tuple[str, str]:
+    """An object phrase and the side it was told apart by: "green cup on the right" ->
+    ("green cup", "right"); without a side -> (phrase, ""). The agent names one of two
+    look-alike objects this way after asking which one; the robot's pick resolves the side."""
+    match = _SIDE.match(phrase.strip().lower())
+    if match:
+        return match['base'], match['side']
+    return phrase.strip().lower(), ''
 
 
 class PlanError(EdgeAgentError, ValueError):
@@ -185,6 +199,9 @@ class SkillCatalog:
             return
         allowed = self.allowed_values(arg, world)
         if allowed is not None:
+            if arg.type in ('object', 'target') and isinstance(value, str):
+                base, side = split_side(value)
+                value = base if side else value   # "the green cup on the right" is a green cup
             if not isinstance(value, str) or value not in allowed:
                 raise PlanError(f'{where}: {arg.name}={value!r} is not a known {arg.type}')
         elif arg.type == 'text':

@@ -1,0 +1,364 @@
+"""Simulator node (``sim``): the MuJoCo home and robot over the same ROS interface as a robot.
+
+Steps the physics (``sim.engine.Simulator``) in its own thread at ``real_time_factor`` times
+wall-clock speed (0 = as fast as it goes) and publishes ``/clock`` (rosgraph_msgs/Clock; run
+the graph with ``use_sim_time``), ``camera/image_raw`` (rgb8) and ``camera/camera_info`` at
+``camera_rate_hz``, ``odom`` (nav_msgs/Odometry, frame ``odom`` -> ``base_link``),
+``joint_states`` (the camera pan) and, where tf2_msgs is installed (any ROS 2 distro; not on
+PyPI), ``/tf``. It accepts ``cmd_vel`` (geometry_msgs/Twist; the base stops when none came
+for ``cmd_vel_timeout_s``, as real base drivers do) and serves ``sim/run_skill``
+(edge_agent/RunSkill) for the steps the skill executor's ``sim`` adapter does not drive itself:
+``look_at`` (pan joint), ``pick`` and ``place`` (reach-checked attach). ``sim/ground_truth``
+(edge_agent/SimState, latched, ``state_rate_hz``) is for tests and tools: object poses, what
+is held, where the robot is, the measured real-time factor. ``/diagnostics``: real-time factor,
+step and render times.
+"""
+from __future__ import annotations
+
+import math
+import threading
+import time
+
+import numpy as np
+from rclpy.action import ActionServer, CancelResponse, GoalResponse
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
+from rclpy.node import Node
+
+from edge_agent.action import RunSkill
+from edge_agent.core.errors import EdgeAgentError
+from edge_agent.nodes.common import LATCHED, RELIABLE, SENSOR, Param, declare, run
+from edge_agent.nodes.common.lifecycle import destroy_waitables
+from edge_agent.nodes.common.plans import step_from_msg
+from edge_agent.sim.engine import SimError, Simulator
+from edge_agent.sim.world import load_layout
+
+__all__ = ['PARAMETERS', 'SimulatorNode', 'main']
+
+PARAMETERS = [
+    Param('world_file', '', "World layout YAML (rooms, furniture, objects, place poses); empty = "
+          "the package's config/sim/world.yaml.", read_only=True),
+    Param('camera_rate_hz', 5.0, 'Camera frames per simulated second.', (0.1, 60.0)),
+    Param('width', 640, 'Camera image width [px].', (64, 1920), read_only=True),
+    Param('height', 480, 'Camera image height [px].', (48, 1080), read_only=True),
+    Param('real_time_factor', 1.0, 'Target simulated seconds per wall-clock second; 0 = as '
+          'fast as the machine steps and renders.', (0.0, 50.0)),
+    Param('odom_rate_hz', 30.0, 'odom, joint_states and /tf rate [Hz of simulated time].',
+          (1.0, 200.0)),
+    Param('clock_rate_hz', 100.0, '/clock rate [Hz of simulated time].', (10.0, 1000.0)),
+    Param('state_rate_hz', 5.0, 'sim/ground_truth rate [Hz of simulated time].', (0.5, 50.0)),
+    Param('cmd_vel_timeout_s', 0.5, 'Stop the base when no cmd_vel came for this long '
+          '[simulated s].', (0.05, 10.0)),
+    Param('manipulation_time_s', 1.0, 'Simulated time a pick or place takes [s].', (0.0, 10.0)),
+    Param('reach_m', 0.9, 'Farthest object the gripper reaches ahead of the base centre [m].',
+          (0.2, 3.0), read_only=True),
+    Param('odom_frame', 'odom', 'Frame of odom and of the ground truth.', read_only=True),
+    Param('base_frame', 'base_link', 'Frame of the robot base.', read_only=True),
+    Param('camera_frame', 'camera_optical_frame', 'Frame of the camera images.',
+          read_only=True),
+]
+
+
+def _stamp(seconds: float):
+    from builtin_interfaces.msg import Time
+
+    nanoseconds = int(round(seconds * 1e9))
+    return Time(sec=nanoseconds // 10**9, nanosec=nanoseconds % 10**9)
+
+
+def _quat_z(yaw: float) -> tuple[float, float, float, float]:
+    return 0.0, 0.0, math.sin(yaw / 2), math.cos(yaw / 2)
+
+
+class SimulatorNode(Node):
+    """See the module docstring."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__('sim', **kwargs)
+        from geometry_msgs.msg import Twist
+        from nav_msgs.msg import Odometry
+        from rosgraph_msgs.msg import Clock
+        from sensor_msgs.msg import CameraInfo, Image, JointState
+
+        from edge_agent.msg import SimState
+
+        declare(self, PARAMETERS)
+        param = self.get_parameter
+        self.layout = load_layout(param('world_file').value or None)
+        self.sim = Simulator(self.layout, param('width').value, param('height').value,
+                             param('reach_m').value)
+        self._clock_pub = self.create_publisher(Clock, '/clock', 10)
+        self._image_pub = self.create_publisher(Image, 'camera/image_raw', SENSOR)
+        self._info_pub = self.create_publisher(CameraInfo, 'camera/camera_info', SENSOR)
+        self._odom_pub = self.create_publisher(Odometry, 'odom', RELIABLE)
+        self._joints_pub = self.create_publisher(JointState, 'joint_states', RELIABLE)
+        self._state_pub = self.create_publisher(SimState, 'sim/ground_truth', LATCHED)
+        self._tf_pub = None
+        try:
+            from tf2_msgs.msg import TFMessage
+
+            self._tf_pub = self.create_publisher(TFMessage, '/tf', RELIABLE)
+        except ImportError:
+            self.get_logger().info('tf2_msgs is not installed (PyPI has no wheel): no /tf; '
+                                   'odom carries the pose')
+        self._diag_pub = None
+        from diagnostic_msgs.msg import DiagnosticArray
+
+        self._diag_pub = self.create_publisher(DiagnosticArray, '/diagnostics', RELIABLE)
+        self.create_subscription(Twist, 'cmd_vel', self._on_cmd_vel, RELIABLE,
+                                 callback_group=MutuallyExclusiveCallbackGroup())
+        ActionServer(self, RunSkill, 'sim/run_skill', self._run_skill,
+                                    goal_callback=lambda _g: GoalResponse.ACCEPT,
+                                    cancel_callback=lambda _g: CancelResponse.ACCEPT,
+                                    callback_group=ReentrantCallbackGroup())
+        self._last_cmd = self.sim.time
+        self._stats = {'step_ms': 0.0, 'render_ms': 0.0, 'frames': 0, 'rtf': 0.0}
+        self._errors: list[str] = []
+        self._info = self._camera_info(CameraInfo)
+        self._running = True
+        self._thread = threading.Thread(target=self._loop, name='sim', daemon=True)
+        self._thread.start()
+        self._diag_timer = self.create_timer(1.0, self._publish_diagnostics)
+        pose = self.sim.pose()
+        self.get_logger().info(
+            f'simulated home from {self.layout.source}: {len(self.layout.objects)} objects, '
+            f'{len(self.layout.places)} places; robot at {self.layout.start} '
+            f'({pose.x:.2f}, {pose.y:.2f})')
+
+    # -- inputs -------------------------------------------------------------------------------
+    def _on_cmd_vel(self, msg) -> None:
+        self.sim.set_velocity(msg.linear.x, msg.angular.z)
+        self._last_cmd = self.sim.time
+
+    def _run_skill(self, handle):
+        result = RunSkill.Result()
+        try:
+            step = step_from_msg(handle.request.step)
+        except ValueError as exc:
+            result.message = f'sim: {exc}'
+            handle.abort()
+            return result
+        interrupted = lambda: handle.is_cancel_requested or not self._running  # noqa: E731
+        try:
+            ok, message = self._skill(step, interrupted, handle)
+        except SimError as exc:
+            ok, message = False, f'sim: {exc}'
+        except EdgeAgentError as exc:
+            ok, message = False, f'sim: {exc}'
+        result.success, result.message = ok, message
+        if handle.is_cancel_requested:
+            handle.canceled()
+        elif ok:
+            handle.succeed()
+        else:
+            handle.abort()
+        return result
+
+    def _skill(self, step, interrupted, handle) -> tuple[bool, str]:
+        def feedback(text: str) -> None:
+            handle.publish_feedback(RunSkill.Feedback(status=text))
+
+        if step.skill == 'look_at':
+            target = str(step.args.get('target', ''))
+            angle = self.sim.bearing_to(target)
+            self.sim.set_pan(angle)
+            feedback(f'sim: turning the camera to {math.degrees(angle):.0f} deg')
+            until = self.sim.time + 5.0
+            while abs(self.sim.pan() - angle) > 0.05:
+                if interrupted():
+                    return False, 'sim: look_at interrupted'
+                if self.sim.time > until:
+                    return False, f'sim: the camera did not reach {target} in 5 s'
+                time.sleep(0.01)
+            return True, f'sim: looking at the {target}'
+        if step.skill == 'pick':
+            phrase = str(step.args.get('object', ''))
+            if not self._wait(self.get_parameter('manipulation_time_s').value, interrupted):
+                return False, 'sim: pick interrupted'
+            name = self.sim.pick(phrase)
+            return True, f'sim: holding the {phrase} ({name})'
+        if step.skill == 'place':
+            phrase = str(step.args.get('object', ''))
+            if not self._wait(self.get_parameter('manipulation_time_s').value, interrupted):
+                return False, 'sim: place interrupted'
+            where = self.sim.place(phrase)
+            return True, f'sim: put the {phrase} on {where}'
+        if step.skill == 'stop':
+            self.sim.set_velocity(0.0, 0.0)
+            return True, 'sim: stopped'
+        return False, f'sim: the simulator does not run {step.skill!r} itself'
+
+    def _wait(self, seconds: float, interrupted) -> bool:
+        """Wait ``seconds`` of simulated time; False when interrupted first."""
+        until = self.sim.time + seconds
+        while self.sim.time < until:
+            if interrupted():
+                return False
+            time.sleep(0.01)
+        return True
+
+    # -- the physics thread -------------------------------------------------------------------
+    def _loop(self) -> None:
+        param = self.get_parameter
+        sim = self.sim
+        due = {'clock': 0.0, 'odom': 0.0, 'camera': 0.0, 'state': 0.0}
+        wall0, sim0 = time.monotonic(), sim.time
+        window = [(time.monotonic(), sim.time)]
+        while self._running:
+            try:
+                factor = param('real_time_factor').value
+                now = sim.time
+                periods = {'clock': 1 / param('clock_rate_hz').value,
+                           'odom': 1 / param('odom_rate_hz').value,
+                           'camera': 1 / param('camera_rate_hz').value,
+                           'state': 1 / param('state_rate_hz').value}
+                for kind, period in periods.items():
+                    if now >= due[kind]:
+                        due[kind] = max(due[kind] + period, now)
+                        self._publish(kind, now)
+                if now - self._last_cmd > param('cmd_vel_timeout_s').value:
+                    sim.set_velocity(0.0, 0.0)
+                step = max(min(min(due.values()) - now, 0.02), sim.timestep)
+                if factor > 0:
+                    ahead = (sim.time + step - sim0) / factor - (time.monotonic() - wall0)
+                    if ahead > 0:
+                        time.sleep(ahead)
+                    elif ahead < -0.5:   # cannot keep up: do not race to catch up later
+                        wall0, sim0 = time.monotonic(), sim.time
+                began = time.perf_counter()
+                sim.step(step)
+                self._stats['step_ms'] = 0.9 * self._stats['step_ms'] + 0.1 * (
+                    (time.perf_counter() - began) * 1e3)
+                window.append((time.monotonic(), sim.time))
+                while len(window) > 2 and window[-1][0] - window[0][0] > 2.0:
+                    window.pop(0)
+                span = window[-1][0] - window[0][0]
+                if span > 0.2:
+                    self._stats['rtf'] = (window[-1][1] - window[0][1]) / span
+            except Exception as exc:  # noqa: BLE001 - the physics thread must not die silently
+                if not self._running:
+                    return
+                self._errors.append(f'physics thread: {exc}')
+                self.get_logger().error(f'physics thread: {exc}')
+                time.sleep(0.1)
+
+    def _publish(self, kind: str, now: float) -> None:
+        stamp = _stamp(now)
+        if kind == 'clock':
+            from rosgraph_msgs.msg import Clock
+
+            self._clock_pub.publish(Clock(clock=stamp))
+        elif kind == 'odom':
+            self._publish_odom(stamp)
+        elif kind == 'camera':
+            began = time.perf_counter()
+            rgb = self.sim.render()
+            self._stats['render_ms'] = 0.9 * self._stats['render_ms'] + 0.1 * (
+                (time.perf_counter() - began) * 1e3)
+            self._stats['frames'] += 1
+            self._publish_image(rgb, stamp)
+        elif kind == 'state':
+            self._publish_state(stamp)
+
+    def _publish_image(self, rgb: np.ndarray, stamp) -> None:
+        from sensor_msgs.msg import Image
+
+        height, width = rgb.shape[:2]
+        msg = Image(height=height, width=width, encoding='rgb8', is_bigendian=0,
+                    step=width * 3)
+        msg.header.stamp = stamp
+        msg.header.frame_id = self.get_parameter('camera_frame').value
+        msg.data = rgb.tobytes()
+        self._image_pub.publish(msg)
+        self._info.header = msg.header
+        self._info_pub.publish(self._info)
+
+    def _camera_info(self, camera_info_type):
+        width, height = self.sim.width, self.sim.height
+        fovy = math.radians(self.sim.model.cam_fovy[self.sim.model.camera('head_camera').id])
+        focal = height / 2 / math.tan(fovy / 2)
+        info = camera_info_type(width=width, height=height, distortion_model='plumb_bob')
+        info.d = [0.0] * 5
+        info.k = [focal, 0.0, width / 2, 0.0, focal, height / 2, 0.0, 0.0, 1.0]
+        info.r = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0]
+        info.p = [focal, 0.0, width / 2, 0.0, 0.0, focal, height / 2, 0.0, 0.0, 0.0, 1.0, 0.0]
+        return info
+
+    def _publish_odom(self, stamp) -> None:
+        from nav_msgs.msg import Odometry
+        from sensor_msgs.msg import JointState
+
+        pose = self.sim.pose()
+        linear, angular = self.sim.state().velocity
+        odom = Odometry()
+        odom.header.stamp = stamp
+        odom.header.frame_id = self.get_parameter('odom_frame').value
+        odom.child_frame_id = self.get_parameter('base_frame').value
+        odom.pose.pose.position.x, odom.pose.pose.position.y = pose.x, pose.y
+        q = _quat_z(pose.yaw)
+        o = odom.pose.pose.orientation
+        o.x, o.y, o.z, o.w = q
+        odom.twist.twist.linear.x, odom.twist.twist.angular.z = linear, angular
+        self._odom_pub.publish(odom)
+        joints = JointState(name=['camera_pan'], position=[self.sim.pan()])
+        joints.header.stamp = stamp
+        self._joints_pub.publish(joints)
+        if self._tf_pub is not None:
+            from geometry_msgs.msg import TransformStamped
+            from tf2_msgs.msg import TFMessage
+
+            tf = TransformStamped()
+            tf.header = odom.header
+            tf.child_frame_id = odom.child_frame_id
+            tf.transform.translation.x, tf.transform.translation.y = pose.x, pose.y
+            r = tf.transform.rotation
+            r.x, r.y, r.z, r.w = q
+            self._tf_pub.publish(TFMessage(transforms=[tf]))
+
+    def _publish_state(self, stamp) -> None:
+        from edge_agent.msg import SimObject, SimState
+
+        state = self.sim.state()
+        msg = SimState(x=state.robot.x, y=state.robot.y, yaw=state.robot.yaw, pan=state.pan,
+                       held=state.held, real_time_factor=float(self._stats['rtf']))
+        msg.header.stamp = stamp
+        msg.header.frame_id = self.get_parameter('odom_frame').value
+        msg.objects = [SimObject(name=o.name, label=o.label, colour=o.colour,
+                                 x=o.position[0], y=o.position[1], z=o.position[2],
+                                 held=o.held) for o in state.objects]
+        self._state_pub.publish(msg)
+
+    def _publish_diagnostics(self) -> None:
+        from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+
+        stats = self._stats
+        target = self.get_parameter('real_time_factor').value
+        status = DiagnosticStatus(name=f'{self.get_name()}: simulator', hardware_id='mujoco')
+        if self._errors:
+            status.level, status.message = DiagnosticStatus.ERROR, self._errors[-1]
+            self._errors.clear()
+        elif target > 0 and stats['rtf'] < 0.8 * target:
+            status.level = DiagnosticStatus.WARN
+            status.message = (f'real-time factor {stats["rtf"]:.2f}, below the target '
+                              f'{target:g} (rendering or stepping too slow)')
+        else:
+            status.level = DiagnosticStatus.OK
+            status.message = f'real-time factor {stats["rtf"]:.2f}'
+        values = {'real_time_factor': f'{stats["rtf"]:.3f}', 'step_ms': f'{stats["step_ms"]:.3f}',
+                  'render_ms': f'{stats["render_ms"]:.1f}', 'frames': str(stats['frames']),
+                  'sim_time_s': f'{self.sim.time:.2f}'}
+        status.values = [KeyValue(key=k, value=v) for k, v in values.items()]
+        array = DiagnosticArray(status=[status])
+        array.header.stamp = _stamp(self.sim.time)
+        self._diag_pub.publish(array)
+
+    def destroy_node(self):
+        self._running = False
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+        destroy_waitables(self)   # sim/run_skill (each keeps the rcl node alive otherwise)
+        self.sim.close()
+        return super().destroy_node()
+
+
+def main(args=None) -> int:
+    return run(SimulatorNode, args)

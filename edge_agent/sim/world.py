@@ -1,0 +1,241 @@
+"""The simulated home and robot, built with MuJoCo's ``MjSpec`` API from config/sim/world.yaml.
+
+``load_layout()`` reads the layout (rooms, furniture, objects, the place poses); ``build()``
+turns it into a compiled model: floor patches per room, walls, furniture, the scene objects
+(the detector's shapes and colours from ``sim.scene``, each a free body) and a mobile robot.
+The robot is a differential base on planar joints (x, y, yaw; ``Simulator`` turns ``cmd_vel``
+into their velocities), a mast with the RGB camera on a pan joint (position actuator), and a
+gripper point in front of the base. Its geoms do not collide with the home: the base is
+driven kinematically, and a ghost base cannot get stuck on a table edge.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import pathlib
+
+import numpy as np
+import yaml
+
+from edge_agent.core.config.paths import data_file
+from edge_agent.core.errors import ConfigError
+from edge_agent.sim.scene import COLOURS
+
+__all__ = ['CAMERA', 'Layout', 'ObjectSpec', 'Pose', 'build', 'load_layout']
+
+CAMERA = 'head_camera'
+MAST_HEIGHT = 1.0          # camera height above the floor [m]
+CAMERA_PITCH = 0.42        # camera tilt down from horizontal [rad] (24 deg: the table at 1.3 m)
+CAMERA_FOVY = 58.0         # vertical field of view [deg], as the detector's training renders
+BASE_RADIUS = 0.22
+GRIPPER = (0.32, 0.0, 0.55)  # where a held object is carried, in the base frame [m]
+
+# (geom type, size, z of the centre above the surface) per label, as sim.scene draws them
+_SHAPES = {'cup': ('cylinder', (0.04, 0.05, 0.0), 0.05),
+           'bottle': ('capsule', (0.03, 0.07, 0.0), 0.10),
+           'box': ('box', (0.06, 0.05, 0.05), 0.05),
+           'ball': ('sphere', (0.05, 0.0, 0.0), 0.05)}
+
+
+@dataclasses.dataclass(frozen=True)
+class Pose:
+    """A planar pose [m, m, rad]."""
+
+    x: float
+    y: float
+    yaw: float = 0.0
+
+
+@dataclasses.dataclass(frozen=True)
+class ObjectSpec:
+    """A scene object: body name, detector label, colour name, initial position [m]."""
+
+    name: str
+    label: str
+    colour: str
+    position: tuple[float, float, float]
+
+    @property
+    def phrase(self) -> str:
+        return f'{self.colour} {self.label}'
+
+
+@dataclasses.dataclass(frozen=True)
+class Layout:
+    """The home: place poses, furniture and rooms (raw entries), objects, walls, start place."""
+
+    frame_id: str
+    start: str
+    places: dict[str, Pose]
+    furniture: dict[str, dict]
+    rooms: dict[str, dict]
+    walls: dict
+    objects: tuple[ObjectSpec, ...]
+    source: str = ''
+
+    def surface_top(self, name: str) -> float:
+        item = self.furniture[name]
+        return float(item['z']) + float(item['sz'])
+
+
+def _number(where: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ConfigError(f'{where}: expected a finite number, got {value!r}')
+    return float(value)
+
+
+def load_layout(path: str | pathlib.Path | None = None) -> Layout:
+    """Read a world layout YAML (default: the package's config/sim/world.yaml); a missing
+    field, a wrong type or a reference to unknown furniture is a ConfigError naming it."""
+    path = pathlib.Path(path) if path else data_file('config/sim/world.yaml')
+    try:
+        raw = yaml.safe_load(path.read_text(encoding='utf-8'))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f'{path}: cannot read the world layout: {exc}') from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f'{path}: a world layout is a mapping')
+    try:
+        places = {str(name): Pose(_number(f'{path}: places.{name}.x', p['x']),
+                                  _number(f'{path}: places.{name}.y', p['y']),
+                                  _number(f'{path}: places.{name}.yaw', p.get('yaw', 0.0)))
+                  for name, p in raw['places'].items()}
+        furniture = {str(k): dict(v) for k, v in raw['furniture'].items()}
+        for name, item in furniture.items():
+            for key in ('x', 'y', 'z', 'sx', 'sy', 'sz'):
+                _number(f'{path}: furniture.{name}.{key}', item[key])
+        objects = []
+        for name, item in raw['objects'].items():
+            label, colour, on = item['label'], item['colour'], item['surface']
+            if label not in _SHAPES:
+                raise ConfigError(f'{path}: objects.{name}: label {label!r} is not one of '
+                                  f'{", ".join(_SHAPES)}')
+            if colour not in COLOURS:
+                raise ConfigError(f'{path}: objects.{name}: colour {colour!r} is not one of '
+                                  f'{", ".join(COLOURS)}')
+            if on not in furniture:
+                raise ConfigError(f'{path}: objects.{name}: no furniture {on!r}')
+            base = furniture[on]
+            top = float(base['z']) + float(base['sz'])
+            objects.append(ObjectSpec(str(name), label, colour, (
+                float(base['x']) + _number(f'{path}: objects.{name}.dx', item.get('dx', 0.0)),
+                float(base['y']) + _number(f'{path}: objects.{name}.dy', item.get('dy', 0.0)),
+                top + _SHAPES[label][2])))
+        start = str(raw.get('start', next(iter(places))))
+        if start not in places:
+            raise ConfigError(f'{path}: start place {start!r} is not among the places')
+        return Layout(str(raw.get('frame_id', 'odom')), start, places, furniture,
+                      {str(k): dict(v) for k, v in raw.get('rooms', {}).items()},
+                      dict(raw.get('walls') or {}), tuple(objects), str(path))
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ConfigError(f'{path}: malformed world layout ({type(exc).__name__}: {exc})') from exc
+
+
+def _rgba(item: dict, default=(0.7, 0.7, 0.7, 1.0)) -> list[float]:
+    return [float(c) for c in item.get('rgba', default)]
+
+
+def camera_quat(pitch: float) -> np.ndarray:
+    """Orientation of a camera on the mast that looks along the base's +x, tilted down by
+    ``pitch``: MuJoCo cameras look along their -z with +y up and +x right."""
+    import mujoco
+
+    right = np.array([0.0, -1.0, 0.0])
+    up = np.array([math.sin(pitch), 0.0, math.cos(pitch)])
+    back = np.cross(right, up)
+    rotation = np.column_stack([right, up, back])
+    quat = np.zeros(4)
+    mujoco.mju_mat2Quat(quat, rotation.flatten())
+    return quat
+
+
+def build(layout: Layout, width: int = 640, height: int = 480):
+    """Compile ``layout``; returns the MjModel (the robot at the origin: ``Simulator`` puts it
+    at the start place)."""
+    import mujoco
+
+    spec = mujoco.MjSpec()
+    spec.modelname = 'edge_agent_home'
+    spec.compiler.degree = False   # angles in radians, as everywhere in ROS
+    spec.option.timestep = 0.005
+    spec.visual.global_.offwidth = max(width, 64)
+    spec.visual.global_.offheight = max(height, 64)
+    spec.visual.headlight.ambient = [0.3, 0.3, 0.3]
+    world = spec.worldbody
+    geom = mujoco.mjtGeom
+    world.add_light(pos=[1.0, 0.0, 2.6], dir=[0, 0, -1], diffuse=[0.7, 0.7, 0.7])
+    world.add_light(pos=[-1.5, 0.0, 2.6], dir=[0, 0, -1], diffuse=[0.4, 0.4, 0.4])
+    walls = layout.walls or {'x_min': -3, 'x_max': 3, 'y_min': -3, 'y_max': 3, 'height': 1}
+    x0, x1 = float(walls['x_min']), float(walls['x_max'])
+    y0, y1 = float(walls['y_min']), float(walls['y_max'])
+    h = float(walls.get('height', 1.0))
+    world.add_geom(name='floor', type=geom.mjGEOM_PLANE,
+                   size=[(x1 - x0) / 2 + 1, (y1 - y0) / 2 + 1, 0.1],
+                   pos=[(x0 + x1) / 2, (y0 + y1) / 2, 0], rgba=[0.5, 0.5, 0.5, 1])
+    for name, room in layout.rooms.items():   # thin coloured patches, no collision
+        world.add_geom(name=f'room {name}', type=geom.mjGEOM_BOX, contype=0, conaffinity=0,
+                       pos=[float(room['x']), float(room['y']), 0.001],
+                       size=[float(room['sx']), float(room['sy']), 0.001], rgba=_rgba(room))
+    wall_rgba = _rgba(walls, (0.85, 0.83, 0.78, 1))
+    for name, pos, size in (
+            ('wall +x', [x1, (y0 + y1) / 2, h / 2], [0.02, (y1 - y0) / 2, h / 2]),
+            ('wall -x', [x0, (y0 + y1) / 2, h / 2], [0.02, (y1 - y0) / 2, h / 2]),
+            ('wall +y', [(x0 + x1) / 2, y1, h / 2], [(x1 - x0) / 2, 0.02, h / 2]),
+            ('wall -y', [(x0 + x1) / 2, y0, h / 2], [(x1 - x0) / 2, 0.02, h / 2])):
+        world.add_geom(name=name, type=geom.mjGEOM_BOX, pos=pos, size=size, rgba=wall_rgba)
+    for name, item in layout.furniture.items():
+        top = [float(item['x']), float(item['y']), float(item['z'])]
+        world.add_geom(name=name, type=geom.mjGEOM_BOX, pos=top,
+                       size=[float(item['sx']), float(item['sy']), float(item['sz'])],
+                       rgba=_rgba(item))
+        legs_h = float(item['z']) / 2
+        for sx in (-1, 1):
+            for sy in (-1, 1):
+                world.add_geom(name=f'{name} leg {sx:+d}{sy:+d}', type=geom.mjGEOM_BOX,
+                               pos=[top[0] + sx * (float(item['sx']) - 0.03),
+                                    top[1] + sy * (float(item['sy']) - 0.03), legs_h],
+                               size=[0.02, 0.02, legs_h], rgba=_rgba(item))
+    for obj in layout.objects:
+        kind, size, _ = _SHAPES[obj.label]
+        body = world.add_body(name=obj.name, pos=list(obj.position))
+        body.add_freejoint(name=f'{obj.name} free')
+        body.add_geom(name=obj.name, type=getattr(geom, f'mjGEOM_{kind.upper()}'),
+                      size=list(size), rgba=[*COLOURS[obj.colour], 1.0], mass=0.2,
+                      friction=[1.0, 0.01, 0.001])
+    _add_robot(spec)
+    return spec.compile()
+
+
+def _add_robot(spec) -> None:
+    import mujoco
+
+    geom, joint = mujoco.mjtGeom, mujoco.mjtJoint
+    base = spec.worldbody.add_body(name='base', pos=[0, 0, 0.0])
+    # planar joints: the base's pose is (x, y, yaw) in the odom frame, from qpos directly
+    base.add_joint(name='base_x', type=joint.mjJNT_SLIDE, axis=[1, 0, 0])
+    base.add_joint(name='base_y', type=joint.mjJNT_SLIDE, axis=[0, 1, 0])
+    base.add_joint(name='base_yaw', type=joint.mjJNT_HINGE, axis=[0, 0, 1])
+    ghost = {'contype': 0, 'conaffinity': 0}
+    base.add_geom(name='base', type=geom.mjGEOM_CYLINDER, size=[BASE_RADIUS, 0.08, 0],
+                  pos=[0, 0, 0.1], rgba=[0.15, 0.15, 0.18, 1], mass=20, **ghost)
+    for side in (-1, 1):
+        base.add_geom(name=f'wheel {side:+d}', type=geom.mjGEOM_CYLINDER, size=[0.06, 0.02, 0],
+                      pos=[0, side * (BASE_RADIUS + 0.02), 0.06], euler=[math.pi / 2, 0, 0],
+                      rgba=[0.05, 0.05, 0.05, 1], mass=1, **ghost)
+    base.add_geom(name='mast', type=geom.mjGEOM_CYLINDER, size=[0.025, MAST_HEIGHT / 2 - 0.1, 0],
+                  pos=[0.08, 0, MAST_HEIGHT / 2], rgba=[0.3, 0.3, 0.32, 1], mass=1, **ghost)
+    head = base.add_body(name='head', pos=[0.08, 0, MAST_HEIGHT])
+    head.add_joint(name='camera_pan', type=joint.mjJNT_HINGE, axis=[0, 0, 1],
+                   range=[-2.6, 2.6], limited=mujoco.mjtLimited.mjLIMITED_TRUE, damping=0.5,
+                   armature=0.05)   # a geared pan motor; also keeps the servo stable at 5 ms
+    head.add_geom(name='head', type=geom.mjGEOM_BOX, size=[0.03, 0.06, 0.03],
+                  rgba=[0.2, 0.2, 0.25, 1], mass=0.3, **ghost)
+    head.add_camera(name=CAMERA, pos=[0.035, 0, 0], quat=list(camera_quat(CAMERA_PITCH)),
+                    fovy=CAMERA_FOVY)
+    base.add_site(name='gripper', pos=list(GRIPPER), size=[0.015, 0, 0],
+                  rgba=[0.9, 0.6, 0.1, 1])
+    base.add_geom(name='arm', type=geom.mjGEOM_CAPSULE,
+                  fromto=[0.08, 0, 0.5, GRIPPER[0] - 0.03, 0, GRIPPER[2] - 0.04],
+                  size=[0.015, 0, 0], rgba=[0.3, 0.3, 0.32, 1], mass=0.5, **ghost)
+    actuator = spec.add_actuator(name='camera_pan', target='camera_pan')
+    actuator.trntype = mujoco.mjtTrn.mjTRN_JOINT
+    actuator.set_to_position(kp=8.0, kv=1.0)
