@@ -90,7 +90,10 @@ class DemoView:
         with self._lock:
             self.latencies = result.latencies
             if result.passed:
-                self.verdict = (True, 'the robot did what the scenario expects')
+                self.verdict = (True, 'the robot did what the scenario expects'
+                                if expectation is not None else
+                                f'the simulator shows the {result.expected} held, nothing '
+                                'else moved')
             elif result.timed_out:
                 self.verdict = (False, 'the graph did not settle before the deadline')
             else:

@@ -64,8 +64,8 @@ SCENARIOS: tuple[Scenario, ...] = (
              expect={'policies': ['clarify', 'act'], 'target': 'the green cup on the right',
                      'said': ['Do you mean the green cup on the left or the green cup on the '
                               'right?'],
-                     'plans': [['pick(green cup)']], 'executed': ['pick'],
-                     'held_object': 'green cup'}),
+                     'plans': [['pick(green cup on the right)']], 'executed': ['pick'],
+                     'held_object': 'green cup on the right'}),
     Scenario('unseen_object', 'The object asked for is not in view (only a box is): the robot '
              'does not pick anything.', render=15,
              lines=((1.5, 'Pick up the red cup.'),), duration_s=18.0,

@@ -12,25 +12,39 @@ DEFAULT_SCENARIO = 'ambiguous_object'
 
 def _cmd_demo(args) -> int:
     from edge_agent.bags.scenarios import SCENARIOS, find
+    from edge_agent.sim.closed_loop import TASKS, find_task
 
     if args.list:
         for s in SCENARIOS:
             print(f'{s.name:<18} {s.description}')
+        print('with --sim:')
+        for t in TASKS:
+            print(f'{t.name:<18} {t.description} ("{t.command}")')
         return 0
     from edge_agent.app.console import DemoView
-    from edge_agent.bags.expect import load_expectation
-    from edge_agent.bags.replay import replay
     from edge_agent.cli.up import stop_on_signals
     from edge_agent.core.config.tiers import TierCatalog
 
-    bag, expect_file = find(args.scenario)
-    expectation = load_expectation(expect_file)
     tiers = TierCatalog()
     if args.tier is not None and not 0 <= args.tier < len(tiers):
         raise CommandError(f'--tier {args.tier}: the catalog has tiers 0..{len(tiers) - 1}')
     tier = (f'tier {args.tier} ({tiers[args.tier].name})' if args.tier is not None
             else 'tier from the thermal governor')
-    view = DemoView(args.scenario, expectation.description, tier)
+    if args.sim:
+        from edge_agent.sim.closed_loop import run_task
+
+        task = find_task(args.task)
+        title, description, expectation = f'sim: {task.name}', (
+            f'{task.description} The user says "{task.command}"'), None
+        source = 'the MuJoCo simulator'
+    else:
+        from edge_agent.bags.expect import load_expectation
+        from edge_agent.bags.replay import replay
+
+        bag, expect_file = find(args.scenario)
+        expectation = load_expectation(expect_file)
+        title, description, source = args.scenario, expectation.description, bag.name
+    view = DemoView(title, description, tier)
     live = not args.plain and sys.stdout.isatty()
 
     def on_event(kind, msg):
@@ -46,10 +60,13 @@ def _cmd_demo(args) -> int:
     def on_ready():
         view.playing()
         if not live:
-            print(f'[start] playing {bag.name}: {expectation.description}', flush=True)
+            print(f'[start] playing {source}: {description}', flush=True)
 
     stop_on_signals()
     def run():
+        if args.sim:
+            return run_task(task, tier=args.tier, arguments={'log_level': args.log_level},
+                            on_event=on_event, on_node=on_node, on_ready=on_ready)
         return replay(bag, expectation, tier=args.tier,
                       arguments={'log_level': args.log_level}, on_event=on_event,
                       on_node=on_node, on_ready=on_ready)
@@ -71,7 +88,7 @@ def _cmd_demo(args) -> int:
     for line in result.diff:
         print(line)
     ok, why = view.verdict
-    print(f"{'SUCCESS' if ok else 'FAILURE'}: {args.scenario}: {why} "
+    print(f"{'SUCCESS' if ok else 'FAILURE'}: {title}: {why} "
           f'({result.duration_s:.1f} s)')
     return 0 if ok else 1
 
@@ -86,7 +103,14 @@ def add_parser(sub) -> None:
                     'console shows each stage live and ends with SUCCESS or FAILURE (exit 1).')
     demo.add_argument('--scenario', default=DEFAULT_SCENARIO,
                       help=f'bundled scenario (default {DEFAULT_SCENARIO}; see --list)')
-    demo.add_argument('--list', action='store_true', help='list the scenarios and exit')
+    demo.add_argument('--list', action='store_true',
+                      help='list the scenarios and simulation tasks, and exit')
+    demo.add_argument('--sim', action='store_true',
+                      help='close the loop in the MuJoCo simulator instead of a bag: Piper '
+                      'speaks the task into the microphone stream, the simulated robot drives '
+                      'and picks; SUCCESS when the simulator shows the object held')
+    demo.add_argument('--task', default='fetch',
+                      help='with --sim: the simulation task (default fetch; see --list)')
     demo.add_argument('--tier', type=int, help='pin speech, vision and planner to this tier '
                       'of config/model_tiers.yaml (default: the thermal governor decides)')
     demo.add_argument('--plain', action='store_true',

@@ -26,6 +26,7 @@ import math
 import threading
 import time
 
+from rclpy._rclpy_pybind11 import InvalidHandle
 from rclpy.action import GoalResponse
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.lifecycle import Node as LifecycleNode
@@ -167,7 +168,10 @@ class SkillExecutorNode(OwnedEntities, LifecycleNode):
             if cmd_vel.is_activated:
                 twist = Twist()
                 twist.linear.x, twist.angular.z = float(forward), float(turn)
-                cmd_vel.publish(twist)
+                try:
+                    cmd_vel.publish(twist)
+                except InvalidHandle:   # the node is being destroyed: the base times out
+                    pass
 
         self.own(self.create_subscription(Odometry, 'odom', on_odom, RELIABLE,
                                           callback_group=MutuallyExclusiveCallbackGroup()))

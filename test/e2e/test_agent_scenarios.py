@@ -139,12 +139,12 @@ def test_two_matching_objects_lead_to_a_question_and_the_spoken_answer_picks_one
     robot.say(DATA / 'dialogue' / 'answer_right.wav')
     wait_for(lambda: robot.plans, timeout=60, message='a plan after the answer')
     assert [(s.skill, s.arguments[0].string_value) for s in robot.plans[0].steps] == [
-        ('pick', 'green cup')]
+        ('pick', 'green cup on the right')]   # the side the answer chose reaches the robot
     chosen = [b.chosen_policy for b in robot.beliefs]
     assert chosen[0] == 'clarify' and chosen[-1] == 'act'
     last = robot.agent.decisions[-1]
     assert last.candidates[last.target] == 'the green cup on the right'
-    wait_for(lambda: robot.state.held_object == 'green cup', timeout=30,
+    wait_for(lambda: robot.state.held_object == 'green cup on the right', timeout=30,
              message='the skill executor to pick the green cup')
 
 

@@ -254,7 +254,11 @@ class Deliberation:
 
     def _text(self, policy: Policy, belief: JointBelief) -> str:
         if policy.kind == 'clarify':
-            names = [self.describe(i) for i in range(len(self.candidates))]
+            # the objects that could be meant: not those of another colour than the one said
+            # ("the green cup" is never the red one), unless fewer than two would be left
+            fitting = [i for i, c in enumerate(self.candidates) if self._fit(c) >= 0.1]
+            shown = fitting if len(fitting) >= 2 else range(len(self.candidates))
+            names = [self.describe(i) for i in shown]
             return f'Do you mean {", ".join(names[:-1])} or {names[-1]}?'
         if policy.kind == 'repeat':
             return 'Sorry, I did not catch that. Could you say it again?'
@@ -322,8 +326,9 @@ class Deliberation:
         scores = []
         for i, candidate in enumerate(self.candidates):
             score = 2 * (candidate.colour in words) if candidate.colour else 0
-            if candidate.x_centre is not None:
-                score += 2 * (('left' if candidate.x_centre < 0.5 else 'right') in words)
+            side = self.describe(i).rsplit(' ', 1)[-1]   # a side only names a look-alike
+            if side in ('left', 'right'):
+                score += 2 * (side in words)
             score += candidate.label in words
             score += ('first' in words and i == 0) + ('second' in words and i == 1)
             scores.append(score)
