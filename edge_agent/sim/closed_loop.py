@@ -162,6 +162,17 @@ def _speech(voice, text: str) -> np.ndarray:
                     SAMPLE_RATE)
 
 
+def _finished_speaking(voice: list[tuple[float, bool]], since: float,
+                       no_voice_s: float = 5.0) -> bool:
+    """Whether the robot has said its question: speech/speaking went true after ``since`` and
+    then false (the microphone path is muted meanwhile, so an answer then is not heard), or
+    never went true within ``no_voice_s`` (no speaker)."""
+    started = [t for t, on in voice if on and t >= since - 0.5]
+    if not started:
+        return time.monotonic() - since > no_voice_s
+    return any(not on and t >= started[0] for t, on in voice)
+
+
 def run_task(task: Task, *, tier: int | None = None, arguments: dict | None = None,
              sim_parameters: dict | None = None,
              on_event: Callable[[str, object], None] | None = None,
@@ -199,10 +210,10 @@ def run_task(task: Task, *, tier: int | None = None, arguments: dict | None = No
         probe = graph.add(Node('sim_probe', context=graph.context, parameter_overrides=[
             Parameter('use_sim_time', value=True)]))   # audio stamped in simulated time
         states: list = []
-        speaking = [False]
+        voice: list[tuple[float, bool]] = []   # (wall time, speech/speaking)
         probe.create_subscription(SimState, 'sim/ground_truth', states.append, LATCHED)
         probe.create_subscription(Bool, 'speech/speaking',
-                                  lambda m: speaking.__setitem__(0, m.data), LATCHED)
+                                  lambda m: voice.append((time.monotonic(), m.data)), LATCHED)
         # stage latencies in wall-clock time: simulated time runs slower than speech when the
         # simulator cannot keep up (real-time factor < 1)
         watcher = Watcher(probe, on_event)
@@ -223,12 +234,15 @@ def run_task(task: Task, *, tier: int | None = None, arguments: dict | None = No
         time.sleep(1.0)          # a moment of room noise before the user speaks
         mic.say(command)
         answered = answer is None
+        asked_at = None
         held_at = None
         timed_out = True
         while time.monotonic() - began < task.timeout_s:
             watcher.changed.clear()
-            asked = any(text.rstrip().endswith('?') for text in watcher.outcome.said)
-            if not answered and asked and not speaking[0] and not mic.speaking:
+            if asked_at is None and any(t.rstrip().endswith('?') for t in watcher.outcome.said):
+                asked_at = time.monotonic()
+            if not answered and asked_at is not None and not mic.speaking and _finished_speaking(
+                    voice, asked_at):
                 time.sleep(0.5)   # the user takes a breath after the robot's question
                 mic.say(answer)
                 answered = True
