@@ -47,7 +47,7 @@ def _stand_in_launch() -> dict[str, types.ModuleType]:
                                  IncludeLaunchDescription=1),
         'launch.launch_description_sources': module('launch.launch_description_sources',
                                                     PythonLaunchDescriptionSource=1),
-        'launch.conditions': module('launch.conditions', IfCondition=1),
+        'launch.conditions': module('launch.conditions', IfCondition=1, UnlessCondition=1),
         'launch.substitutions': module('launch.substitutions', LaunchConfiguration=1,
                                        PathJoinSubstitution=1, FindExecutable=1),
         'launch_ros.actions': module('launch_ros.actions', Node=1),
@@ -250,3 +250,33 @@ def test_edge_agent_up_stops_cleanly_on_ctrl_c():
     lines.append(out)
     assert proc.returncode == 0, ''.join(lines)
     assert 'edge-agent up: stopped' in out and 'Traceback' not in out
+
+
+def test_sim_launch_starts_gazebo_the_bridge_and_the_agent_on_the_sim_robot(monkeypatch):
+    if _real_launch():
+        pytest.skip('reads recorded stand-ins; with launch installed: ros2 launch --show-args')
+    entities = _launch_description(monkeypatch, ROOT / 'launch' / 'sim.launch.py').args[0]
+    declared = {e.args[0]: e.kwargs for e in entities
+                if type(e).__name__ == 'DeclareLaunchArgument'}
+    assert all(kw['description'] for kw in declared.values())
+    assert _resolve(declared['world']['default_value'], {}) == str(
+        ROOT / 'config' / 'gazebo' / 'world.sdf')
+    assert (ROOT / 'config' / 'gazebo' / 'world.sdf').is_file()
+    gz = [e for e in entities if type(e).__name__ == 'ExecuteProcess']
+    args = {name: 'x' for name in declared} | {'world': '/w.sdf'}
+    assert sorted(tuple(_resolve(p, args) for p in e.kwargs['cmd']) for e in gz) == [
+        ('gz', 'sim', '-r', '-s', '/w.sdf'), ('gz', 'sim', '-r', '/w.sdf')]
+    (bridge,) = [e for e in entities if type(e).__name__ == 'Node']
+    assert (bridge.kwargs['package'], bridge.kwargs['executable']) == (
+        'ros_gz_bridge', 'parameter_bridge')
+    config = bridge.kwargs['parameters'][0]['config_file']
+    assert _resolve(config, {'bridge_config': _resolve(
+        declared['bridge_config']['default_value'], {})}) == str(
+        ROOT / 'config' / 'gazebo' / 'bridge.yaml')
+    (include,) = [e for e in entities if type(e).__name__ == 'IncludeLaunchDescription']
+    assert _resolve(include.args[0].args[0], {}) == str(LAUNCH_FILE)
+    forwarded = dict(include.kwargs['launch_arguments'])
+    assert (forwarded['use_sim_time'], forwarded['robot']) == ('true', 'sim')
+    assert set(forwarded) <= {a.name for a in graph.ARGUMENTS}
+    assert 'sim' not in forwarded   # Gazebo is the simulator: the MuJoCo node stays off
+
