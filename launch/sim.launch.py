@@ -1,8 +1,9 @@
 """Run the agent on the simulated home in Gazebo: `ros2 launch edge_agent sim.launch.py`.
 
 Needs Gazebo Harmonic with ros_gz (on Jazzy: apt install ros-jazzy-ros-gz). Starts `gz sim`
-on config/gazebo/world.sdf (the same rooms, furniture, objects and robot as the MuJoCo node,
-generated from config/sim/world.yaml), the ros_gz_bridge with config/gazebo/bridge.yaml (/clock,
+on config/gazebo/world.sdf (the same rooms, furniture and objects as the MuJoCo node, generated
+from config/sim/world.yaml), spawns config/gazebo/robot.sdf (the same robot, at the layout's
+start place) with ros_gz_sim's `create`, the ros_gz_bridge with config/gazebo/bridge.yaml (/clock,
 odom, cmd_vel, camera image and info, joint states under the same names and types as the MuJoCo
 node), and the graph of agent.launch.py with use_sim_time:=true and robot:=sim. Under Gazebo the
 sim adapter drives navigate_to over cmd_vel and odom; look_at, pick and place are served by the
@@ -24,6 +25,9 @@ def generate_launch_description():
         DeclareLaunchArgument('world', default_value=PathJoinSubstitution(
             [share, 'config', 'gazebo', 'world.sdf']),
             description='SDF world for gz sim (the simulated home by default).'),
+        DeclareLaunchArgument('robot_sdf', default_value=PathJoinSubstitution(
+            [share, 'config', 'gazebo', 'robot.sdf']),
+            description='SDF of the robot spawned into the world.'),
         DeclareLaunchArgument('bridge_config', default_value=PathJoinSubstitution(
             [share, 'config', 'gazebo', 'bridge.yaml']),
             description='ros_gz_bridge config_file mapping the gz topics to ROS.'),
@@ -43,6 +47,9 @@ def generate_launch_description():
         ExecuteProcess(cmd=['gz', 'sim', '-r', '-s', LaunchConfiguration('world')],
                        output='screen',
                        condition=UnlessCondition(LaunchConfiguration('gui'))),
+        Node(package='ros_gz_sim', executable='create', output='screen',
+             arguments=['-world', 'edge_agent_home', '-file', LaunchConfiguration('robot_sdf'),
+                        '-name', 'edge_agent_robot']),
         Node(package='ros_gz_bridge', executable='parameter_bridge', name='gz_bridge',
              namespace=LaunchConfiguration('namespace'), output='screen',
              parameters=[{'config_file': LaunchConfiguration('bridge_config'),

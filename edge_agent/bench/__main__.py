@@ -1,12 +1,12 @@
 """``python -m edge_agent.bench NAME [args]``: run one benchmark (speech, vision, planner, swap,
-thermal, agent, stop, oversized, replay); ``--help`` after the name lists its options."""
+thermal, agent, stop, oversized, replay, sim); ``--help`` after the name lists its options."""
 from __future__ import annotations
 
 import importlib
 import sys
 
 NAMES = ('speech', 'vision', 'planner', 'swap', 'thermal', 'agent', 'stop', 'oversized',
-         'replay')
+         'replay', 'sim')
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,7 +10,7 @@ import dataclasses
 
 import numpy as np
 
-__all__ = ['CLASSES', 'COLOURS', 'SceneObject', 'make_scene']
+__all__ = ['CLASSES', 'COLOURS', 'SHAPES', 'SceneObject', 'make_scene']
 
 CLASSES = ('cup', 'bottle', 'box', 'ball')
 COLOURS = {'red': (0.85, 0.1, 0.1), 'green': (0.1, 0.65, 0.2), 'blue': (0.12, 0.25, 0.85),
@@ -26,21 +26,21 @@ class SceneObject:
     colour: str
 
 
+# Each label's MuJoCo geom: type, size (MJCF's), height of its centre above the surface [m].
+# The simulator's objects (sim/world.py) and the Gazebo world (sim/sdf.py) use the same shapes.
+SHAPES = {'cup': ('cylinder', (0.04, 0.05), 0.05),
+          'bottle': ('capsule', (0.03, 0.07), 0.10),
+          'box': ('box', (0.06, 0.05, 0.05), 0.05),
+          'ball': ('sphere', (0.05,), 0.05)}
+
+
 def _geom(label: str, name: str, pos, rgba) -> str:
     x, y, z = pos
     rgba = ' '.join(f'{c:.3f}' for c in rgba)
-    if label == 'cup':
-        return (f'<geom name="{name}" type="cylinder" size="0.04 0.05" '
-                f'pos="{x:.3f} {y:.3f} {z + 0.05:.3f}" rgba="{rgba}"/>')
-    if label == 'bottle':
-        return (f'<geom name="{name}" type="capsule" size="0.03 0.07" '
-                f'pos="{x:.3f} {y:.3f} {z + 0.10:.3f}" rgba="{rgba}"/>')
-    if label == 'box':
-        return (f'<geom name="{name}" type="box" size="0.06 0.05 0.05" '
-                f'pos="{x:.3f} {y:.3f} {z + 0.05:.3f}" euler="0 0 {x * 90:.1f}" '
-                f'rgba="{rgba}"/>')
-    return (f'<geom name="{name}" type="sphere" size="0.05" pos="{x:.3f} {y:.3f} '
-            f'{z + 0.05:.3f}" rgba="{rgba}"/>')
+    kind, size, lift = SHAPES[label]
+    turn = f' euler="0 0 {x * 90:.1f}"' if kind == 'box' else ''
+    return (f'<geom name="{name}" type="{kind}" size="{" ".join(f"{v:g}" for v in size)}" '
+            f'pos="{x:.3f} {y:.3f} {z + lift:.3f}"{turn} rgba="{rgba}"/>')
 
 
 def make_scene(rng: np.random.Generator, width: int = 320, height: int = 240,

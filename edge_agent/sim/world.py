@@ -19,7 +19,7 @@ import yaml
 
 from edge_agent.core.config.paths import data_file
 from edge_agent.core.errors import ConfigError
-from edge_agent.sim.scene import COLOURS
+from edge_agent.sim.scene import COLOURS, SHAPES
 
 __all__ = ['CAMERA', 'Layout', 'ObjectSpec', 'Pose', 'build', 'load_layout']
 
@@ -29,13 +29,6 @@ CAMERA_PITCH = 0.42        # camera tilt down from horizontal [rad] (24 deg: the
 CAMERA_FOVY = 58.0         # vertical field of view [deg], as the detector's training renders
 BASE_RADIUS = 0.22
 GRIPPER = (0.32, 0.0, 0.55)  # where a held object is carried, in the base frame [m]
-
-# (geom type, size, z of the centre above the surface) per label, as sim.scene draws them
-_SHAPES = {'cup': ('cylinder', (0.04, 0.05, 0.0), 0.05),
-           'bottle': ('capsule', (0.03, 0.07, 0.0), 0.10),
-           'box': ('box', (0.06, 0.05, 0.05), 0.05),
-           'ball': ('sphere', (0.05, 0.0, 0.0), 0.05)}
-
 
 @dataclasses.dataclass(frozen=True)
 class Pose:
@@ -106,9 +99,9 @@ def load_layout(path: str | pathlib.Path | None = None) -> Layout:
         objects = []
         for name, item in raw['objects'].items():
             label, colour, on = item['label'], item['colour'], item['surface']
-            if label not in _SHAPES:
+            if label not in SHAPES:
                 raise ConfigError(f'{path}: objects.{name}: label {label!r} is not one of '
-                                  f'{", ".join(_SHAPES)}')
+                                  f'{", ".join(SHAPES)}')
             if colour not in COLOURS:
                 raise ConfigError(f'{path}: objects.{name}: colour {colour!r} is not one of '
                                   f'{", ".join(COLOURS)}')
@@ -119,7 +112,7 @@ def load_layout(path: str | pathlib.Path | None = None) -> Layout:
             objects.append(ObjectSpec(str(name), label, colour, (
                 float(base['x']) + _number(f'{path}: objects.{name}.dx', item.get('dx', 0.0)),
                 float(base['y']) + _number(f'{path}: objects.{name}.dy', item.get('dy', 0.0)),
-                top + _SHAPES[label][2])))
+                top + SHAPES[label][2])))
         start = str(raw.get('start', next(iter(places))))
         if start not in places:
             raise ConfigError(f'{path}: start place {start!r} is not among the places')
@@ -162,8 +155,12 @@ def build(layout: Layout, width: int = 640, height: int = 480):
     spec.visual.headlight.ambient = [0.3, 0.3, 0.3]
     world = spec.worldbody
     geom = mujoco.mjtGeom
-    world.add_light(pos=[1.0, 0.0, 2.6], dir=[0, 0, -1], diffuse=[0.7, 0.7, 0.7])
-    world.add_light(pos=[-1.5, 0.0, 2.6], dir=[0, 0, -1], diffuse=[0.4, 0.4, 0.4])
+    # no shadows: OSMesa draws a shadow map per light per frame, 12x the cost of the frame
+    # itself (190 vs 14 ms at 640x480, measured; docs/benchmarks.md)
+    world.add_light(pos=[1.0, 0.0, 2.6], dir=[0, 0, -1], diffuse=[0.7, 0.7, 0.7],
+                    castshadow=False)
+    world.add_light(pos=[-1.5, 0.0, 2.6], dir=[0, 0, -1], diffuse=[0.4, 0.4, 0.4],
+                    castshadow=False)
     walls = layout.walls or {'x_min': -3, 'x_max': 3, 'y_min': -3, 'y_max': 3, 'height': 1}
     x0, x1 = float(walls['x_min']), float(walls['x_max'])
     y0, y1 = float(walls['y_min']), float(walls['y_max'])
@@ -195,11 +192,11 @@ def build(layout: Layout, width: int = 640, height: int = 480):
                                     top[1] + sy * (float(item['sy']) - 0.03), legs_h],
                                size=[0.02, 0.02, legs_h], rgba=_rgba(item))
     for obj in layout.objects:
-        kind, size, _ = _SHAPES[obj.label]
+        kind, size, _ = SHAPES[obj.label]
         body = world.add_body(name=obj.name, pos=list(obj.position))
         body.add_freejoint(name=f'{obj.name} free')
         body.add_geom(name=obj.name, type=getattr(geom, f'mjGEOM_{kind.upper()}'),
-                      size=list(size), rgba=[*COLOURS[obj.colour], 1.0], mass=0.2,
+                      size=[*size, 0.0, 0.0][:3], rgba=[*COLOURS[obj.colour], 1.0], mass=0.2,
                       friction=[1.0, 0.01, 0.001])
     _add_robot(spec)
     return spec.compile()

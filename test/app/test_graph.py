@@ -181,7 +181,7 @@ def test_replay_launch_runs_the_agent_launch_with_sim_time_and_plays_the_bag(mon
 
 
 def test_up_refuses_unknown_nodes_arguments_and_files_with_a_reason():
-    with pytest.raises(ConfigError, match='unknown node.*nope.*the graph has thermal_governor'):
+    with pytest.raises(ConfigError, match='unknown node.*nope.*the graph has sim, thermal_governor'):
         AgentGraph(nodes=['speech', 'nope'])
     with pytest.raises(ConfigError, match='unknown launch argument.*robots'):
         resolve_arguments({'robots': 'nav2'})
@@ -266,7 +266,13 @@ def test_sim_launch_starts_gazebo_the_bridge_and_the_agent_on_the_sim_robot(monk
     args = {name: 'x' for name in declared} | {'world': '/w.sdf'}
     assert sorted(tuple(_resolve(p, args) for p in e.kwargs['cmd']) for e in gz) == [
         ('gz', 'sim', '-r', '-s', '/w.sdf'), ('gz', 'sim', '-r', '/w.sdf')]
-    (bridge,) = [e for e in entities if type(e).__name__ == 'Node']
+    spawn, bridge = [e for e in entities if type(e).__name__ == 'Node']
+    assert (spawn.kwargs['package'], spawn.kwargs['executable']) == ('ros_gz_sim', 'create')
+    spawned = [_resolve(a, {'robot_sdf': '/r.sdf'}) for a in spawn.kwargs['arguments']]
+    assert spawned == ['-world', 'edge_agent_home', '-file', '/r.sdf', '-name',
+                       'edge_agent_robot']
+    assert _resolve(declared['robot_sdf']['default_value'], {}) == str(
+        ROOT / 'config' / 'gazebo' / 'robot.sdf')
     assert (bridge.kwargs['package'], bridge.kwargs['executable']) == (
         'ros_gz_bridge', 'parameter_bridge')
     config = bridge.kwargs['parameters'][0]['config_file']

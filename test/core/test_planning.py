@@ -263,6 +263,25 @@ def test_synonyms_from_the_catalog_reach_rules_and_grounding():
     assert (ref.label, ref.colour) == ('cup', 'yellow')
 
 
+def test_the_side_of_a_look_alike_reaches_the_plan_whoever_plans():
+    """The agent names one of two green cups by its side; the rules keep it, and a model plan
+    that drops it gets it back (the robot must pick the meant one, not either)."""
+    world = CATALOG.world(objects=['green cup', 'red cup'])
+    command = 'build to the kitchen and pick up the green cup on the right'   # misheard "go"
+    model = ('{"steps": [{"skill": "navigate_to", "args": {"location": "kitchen"}}, '
+             '{"skill": "pick", "args": {"object": "green cup"}}]}')
+    result = Planner(CATALOG, [BrokenTier(model), RulesBackend(CATALOG)]).plan(command, world)
+    assert result.backend == 'broken'
+    assert [s.args for s in result.plan.steps] == [
+        {'location': 'kitchen'}, {'object': 'green cup on the right'}]
+    rules = Planner(CATALOG, [RulesBackend(CATALOG)]).plan(
+        'go to the kitchen and pick up the green cup on the left', world)
+    assert rules.plan.steps[-1].args == {'object': 'green cup on the left'}
+    # a side is no licence for an object not in view
+    with pytest.raises(PlanError, match='not a known object'):
+        CATALOG.validate(Plan('x', [Step('pick', {'object': 'blue cup on the left'})]), world)
+
+
 def test_a_model_plan_that_drops_a_clause_falls_back():
     # the model plans two of the three actions ("loses its last action"); the rules have all
     two = ('{"steps": [{"skill": "navigate_to", "args": {"location": "office"}}, '

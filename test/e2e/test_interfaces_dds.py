@@ -68,7 +68,7 @@ def filled(msg, seed: int = 1):
 
 
 def test_every_interface_file_is_generated():
-    assert len(MSG_NAMES) >= 14 and SRV_NAMES and len(ACTION_NAMES) == 4
+    assert len(MSG_NAMES) >= 16 and SRV_NAMES and len(ACTION_NAMES) == 5
     for kind, names in (('msg', MSG_NAMES), ('srv', SRV_NAMES), ('action', ACTION_NAMES)):
         for name in names:
             assert _interface(kind, name) is not None

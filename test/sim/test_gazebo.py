@@ -17,39 +17,49 @@ from ros_helpers import wait_for
 import yaml
 
 from edge_agent.sim.node import SimulatorNode
-from edge_agent.sim.sdf import ROBOT, WORLD, world_sdf
+from edge_agent.sim.sdf import ROBOT, WORLD, robot_sdf, world_sdf
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 WORLD_FILE = ROOT / 'config' / 'gazebo' / 'world.sdf'
+ROBOT_FILE = ROOT / 'config' / 'gazebo' / 'robot.sdf'
 BRIDGE_FILE = ROOT / 'config' / 'gazebo' / 'bridge.yaml'
 
 CHECK = r'''
 #include <iostream>
 #include <sdf/sdf.hh>
+// Prints "world NAME" or "robot file", then one line per model: name, joints, sensor topics.
+void print(const sdf::Model *m) {
+  std::cout << "model " << m->Name();
+  for (uint64_t j = 0; j < m->JointCount(); ++j) std::cout << " " << m->JointByIndex(j)->Name();
+  for (uint64_t j = 0; j < m->LinkCount(); ++j)
+    for (uint64_t k = 0; k < m->LinkByIndex(j)->SensorCount(); ++k)
+      std::cout << " sensor:" << m->LinkByIndex(j)->SensorByIndex(k)->Topic();
+  std::cout << "\n";
+}
 int main(int argc, char **argv) {
   sdf::Root root;
   sdf::Errors errors = root.Load(argv[1]);
   for (const auto &e : errors) std::cerr << e << "\n";
-  if (!errors.empty() || root.WorldCount() != 1) return 1;
-  const sdf::World *world = root.WorldByIndex(0);
-  std::cout << "world " << world->Name() << "\n";
-  for (uint64_t i = 0; i < world->ModelCount(); ++i) {
-    const sdf::Model *m = world->ModelByIndex(i);
-    std::cout << "model " << m->Name();
-    for (uint64_t j = 0; j < m->JointCount(); ++j) std::cout << " " << m->JointByIndex(j)->Name();
-    for (uint64_t j = 0; j < m->LinkCount(); ++j)
-      for (uint64_t k = 0; k < m->LinkByIndex(j)->SensorCount(); ++k)
-        std::cout << " sensor:" << m->LinkByIndex(j)->SensorByIndex(k)->Topic();
-    std::cout << "\n";
+  if (!errors.empty()) return 1;
+  if (root.WorldCount() == 1) {
+    const sdf::World *world = root.WorldByIndex(0);
+    std::cout << "world " << world->Name() << "\n";
+    for (uint64_t i = 0; i < world->ModelCount(); ++i) print(world->ModelByIndex(i));
+    return 0;
   }
+  if (root.Model() == nullptr) return 1;
+  std::cout << "robot file\n";
+  print(root.Model());
   return 0;
 }
 '''
 
 
-def test_world_sdf_is_generated_from_the_layout():
+def test_world_and_robot_sdf_are_generated_from_the_layout():
     assert WORLD_FILE.read_text(encoding='utf-8') == world_sdf(), (
         'config/gazebo/world.sdf is stale: run python -m edge_agent.sim.sdf')
+    assert ROBOT_FILE.read_text(encoding='utf-8') == robot_sdf(), (
+        'config/gazebo/robot.sdf is stale: run python -m edge_agent.sim.sdf')
 
 
 def test_world_sdf_parses_with_libsdformat(tmp_path):
@@ -63,17 +73,24 @@ def test_world_sdf_parses_with_libsdformat(tmp_path):
     source.write_text(CHECK)
     subprocess.run(['g++', '-std=c++17', str(source), '-o', str(tmp_path / 'check'), *flags],
                    check=True, timeout=300)
-    done = subprocess.run([str(tmp_path / 'check'), str(WORLD_FILE)], capture_output=True,
-                          text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    lines = done.stdout.splitlines()
-    assert lines[0] == f'world {WORLD}'
-    models = {line.split()[1]: line.split()[2:] for line in lines[1:]}
+
+    def parsed(path) -> tuple[str, dict]:
+        done = subprocess.run([str(tmp_path / 'check'), str(path)], capture_output=True,
+                              text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        lines = done.stdout.splitlines()
+        return lines[0], {line.split()[1]: line.split()[2:] for line in lines[1:]}
+
+    head, models = parsed(WORLD_FILE)
+    assert head == f'world {WORLD}'
+    for name in ('red_cup', 'green_cup_l', 'green_cup_r', 'blue_box', 'kitchen table',
+                 'wall +x'):
+        assert any(m == name or m.startswith(name.split()[0]) for m in models), name
+    head, models = parsed(ROBOT_FILE)
+    assert head == 'robot file'
     robot = models[ROBOT]
     assert {'left_wheel_joint', 'right_wheel_joint', 'camera_pan'} <= set(robot)
     assert 'sensor:camera/image_raw' in robot
-    for name in ('red_cup', 'green_cup_l', 'green_cup_r', 'kitchen', 'kitchen'):
-        assert any(m == name or m.startswith(name) for m in models)
     # a broken file is refused: the check is not a formality
     broken = tmp_path / 'broken.sdf'
     broken.write_text(WORLD_FILE.read_text().replace('</model>', '', 1))

@@ -10,6 +10,7 @@ the next cheaper one; the rule parser is the floor and needs no model at all.
 from __future__ import annotations
 
 import dataclasses
+import re
 import time
 
 from edge_agent.core.planning.backends.base import (
@@ -99,6 +100,8 @@ class Planner:
                 raise PlanningCancelled('planning interrupted')
             try:
                 planned = backend.plan(command, world, interrupted)
+                if not isinstance(backend, RulesBackend):
+                    planned = keep_sides(planned, command)
                 plan = self._held(planned, world)
                 self.catalog.validate(plan, world)
                 if not isinstance(backend, RulesBackend):
@@ -127,3 +130,23 @@ class Planner:
     def close(self) -> None:
         for backend in self.backends:
             backend.close()
+
+
+_SIDED = re.compile(r'\b((?:[a-z]+\s+)?[a-z]+) on the (left|right)\b')
+
+
+def keep_sides(plan: Plan, command: str) -> Plan:
+    """``plan`` with the side the command names an object by ("the green cup on the right",
+    as the agent names one of two look-alikes) put back where a model dropped it: the robot
+    must pick the one the user meant, not either."""
+    sides = {m[1]: m[2] for m in _SIDED.finditer(command.lower())}
+    if not sides:
+        return plan
+    steps = []
+    for step in plan.steps:
+        args = {key: f'{value} on the {sides[value]}'
+                if key in ('object', 'target') and isinstance(value, str) and value in sides
+                else value for key, value in step.args.items()}
+        steps.append(dataclasses.replace(step, args=args))
+    return dataclasses.replace(plan, steps=steps)
+
