@@ -181,7 +181,8 @@ def test_replay_launch_runs_the_agent_launch_with_sim_time_and_plays_the_bag(mon
 
 
 def test_up_refuses_unknown_nodes_arguments_and_files_with_a_reason():
-    with pytest.raises(ConfigError, match='unknown node.*nope.*the graph has sim, thermal_governor'):
+    with pytest.raises(ConfigError,
+                       match='unknown node.*nope.*the graph has sim, thermal_governor'):
         AgentGraph(nodes=['speech', 'nope'])
     with pytest.raises(ConfigError, match='unknown launch argument.*robots'):
         resolve_arguments({'robots': 'nav2'})

@@ -34,10 +34,26 @@ def test_demo_runs_a_scenario_to_its_success_line():
         assert expected in out, out
 
 
+@pytest.mark.slow
+def test_demo_sim_speaks_to_the_simulated_robot_until_the_cup_is_held():
+    proc = _demo('--sim')
+    out = proc.stdout
+    assert proc.returncode == 0, out + proc.stderr
+    assert out.strip().splitlines()[-1].startswith(
+        'SUCCESS: sim: fetch: the simulator shows the red_cup held, nothing else moved'), out
+    for expected in ('[start] sim active', '[start] playing the MuJoCo simulator',
+                     'navigate_to(kitchen)', 'pick(red cup)',
+                     '[latency] end of speech -> object held'):
+        assert expected in out, out
+
+
 def test_demo_lists_scenarios_and_refuses_unknown_ones(capsys):
     assert main(['demo', '--list']) == 0
     listed = capsys.readouterr().out
     assert 'ambiguous_object' in listed and 'stop_mid_plan' in listed
+    assert 'with --sim:' in listed and 'fetch' in listed
+    assert main(['demo', '--sim', '--task', 'nope']) == 2
+    assert "no simulation task 'nope'" in capsys.readouterr().err
     assert main(['demo', '--scenario', 'nope']) == 2
     assert "no scenario 'nope'" in capsys.readouterr().err
     assert main(['demo', '--tier', '7']) == 2
