@@ -29,7 +29,7 @@ def generate_launch_description():
         DeclareLaunchArgument('log_level', default_value='info',
                               description='Logging level: debug, info, warn, error.'),
         DeclareLaunchArgument('robot', default_value='dry_run',
-                              description='Skill adapter: dry_run or nav2.'),
+                              description='Skill adapter: dry_run, nav2 or sim.'),
         DeclareLaunchArgument('shm_profile', default_value='true',
                               description='Fast DDS profile with a 10 MB shared-memory segment.'),
         IncludeLaunchDescription(
