@@ -20,6 +20,7 @@ import threading
 import numpy as np
 
 from edge_agent.core.errors import EdgeAgentError
+from edge_agent.core.execution.drive import wrap
 from edge_agent.core.planning.skills import split_side
 from edge_agent.sim.world import CAMERA, GRIPPER, Layout, Pose, build
 
@@ -82,9 +83,7 @@ class Simulator:
         self._free = {o.name: self.model.joint(f'{o.name} free') for o in layout.objects}
         self._gripper = self.model.site('gripper').id
         self._pan_actuator = self.model.actuator('camera_pan').id
-        start = layout.places[layout.start]
-        self.teleport(start)
-        mujoco.mj_forward(self.model, self.data)
+        self.teleport(layout.places[layout.start])
         self.step(0.5)   # let the objects settle on their surfaces
 
     # -- time ---------------------------------------------------------------------------------
@@ -122,11 +121,14 @@ class Simulator:
         self.data.qvel[self._dadr('base_yaw')] = self._w
 
     def _carry(self) -> None:
-        if self._held is None:
-            return
-        joint = self._free[self._held]
+        if self._held is not None:
+            self._put(self._held, self.data.site_xpos[self._gripper])
+
+    def _put(self, name: str, position) -> None:
+        """Set object ``name`` upright at ``position`` (world), at rest."""
+        joint = self._free[name]
         q, d = int(joint.qposadr[0]), int(joint.dofadr[0])
-        self.data.qpos[q:q + 3] = self.data.site_xpos[self._gripper]
+        self.data.qpos[q:q + 3] = position
         self.data.qpos[q + 3:q + 7] = (1.0, 0.0, 0.0, 0.0)
         self.data.qvel[d:d + 6] = 0.0
 
@@ -160,17 +162,16 @@ class Simulator:
         with self._lock:
             q = self.data.qpos
             return Pose(float(q[self._qadr('base_x')]), float(q[self._qadr('base_y')]),
-                        _wrap(float(q[self._qadr('base_yaw')])))
+                        wrap(float(q[self._qadr('base_yaw')])))
 
     def pan(self) -> float:
         with self._lock:
             return float(self.data.qpos[self._qadr('camera_pan')])
 
-    def camera_pose(self) -> tuple[np.ndarray, np.ndarray]:
-        """The head camera's position and rotation matrix (world frame)."""
+    def velocity(self) -> tuple[float, float]:
+        """The base's commanded (forward, turn) speed, after clamping [m/s, rad/s]."""
         with self._lock:
-            cam = self.data.camera(CAMERA)
-            return cam.xpos.copy(), cam.xmat.reshape(3, 3).copy()
+            return self._v, self._w
 
     def render(self) -> np.ndarray:
         """An RGB image [height, width, 3] uint8 from the head camera."""
@@ -186,7 +187,7 @@ class Simulator:
                                         tuple(float(c) for c in self.data.body(o.name).xpos),
                                         o.name == self._held)
                             for o in self._objects.values())
-            return SimState(self.time, self.pose(), (self._v, self._w), self.pan(),
+            return SimState(self.time, self.pose(), self.velocity(), self.pan(),
                             self._held or '', objects)
 
     # -- skills -------------------------------------------------------------------------------
@@ -263,11 +264,7 @@ class Simulator:
                     break
             if target is None:
                 target = (pose.x + c * GRIPPER[0], pose.y + s * GRIPPER[0], 0.0)
-            joint = self._free[self._held]
-            q, d = int(joint.qposadr[0]), int(joint.dofadr[0])
-            self.data.qpos[q:q + 3] = (target[0], target[1], target[2] + 0.06)
-            self.data.qpos[q + 3:q + 7] = (1.0, 0.0, 0.0, 0.0)
-            self.data.qvel[d:d + 6] = 0.0
+            self._put(self._held, (target[0], target[1], target[2] + 0.06))
             self._held = None
             self._mj.mj_forward(self.model, self.data)
             return where
@@ -279,7 +276,7 @@ class Simulator:
                 place = self.layout.places[target]
                 point = (place.x, place.y)
                 if math.hypot(*self._in_base((*point, 0.0))) < 0.3:
-                    return _wrap(place.yaw - self.pose().yaw)
+                    return wrap(place.yaw - self.pose().yaw)
             else:
                 names = self.matching(target)
                 if not names:
@@ -293,7 +290,3 @@ class Simulator:
             if self._renderer is not None:
                 self._renderer.close()
                 self._renderer = None
-
-
-def _wrap(angle: float) -> float:
-    return (angle + math.pi) % (2 * math.pi) - math.pi
