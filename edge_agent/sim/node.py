@@ -23,13 +23,14 @@ import numpy as np
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
 from rclpy.node import Node
+from rclpy.time import Time
 
 from edge_agent.action import RunSkill
 from edge_agent.core.errors import EdgeAgentError
 from edge_agent.nodes.common import LATCHED, RELIABLE, SENSOR, Param, declare, run
 from edge_agent.nodes.common.lifecycle import destroy_waitables
 from edge_agent.nodes.common.plans import step_from_msg
-from edge_agent.sim.engine import SimError, Simulator
+from edge_agent.sim.engine import Simulator
 from edge_agent.sim.world import load_layout
 
 __all__ = ['PARAMETERS', 'SimulatorNode', 'main']
@@ -59,10 +60,7 @@ PARAMETERS = [
 
 
 def _stamp(seconds: float):
-    from builtin_interfaces.msg import Time
-
-    nanoseconds = int(round(seconds * 1e9))
-    return Time(sec=nanoseconds // 10**9, nanosec=nanoseconds % 10**9)
+    return Time(nanoseconds=int(round(seconds * 1e9))).to_msg()
 
 
 def _quat_z(yaw: float) -> tuple[float, float, float, float]:
@@ -81,11 +79,12 @@ class SimulatorNode(Node):
 
         from edge_agent.msg import SimState
 
-        declare(self, PARAMETERS)
-        param = self.get_parameter
-        self.layout = load_layout(param('world_file').value or None)
-        self.sim = Simulator(self.layout, param('width').value, param('height').value,
-                             param('reach_m').value)
+        declare(self, PARAMETERS, apply=self._apply)
+        # the physics thread reads them every step: kept here, updated when a set succeeds
+        self._param = {p.name: self.get_parameter(p.name).value for p in PARAMETERS}
+        param = self._param
+        self.layout = load_layout(param['world_file'] or None)
+        self.sim = Simulator(self.layout, param['width'], param['height'], param['reach_m'])
         self._clock_pub = self.create_publisher(Clock, '/clock', 10)
         self._image_pub = self.create_publisher(Image, 'camera/image_raw', SENSOR)
         self._info_pub = self.create_publisher(CameraInfo, 'camera/camera_info', SENSOR)
@@ -100,16 +99,15 @@ class SimulatorNode(Node):
         except ImportError:
             self.get_logger().info('tf2_msgs is not installed (PyPI has no wheel): no /tf; '
                                    'odom carries the pose')
-        self._diag_pub = None
         from diagnostic_msgs.msg import DiagnosticArray
 
         self._diag_pub = self.create_publisher(DiagnosticArray, '/diagnostics', RELIABLE)
         self.create_subscription(Twist, 'cmd_vel', self._on_cmd_vel, RELIABLE,
                                  callback_group=MutuallyExclusiveCallbackGroup())
         ActionServer(self, RunSkill, 'sim/run_skill', self._run_skill,
-                                    goal_callback=lambda _g: GoalResponse.ACCEPT,
-                                    cancel_callback=lambda _g: CancelResponse.ACCEPT,
-                                    callback_group=ReentrantCallbackGroup())
+                     goal_callback=lambda _g: GoalResponse.ACCEPT,
+                     cancel_callback=lambda _g: CancelResponse.ACCEPT,
+                     callback_group=ReentrantCallbackGroup())
         self._last_cmd = self.sim.time
         self._stats = {'step_ms': 0.0, 'render_ms': 0.0, 'frames': 0, 'rtf': 0.0}
         self._errors: list[str] = []
@@ -123,6 +121,9 @@ class SimulatorNode(Node):
             f'simulated home from {self.layout.source}: {len(self.layout.objects)} objects, '
             f'{len(self.layout.places)} places; robot at {self.layout.start} '
             f'({pose.x:.2f}, {pose.y:.2f})')
+
+    def _apply(self, params) -> None:
+        self._param.update({p.name: p.value for p in params})
 
     # -- inputs -------------------------------------------------------------------------------
     def _on_cmd_vel(self, msg) -> None:
@@ -140,9 +141,7 @@ class SimulatorNode(Node):
         interrupted = lambda: handle.is_cancel_requested or not self._running  # noqa: E731
         try:
             ok, message = self._skill(step, interrupted, handle)
-        except SimError as exc:
-            ok, message = False, f'sim: {exc}'
-        except EdgeAgentError as exc:
+        except EdgeAgentError as exc:   # SimError: out of reach, nothing held, ...
             ok, message = False, f'sim: {exc}'
         result.success, result.message = ok, message
         if handle.is_cancel_requested:
@@ -170,18 +169,13 @@ class SimulatorNode(Node):
                     return False, f'sim: the camera did not reach {target} in 5 s'
                 time.sleep(0.01)
             return True, f'sim: looking at the {target}'
-        if step.skill == 'pick':
+        if step.skill in ('pick', 'place'):
             phrase = str(step.args.get('object', ''))
-            if not self._wait(self.get_parameter('manipulation_time_s').value, interrupted):
-                return False, 'sim: pick interrupted'
-            name = self.sim.pick(phrase)
-            return True, f'sim: holding the {phrase} ({name})'
-        if step.skill == 'place':
-            phrase = str(step.args.get('object', ''))
-            if not self._wait(self.get_parameter('manipulation_time_s').value, interrupted):
-                return False, 'sim: place interrupted'
-            where = self.sim.place(phrase)
-            return True, f'sim: put the {phrase} on {where}'
+            if not self._wait(self._param['manipulation_time_s'], interrupted):
+                return False, f'sim: {step.skill} interrupted'
+            if step.skill == 'pick':
+                return True, f'sim: holding the {phrase} ({self.sim.pick(phrase)})'
+            return True, f'sim: put the {phrase} on {self.sim.place(phrase)}'
         if step.skill == 'stop':
             self.sim.set_velocity(0.0, 0.0)
             return True, 'sim: stopped'
@@ -198,24 +192,24 @@ class SimulatorNode(Node):
 
     # -- the physics thread -------------------------------------------------------------------
     def _loop(self) -> None:
-        param = self.get_parameter
+        param = self._param
         sim = self.sim
         due = {'clock': 0.0, 'odom': 0.0, 'camera': 0.0, 'state': 0.0}
         wall0, sim0 = time.monotonic(), sim.time
         window = [(time.monotonic(), sim.time)]
         while self._running:
             try:
-                factor = param('real_time_factor').value
+                factor = param['real_time_factor']
                 now = sim.time
-                periods = {'clock': 1 / param('clock_rate_hz').value,
-                           'odom': 1 / param('odom_rate_hz').value,
-                           'camera': 1 / param('camera_rate_hz').value,
-                           'state': 1 / param('state_rate_hz').value}
+                periods = {'clock': 1 / param['clock_rate_hz'],
+                           'odom': 1 / param['odom_rate_hz'],
+                           'camera': 1 / param['camera_rate_hz'],
+                           'state': 1 / param['state_rate_hz']}
                 for kind, period in periods.items():
                     if now >= due[kind]:
                         due[kind] = max(due[kind] + period, now)
                         self._publish(kind, now)
-                if now - self._last_cmd > param('cmd_vel_timeout_s').value:
+                if now - self._last_cmd > param['cmd_vel_timeout_s']:
                     sim.set_velocity(0.0, 0.0)
                 step = max(min(min(due.values()) - now, 0.02), sim.timestep)
                 if factor > 0:
@@ -266,7 +260,7 @@ class SimulatorNode(Node):
         msg = Image(height=height, width=width, encoding='rgb8', is_bigendian=0,
                     step=width * 3)
         msg.header.stamp = stamp
-        msg.header.frame_id = self.get_parameter('camera_frame').value
+        msg.header.frame_id = self._param['camera_frame']
         msg.data = rgb.tobytes()
         self._image_pub.publish(msg)
         self._info.header = msg.header
@@ -288,11 +282,11 @@ class SimulatorNode(Node):
         from sensor_msgs.msg import JointState
 
         pose = self.sim.pose()
-        linear, angular = self.sim.state().velocity
+        linear, angular = self.sim.velocity()
         odom = Odometry()
         odom.header.stamp = stamp
-        odom.header.frame_id = self.get_parameter('odom_frame').value
-        odom.child_frame_id = self.get_parameter('base_frame').value
+        odom.header.frame_id = self._param['odom_frame']
+        odom.child_frame_id = self._param['base_frame']
         odom.pose.pose.position.x, odom.pose.pose.position.y = pose.x, pose.y
         q = _quat_z(pose.yaw)
         o = odom.pose.pose.orientation
@@ -321,7 +315,7 @@ class SimulatorNode(Node):
         msg = SimState(x=state.robot.x, y=state.robot.y, yaw=state.robot.yaw, pan=state.pan,
                        held=state.held, real_time_factor=float(self._stats['rtf']))
         msg.header.stamp = stamp
-        msg.header.frame_id = self.get_parameter('odom_frame').value
+        msg.header.frame_id = self._param['odom_frame']
         msg.objects = [SimObject(name=o.name, label=o.label, colour=o.colour,
                                  x=o.position[0], y=o.position[1], z=o.position[2],
                                  held=o.held) for o in state.objects]
@@ -331,7 +325,7 @@ class SimulatorNode(Node):
         from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 
         stats = self._stats
-        target = self.get_parameter('real_time_factor').value
+        target = self._param['real_time_factor']
         status = DiagnosticStatus(name=f'{self.get_name()}: simulator', hardware_id='mujoco')
         if self._errors:
             status.level, status.message = DiagnosticStatus.ERROR, self._errors[-1]
