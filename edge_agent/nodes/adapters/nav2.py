@@ -12,13 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable
 import math
 import os
-import threading
 
 from edge_agent.core.config.paths import data_file
 from edge_agent.core.config.schema import PlacesFile, load_yaml
 from edge_agent.core.errors import MissingDependency
 from edge_agent.core.planning import Step
-from edge_agent.nodes.common.futures import goal_result, wait_future
+from edge_agent.nodes.common.futures import RunningGoals
 
 __all__ = ['Nav2Adapter', 'load_places', 'navigate_to_pose_type']
 
@@ -60,8 +59,7 @@ class Nav2Adapter:
         self.server_timeout_s = server_timeout_s
         self.behavior_tree = behavior_tree
         self.on_status = on_status or (lambda _text: None)
-        self._handles: list = []   # goal handles of running navigations
-        self._lock = threading.Lock()
+        self._goals = RunningGoals()   # running navigations
 
     def goal_for(self, place: str):
         """The NavigateToPose goal for catalog ``place`` (KeyError when it has no pose)."""
@@ -76,11 +74,7 @@ class Nav2Adapter:
 
     def run(self, step: Step, interrupted: Callable[[], bool]) -> tuple[bool, str]:
         if step.skill == 'stop':
-            with self._lock:
-                handles = list(self._handles)
-            for handle in handles:
-                handle.cancel_goal_async()
-            return True, f'nav2: {len(handles)} navigation goal(s) cancelled'
+            return True, f'nav2: {self._goals.cancel_all()} navigation goal(s) cancelled'
         if step.skill != 'navigate_to':
             return False, f'nav2: cannot run {step.skill}'
         place = step.args.get('location', '')
@@ -89,30 +83,20 @@ class Nav2Adapter:
         if not self.client.wait_for_server(timeout_sec=self.server_timeout_s):
             return False, (f'nav2: no NavigateToPose server on {self.action_name!r} '
                            f'after {self.server_timeout_s:g} s (is Nav2 running?)')
-        sent = self.client.send_goal_async(
-            self.goal_for(place),
+        state, answer = self._goals.run(
+            self.client, self.goal_for(place), self.server_timeout_s, interrupted,
             feedback_callback=lambda fb: self.on_status(
                 f'nav2: {fb.feedback.distance_remaining:.2f} m to {place}'))
-        if not wait_future(sent, self.server_timeout_s, interrupted):
-            if sent.done() and sent.result().accepted:
-                sent.result().cancel_goal_async()
+        if state == 'unsent':
             return False, f'nav2: goal to {place} not sent (interrupted or no answer)'
-        handle = sent.result()
-        if not handle.accepted:
+        if state == 'rejected':
             return False, f'nav2: the goal to {place} was rejected'
-        with self._lock:
-            self._handles.append(handle)
-        try:
-            answer = goal_result(handle, float('inf'), interrupted, confirm_cancel_s=2.0)
-            if answer is None:
-                return False, f'nav2: navigation to {place} cancelled'
-            if answer.status == 4:
-                return True, f'nav2: at {place}'
-            detail = getattr(answer.result, 'error_msg', '') or ''
-            code = getattr(answer.result, 'error_code', None)
-            why = f' (error {code}: {detail})' if code else ''
-            return False, (f'nav2: navigation to {place} '
-                           f'{_STATUS.get(answer.status, answer.status)}{why}')
-        finally:
-            with self._lock:
-                self._handles.remove(handle)
+        if state == 'cancelled':
+            return False, f'nav2: navigation to {place} cancelled'
+        if answer.status == 4:
+            return True, f'nav2: at {place}'
+        detail = getattr(answer.result, 'error_msg', '') or ''
+        code = getattr(answer.result, 'error_code', None)
+        why = f' (error {code}: {detail})' if code else ''
+        return False, (f'nav2: navigation to {place} '
+                       f'{_STATUS.get(answer.status, answer.status)}{why}')

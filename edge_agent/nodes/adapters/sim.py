@@ -11,12 +11,11 @@ skill's timeout) stops the base at once and cancels the running skill goal.
 from __future__ import annotations
 
 from collections.abc import Callable
-import threading
 import time
 
 from edge_agent.core.execution.drive import GoToPose
 from edge_agent.core.planning import Step
-from edge_agent.nodes.common.futures import goal_result, wait_future
+from edge_agent.nodes.common.futures import RunningGoals
 
 __all__ = ['SimAdapter']
 
@@ -42,17 +41,12 @@ class SimAdapter:
         self.period_s = 1.0 / rate_hz
         self.odom_timeout_s = odom_timeout_s
         self.on_status = on_status or (lambda _text: None)
-        self._handles: list = []
-        self._lock = threading.Lock()
+        self._goals = RunningGoals()   # running look_at / pick / place goals
 
     def run(self, step: Step, interrupted: Callable[[], bool]) -> tuple[bool, str]:
         if step.skill == 'stop':
             self.send_velocity(0.0, 0.0)
-            with self._lock:
-                handles = list(self._handles)
-            for handle in handles:
-                handle.cancel_goal_async()
-            return True, f'sim: base stopped, {len(handles)} skill goal(s) cancelled'
+            return True, f'sim: base stopped, {self._goals.cancel_all()} skill goal(s) cancelled'
         if step.skill == 'navigate_to':
             return self._navigate(str(step.args.get('location', '')), interrupted)
         if step.skill in ('look_at', 'pick', 'place'):
@@ -88,23 +82,13 @@ class SimAdapter:
         if not self.client.wait_for_server(timeout_sec=self.server_timeout_s):
             return False, (f'sim: no sim/run_skill server after {self.server_timeout_s:g} s '
                            '(is the simulator running?)')
-        sent = self.client.send_goal_async(
-            self.goal_type(step=self.step_to_msg(step)),
-            feedback_callback=lambda fb: self.on_status(fb.feedback.status))
-        if not wait_future(sent, self.server_timeout_s, interrupted):
-            if sent.done() and sent.result().accepted:
-                sent.result().cancel_goal_async()
+        state, answer = self._goals.run(
+            self.client, self.goal_type(step=self.step_to_msg(step)), self.server_timeout_s,
+            interrupted, feedback_callback=lambda fb: self.on_status(fb.feedback.status))
+        if state == 'unsent':
             return False, f'sim: {step.skill} not sent (interrupted or no answer)'
-        handle = sent.result()
-        if not handle.accepted:
+        if state == 'rejected':
             return False, f'sim: the {step.skill} goal was rejected'
-        with self._lock:
-            self._handles.append(handle)
-        try:
-            answer = goal_result(handle, float('inf'), interrupted, confirm_cancel_s=2.0)
-            if answer is None:
-                return False, f'sim: {step.skill} cancelled'
-            return bool(answer.result.success), answer.result.message
-        finally:
-            with self._lock:
-                self._handles.remove(handle)
+        if state == 'cancelled':
+            return False, f'sim: {step.skill} cancelled'
+        return bool(answer.result.success), answer.result.message

@@ -8,7 +8,7 @@ import queue
 import threading
 import time
 
-__all__ = ['goal_result', 'serve_queue', 'wait_future']
+__all__ = ['RunningGoals', 'goal_result', 'serve_queue', 'wait_future']
 
 
 def wait_future(future, timeout_s: float, interrupted: Callable[[], bool] = lambda: False,
@@ -37,6 +37,46 @@ def goal_result(handle, timeout_s: float, interrupted: Callable[[], bool] = lamb
     if confirm_cancel_s > 0:
         wait_future(cancel, confirm_cancel_s)
     return None
+
+
+class RunningGoals:
+    """The goals a skill adapter has sent and not yet seen end, so that a stop can cancel them
+    all (``cancel_all``) while each sender waits for its own (``run``)."""
+
+    def __init__(self) -> None:
+        self._handles: list = []
+        self._lock = threading.Lock()
+
+    def cancel_all(self) -> int:
+        """Ask every running goal to cancel; how many there were."""
+        with self._lock:
+            handles = list(self._handles)
+        for handle in handles:
+            handle.cancel_goal_async()
+        return len(handles)
+
+    def run(self, client, goal, timeout_s: float, interrupted: Callable[[], bool],
+            feedback_callback=None) -> tuple[str, object]:
+        """Send ``goal`` and wait for its end: ("unsent", None) when it was not accepted or
+        answered within ``timeout_s``, or ``interrupted()`` came first (a late acceptance is
+        cancelled); ("rejected", None); ("cancelled", None) when interrupted while it ran (the
+        server's confirmation awaited up to 2 s); ("done", the GetResult response)."""
+        sent = client.send_goal_async(goal, feedback_callback=feedback_callback)
+        if not wait_future(sent, timeout_s, interrupted):
+            if sent.done() and sent.result().accepted:
+                sent.result().cancel_goal_async()
+            return 'unsent', None
+        handle = sent.result()
+        if not handle.accepted:
+            return 'rejected', None
+        with self._lock:
+            self._handles.append(handle)
+        try:
+            answer = goal_result(handle, float('inf'), interrupted, confirm_cancel_s=2.0)
+            return ('cancelled', None) if answer is None else ('done', answer)
+        finally:
+            with self._lock:
+                self._handles.remove(handle)
 
 
 def serve_queue(jobs: queue.Queue, handle: Callable[[object], None],
