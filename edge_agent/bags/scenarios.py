@@ -20,7 +20,8 @@ import yaml
 from edge_agent.core.config.paths import _SOURCE_ROOT, share_dir
 from edge_agent.core.errors import ConfigError
 
-__all__ = ['SCENARIOS', 'Scenario', 'find', 'generate', 'scenario_dir']
+__all__ = ['SCENARIOS', 'Scenario', 'audio_chunk', 'find', 'generate', 'room_noise',
+           'scenario_dir', 'speech_samples']
 
 SAMPLE_RATE = 16000
 CHUNK_S = 0.1
@@ -114,7 +115,8 @@ def find(name: str) -> tuple[pathlib.Path, pathlib.Path]:
     return bag, expect
 
 
-def _speech(text: str, voice) -> np.ndarray:
+def speech_samples(text: str, voice) -> np.ndarray:
+    """``text`` spoken by ``voice`` (a PiperVoiceEngine) as float32 samples at SAMPLE_RATE."""
     from edge_agent.core.speech.pcm import resample
 
     spoken = voice.synthesize(text)
@@ -126,7 +128,7 @@ def _audio(scenario: Scenario, voice, rng: np.random.Generator) -> np.ndarray:
     samples = np.zeros(int(scenario.duration_s * SAMPLE_RATE), np.float32)
     speech_power = []
     for at, text in scenario.lines:
-        clip = _speech(text, voice)
+        clip = speech_samples(text, voice)
         start = int(at * SAMPLE_RATE)
         if start + clip.size > samples.size:
             raise ConfigError(f'{scenario.name}: {text!r} at {at} s runs past the end')
@@ -135,9 +137,21 @@ def _audio(scenario: Scenario, voice, rng: np.random.Generator) -> np.ndarray:
     if scenario.snr_db is not None and speech_power:
         noise_power = np.mean(speech_power) / 10 ** (scenario.snr_db / 10)
         samples += rng.normal(0.0, np.sqrt(noise_power), samples.size).astype(np.float32)
-    # a quiet room, never digital silence: a microphone always hears something
-    samples += rng.normal(0.0, 3e-4, samples.size).astype(np.float32)
-    return samples
+    return samples + room_noise(rng, samples.size)
+
+
+def room_noise(rng: np.random.Generator, size: int) -> np.ndarray:
+    """A quiet room, never digital silence: a microphone always hears something."""
+    return rng.normal(0.0, 3e-4, size).astype(np.float32)
+
+
+def audio_chunk(data: bytes, stamp):
+    """One microphone chunk (s16le mono at SAMPLE_RATE) as the audio capture node sends it."""
+    from edge_agent.msg import AudioChunk
+
+    msg = AudioChunk(encoding='s16le', channels=1, sample_rate=SAMPLE_RATE, data=data)
+    msg.header.stamp, msg.header.frame_id = stamp, 'microphone'
+    return msg
 
 
 def generate(scenario: Scenario, out_dir: pathlib.Path, renders: np.ndarray,
@@ -147,7 +161,6 @@ def generate(scenario: Scenario, out_dir: pathlib.Path, renders: np.ndarray,
 
     from edge_agent.bags.bag import BagWriter
     from edge_agent.core.speech.pcm import to_int16_bytes
-    from edge_agent.msg import AudioChunk
 
     rng = np.random.default_rng(seed)
     audio = to_int16_bytes(_audio(scenario, voice, rng))
@@ -170,9 +183,7 @@ def generate(scenario: Scenario, out_dir: pathlib.Path, renders: np.ndarray,
         for t, topic, data in events:
             stamp = _stamp(t)
             if topic == '/audio':
-                msg = AudioChunk(encoding='s16le', channels=1, sample_rate=SAMPLE_RATE,
-                                 data=data)
-                msg.header.stamp, msg.header.frame_id = stamp, 'microphone'
+                msg = audio_chunk(data, stamp)
             else:
                 image.header.stamp = stamp
                 msg = image

@@ -18,10 +18,15 @@ import time
 
 import numpy as np
 
-__all__ = ['TASKS', 'ClosedLoopResult', 'Task', 'find_task', 'run_task']
+from edge_agent.bags.scenarios import (
+    CHUNK_S,
+    SAMPLE_RATE,
+    audio_chunk,
+    room_noise,
+    speech_samples,
+)
 
-SAMPLE_RATE = 16000
-CHUNK_S = 0.1
+__all__ = ['TASKS', 'ClosedLoopResult', 'Task', 'find_task', 'run_task']
 
 
 @dataclasses.dataclass(frozen=True)
@@ -95,7 +100,6 @@ class Microphone:
         from edge_agent.nodes.common import SENSOR
 
         self.node = node
-        self._type = AudioChunk
         self._pub = node.create_publisher(AudioChunk, 'audio', SENSOR)
         self._rng = rng or np.random.default_rng(0)
         self._queue: list[np.ndarray] = []
@@ -127,7 +131,7 @@ class Microphone:
         began = time.monotonic()
         sent = 0
         while self._running:
-            chunk = self._rng.normal(0.0, 3e-4, n).astype(np.float32)
+            chunk = room_noise(self._rng, n)
             with self._lock:
                 if self._queue:
                     clip = self._queue[0]
@@ -138,11 +142,8 @@ class Microphone:
                         self.spoken_ends.append(began + sent * CHUNK_S + take / SAMPLE_RATE)
                     else:
                         self._queue[0] = clip[take:]
-            msg = self._type(encoding='s16le', channels=1, sample_rate=SAMPLE_RATE,
-                             data=to_int16_bytes(chunk))
-            msg.header.stamp = self.node.get_clock().now().to_msg()
-            msg.header.frame_id = 'microphone'
-            self._pub.publish(msg)
+            self._pub.publish(audio_chunk(to_int16_bytes(chunk),
+                                          self.node.get_clock().now().to_msg()))
             sent += 1
             delay = began + sent * CHUNK_S - time.monotonic()
             if delay > 0:
@@ -152,14 +153,6 @@ class Microphone:
         self._running = False
         if self._thread.is_alive():
             self._thread.join(timeout=2)
-
-
-def _speech(voice, text: str) -> np.ndarray:
-    from edge_agent.core.speech.pcm import resample
-
-    spoken = voice.synthesize(text)
-    return resample(spoken.samples.astype(np.float32) / 32768.0, spoken.sample_rate,
-                    SAMPLE_RATE)
 
 
 def _finished_speaking(voice: list[tuple[float, bool]], since: float,
@@ -192,8 +185,8 @@ def run_task(task: Task, *, tier: int | None = None, arguments: dict | None = No
 
     voice = PiperVoiceEngine()
     try:
-        command = _speech(voice, task.command)
-        answer = _speech(voice, task.answer) if task.answer else None
+        command = speech_samples(task.command, voice)
+        answer = speech_samples(task.answer, voice) if task.answer else None
     finally:
         voice.close()
     overrides: dict[str, dict] = {'sim': dict(sim_parameters or {}),
