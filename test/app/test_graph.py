@@ -91,12 +91,20 @@ def _resolve(value, args: dict[str, str]):
     raise AssertionError(f'unexpected substitution {value!r}')
 
 
+def _declared(entities) -> dict:
+    """A launch description's declared arguments: name -> the declaration's keywords."""
+    return {e.args[0]: e.kwargs for e in entities if type(e).__name__ == 'DeclareLaunchArgument'}
+
+
+def _of(entities, kind: str) -> list:
+    return [e for e in entities if type(e).__name__ == kind]
+
+
 def _launched(description, given: dict[str, str]) -> dict:
     """What the launch file starts for launch arguments ``given``: per node name, its
     executable, namespace, parameter file and parameters; and the environment it sets."""
     entities = description.args[0]
-    declared = {e.args[0]: e.kwargs for e in entities
-                if type(e).__name__ == 'DeclareLaunchArgument'}
+    declared = _declared(entities)
     args = {name: given.get(name, _resolve(kw['default_value'], {}))
             for name, kw in declared.items()}
 
@@ -159,16 +167,15 @@ def test_replay_launch_runs_the_agent_launch_with_sim_time_and_plays_the_bag(mon
     if _real_launch():
         pytest.skip('reads recorded stand-ins; with launch installed: ros2 launch --show-args')
     entities = _launch_description(monkeypatch, ROOT / 'launch' / 'replay.launch.py').args[0]
-    declared = {e.args[0]: e.kwargs for e in entities
-                if type(e).__name__ == 'DeclareLaunchArgument'}
+    declared = _declared(entities)
     assert 'bag' in declared and all(kw['description'] for kw in declared.values())
-    (include,) = [e for e in entities if type(e).__name__ == 'IncludeLaunchDescription']
+    (include,) = _of(entities, 'IncludeLaunchDescription')
     source = include.args[0].args[0]
     assert _resolve(source, {}) == str(LAUNCH_FILE)
     forwarded = dict(include.kwargs['launch_arguments'])
     assert forwarded['use_sim_time'] == 'true'
     assert set(forwarded) - {'use_sim_time'} <= {a.name for a in graph.ARGUMENTS}
-    (play,) = [e for e in entities if type(e).__name__ == 'ExecuteProcess']
+    (play,) = _of(entities, 'ExecuteProcess')
     args = {name: 'x' for name in declared} | {'bag': '/bags/b', 'rate': '2', 'namespace': 'r1'}
     cmd = [_resolve(part, args) if type(part).__name__ != 'FindExecutable' else 'edge-agent'
            for part in play.kwargs['cmd']]
@@ -257,17 +264,16 @@ def test_sim_launch_starts_gazebo_the_bridge_and_the_agent_on_the_sim_robot(monk
     if _real_launch():
         pytest.skip('reads recorded stand-ins; with launch installed: ros2 launch --show-args')
     entities = _launch_description(monkeypatch, ROOT / 'launch' / 'sim.launch.py').args[0]
-    declared = {e.args[0]: e.kwargs for e in entities
-                if type(e).__name__ == 'DeclareLaunchArgument'}
+    declared = _declared(entities)
     assert all(kw['description'] for kw in declared.values())
     assert _resolve(declared['world']['default_value'], {}) == str(
         ROOT / 'config' / 'gazebo' / 'world.sdf')
     assert (ROOT / 'config' / 'gazebo' / 'world.sdf').is_file()
-    gz = [e for e in entities if type(e).__name__ == 'ExecuteProcess']
+    gz = _of(entities, 'ExecuteProcess')
     args = {name: 'x' for name in declared} | {'world': '/w.sdf'}
     assert sorted(tuple(_resolve(p, args) for p in e.kwargs['cmd']) for e in gz) == [
         ('gz', 'sim', '-r', '-s', '/w.sdf'), ('gz', 'sim', '-r', '/w.sdf')]
-    spawn, bridge = [e for e in entities if type(e).__name__ == 'Node']
+    spawn, bridge = _of(entities, 'Node')
     assert (spawn.kwargs['package'], spawn.kwargs['executable']) == ('ros_gz_sim', 'create')
     spawned = [_resolve(a, {'robot_sdf': '/r.sdf'}) for a in spawn.kwargs['arguments']]
     assert spawned == ['-world', 'edge_agent_home', '-file', '/r.sdf', '-name',
@@ -280,7 +286,7 @@ def test_sim_launch_starts_gazebo_the_bridge_and_the_agent_on_the_sim_robot(monk
     assert _resolve(config, {'bridge_config': _resolve(
         declared['bridge_config']['default_value'], {})}) == str(
         ROOT / 'config' / 'gazebo' / 'bridge.yaml')
-    (include,) = [e for e in entities if type(e).__name__ == 'IncludeLaunchDescription']
+    (include,) = _of(entities, 'IncludeLaunchDescription')
     assert _resolve(include.args[0].args[0], {}) == str(LAUNCH_FILE)
     forwarded = dict(include.kwargs['launch_arguments'])
     assert (forwarded['use_sim_time'], forwarded['robot']) == ('true', 'sim')
