@@ -26,7 +26,6 @@ import math
 import threading
 import time
 
-from rclpy._rclpy_pybind11 import InvalidHandle
 from rclpy.action import GoalResponse
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.lifecycle import Node as LifecycleNode
@@ -168,10 +167,7 @@ class SkillExecutorNode(OwnedEntities, LifecycleNode):
             if cmd_vel.is_activated:
                 twist = Twist()
                 twist.linear.x, twist.angular.z = float(forward), float(turn)
-                try:
-                    cmd_vel.publish(twist)
-                except InvalidHandle:   # the node is being destroyed: the base times out
-                    pass
+                cmd_vel.publish(twist)
 
         self.own(self.create_subscription(Odometry, 'odom', on_odom, RELIABLE,
                                           callback_group=MutuallyExclusiveCallbackGroup()))
@@ -193,6 +189,10 @@ class SkillExecutorNode(OwnedEntities, LifecycleNode):
         return result
 
     def _stop_work(self) -> None:
+        if not self._active:
+            # stopped already (deactivate or shutdown; destroy_node calls this again, after
+            # shutdown released the publishers the adapters would stop through)
+            return
         self._active = False
         self._stop_everything('the executor is deactivating', quiet=True)
 
