@@ -147,32 +147,11 @@ def _robot(layout: Layout) -> str:
 def world_sdf(layout: Layout | None = None) -> str:
     """The SDF text of the home in ``layout`` (default: config/sim/world.yaml)."""
     layout = layout or load_layout()
-    parts = []
-    walls = layout.walls
-    x0, x1 = float(walls['x_min']), float(walls['x_max'])
-    y0, y1 = float(walls['y_min']), float(walls['y_max'])
-    h = float(walls.get('height', 1.0))
-    wall_rgba = walls.get('rgba', (0.85, 0.83, 0.78, 1))
-    parts.append(_box('floor', ((x0 + x1) / 2, (y0 + y1) / 2, -0.005),
-                      (x1 - x0 + 2, y1 - y0 + 2, 0.01), (0.5, 0.5, 0.5, 1)))
-    for name, room in layout.rooms.items():
-        parts.append(_box(f'room {name}', (room['x'], room['y'], 0.001),
-                          (2 * room['sx'], 2 * room['sy'], 0.002), room['rgba'], collide=False))
-    for name, pose, size in (
-            ('wall +x', (x1, (y0 + y1) / 2, h / 2), (0.04, y1 - y0, h)),
-            ('wall -x', (x0, (y0 + y1) / 2, h / 2), (0.04, y1 - y0, h)),
-            ('wall +y', ((x0 + x1) / 2, y1, h / 2), (x1 - x0, 0.04, h)),
-            ('wall -y', ((x0 + x1) / 2, y0, h / 2), (x1 - x0, 0.04, h))):
-        parts.append(_box(name, pose, size, wall_rgba))
-    for name, item in layout.furniture.items():
-        parts.append(_box(name, (item['x'], item['y'], item['z']),
-                          (2 * item['sx'], 2 * item['sy'], 2 * item['sz']), item['rgba']))
-        for sx in (-1, 1):
-            for sy in (-1, 1):
-                parts.append(_box(f'{name} leg {sx:+d}{sy:+d}', (
-                    float(item['x']) + sx * (float(item['sx']) - 0.03),
-                    float(item['y']) + sy * (float(item['sy']) - 0.03), float(item['z']) / 2),
-                    (0.04, 0.04, float(item['z'])), item['rgba']))
+    x0, x1, y0, y1 = layout.extent
+    parts = [_box('floor', ((x0 + x1) / 2, (y0 + y1) / 2, -0.005),
+                  (x1 - x0 + 2, y1 - y0 + 2, 0.01), (0.5, 0.5, 0.5, 1))]
+    parts += [_box(b.name, b.centre, [2 * h for h in b.half], b.rgba, collide=b.collide)
+              for b in layout.boxes()]
     for obj in layout.objects:
         geometry = f'<geometry>{_object_geometry(obj.label)}</geometry>'
         parts.append(

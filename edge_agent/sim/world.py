@@ -54,6 +54,21 @@ class ObjectSpec:
 
 
 @dataclasses.dataclass(frozen=True)
+class Box:
+    """A static box of the home: centre and half sizes [m], colour, whether it collides."""
+
+    name: str
+    centre: tuple[float, float, float]
+    half: tuple[float, float, float]
+    rgba: tuple[float, ...]
+    collide: bool = True
+
+
+_WALLS = {'x_min': -3.0, 'x_max': 3.0, 'y_min': -3.0, 'y_max': 3.0, 'height': 1.0,
+          'rgba': (0.85, 0.83, 0.78, 1.0)}
+
+
+@dataclasses.dataclass(frozen=True)
 class Layout:
     """The home: place poses, furniture and rooms (raw entries), objects, walls, start place."""
 
@@ -69,6 +84,35 @@ class Layout:
     def surface_top(self, name: str) -> float:
         item = self.furniture[name]
         return float(item['z']) + float(item['sz'])
+
+    @property
+    def extent(self) -> tuple[float, float, float, float]:
+        """The walls' x_min, x_max, y_min, y_max [m]."""
+        w = self.walls
+        return float(w['x_min']), float(w['x_max']), float(w['y_min']), float(w['y_max'])
+
+    def boxes(self) -> list[Box]:
+        """Every static box, for both simulators: room floor patches (no collision), the four
+        walls, and each piece of furniture's top and four legs."""
+        x0, x1, y0, y1 = self.extent
+        h = float(self.walls['height'])
+        wall = _rgba(self.walls)
+        boxes = [Box(f'room {name}', (float(r['x']), float(r['y']), 0.001),
+                     (float(r['sx']), float(r['sy']), 0.001), _rgba(r), collide=False)
+                 for name, r in self.rooms.items()]
+        boxes += [Box('wall +x', (x1, (y0 + y1) / 2, h / 2), (0.02, (y1 - y0) / 2, h / 2), wall),
+                  Box('wall -x', (x0, (y0 + y1) / 2, h / 2), (0.02, (y1 - y0) / 2, h / 2), wall),
+                  Box('wall +y', ((x0 + x1) / 2, y1, h / 2), ((x1 - x0) / 2, 0.02, h / 2), wall),
+                  Box('wall -y', ((x0 + x1) / 2, y0, h / 2), ((x1 - x0) / 2, 0.02, h / 2), wall)]
+        for name, item in self.furniture.items():
+            x, y, z = float(item['x']), float(item['y']), float(item['z'])
+            sx, sy = float(item['sx']), float(item['sy'])
+            boxes.append(Box(name, (x, y, z), (sx, sy, float(item['sz'])), _rgba(item)))
+            boxes += [Box(f'{name} leg {i:+d}{j:+d}',
+                          (x + i * (sx - 0.03), y + j * (sy - 0.03), z / 2),
+                          (0.02, 0.02, z / 2), _rgba(item))
+                      for i in (-1, 1) for j in (-1, 1)]
+        return boxes
 
 
 def _number(where: str, value) -> float:
@@ -118,13 +162,13 @@ def load_layout(path: str | pathlib.Path | None = None) -> Layout:
             raise ConfigError(f'{path}: start place {start!r} is not among the places')
         return Layout(str(raw.get('frame_id', 'odom')), start, places, furniture,
                       {str(k): dict(v) for k, v in raw.get('rooms', {}).items()},
-                      dict(raw.get('walls') or {}), tuple(objects), str(path))
+                      {**_WALLS, **(raw.get('walls') or {})}, tuple(objects), str(path))
     except (KeyError, TypeError, AttributeError) as exc:
         raise ConfigError(f'{path}: malformed world layout ({type(exc).__name__}: {exc})') from exc
 
 
-def _rgba(item: dict, default=(0.7, 0.7, 0.7, 1.0)) -> list[float]:
-    return [float(c) for c in item.get('rgba', default)]
+def _rgba(item: dict, default=(0.7, 0.7, 0.7, 1.0)) -> tuple[float, ...]:
+    return tuple(float(c) for c in item.get('rgba', default))
 
 
 def camera_quat(pitch: float) -> np.ndarray:
@@ -161,36 +205,14 @@ def build(layout: Layout, width: int = 640, height: int = 480):
                     castshadow=False)
     world.add_light(pos=[-1.5, 0.0, 2.6], dir=[0, 0, -1], diffuse=[0.4, 0.4, 0.4],
                     castshadow=False)
-    walls = layout.walls or {'x_min': -3, 'x_max': 3, 'y_min': -3, 'y_max': 3, 'height': 1}
-    x0, x1 = float(walls['x_min']), float(walls['x_max'])
-    y0, y1 = float(walls['y_min']), float(walls['y_max'])
-    h = float(walls.get('height', 1.0))
+    x0, x1, y0, y1 = layout.extent
     world.add_geom(name='floor', type=geom.mjGEOM_PLANE,
                    size=[(x1 - x0) / 2 + 1, (y1 - y0) / 2 + 1, 0.1],
                    pos=[(x0 + x1) / 2, (y0 + y1) / 2, 0], rgba=[0.5, 0.5, 0.5, 1])
-    for name, room in layout.rooms.items():   # thin coloured patches, no collision
-        world.add_geom(name=f'room {name}', type=geom.mjGEOM_BOX, contype=0, conaffinity=0,
-                       pos=[float(room['x']), float(room['y']), 0.001],
-                       size=[float(room['sx']), float(room['sy']), 0.001], rgba=_rgba(room))
-    wall_rgba = _rgba(walls, (0.85, 0.83, 0.78, 1))
-    for name, pos, size in (
-            ('wall +x', [x1, (y0 + y1) / 2, h / 2], [0.02, (y1 - y0) / 2, h / 2]),
-            ('wall -x', [x0, (y0 + y1) / 2, h / 2], [0.02, (y1 - y0) / 2, h / 2]),
-            ('wall +y', [(x0 + x1) / 2, y1, h / 2], [(x1 - x0) / 2, 0.02, h / 2]),
-            ('wall -y', [(x0 + x1) / 2, y0, h / 2], [(x1 - x0) / 2, 0.02, h / 2])):
-        world.add_geom(name=name, type=geom.mjGEOM_BOX, pos=pos, size=size, rgba=wall_rgba)
-    for name, item in layout.furniture.items():
-        top = [float(item['x']), float(item['y']), float(item['z'])]
-        world.add_geom(name=name, type=geom.mjGEOM_BOX, pos=top,
-                       size=[float(item['sx']), float(item['sy']), float(item['sz'])],
-                       rgba=_rgba(item))
-        legs_h = float(item['z']) / 2
-        for sx in (-1, 1):
-            for sy in (-1, 1):
-                world.add_geom(name=f'{name} leg {sx:+d}{sy:+d}', type=geom.mjGEOM_BOX,
-                               pos=[top[0] + sx * (float(item['sx']) - 0.03),
-                                    top[1] + sy * (float(item['sy']) - 0.03), legs_h],
-                               size=[0.02, 0.02, legs_h], rgba=_rgba(item))
+    for box in layout.boxes():
+        contact = {} if box.collide else {'contype': 0, 'conaffinity': 0}
+        world.add_geom(name=box.name, type=geom.mjGEOM_BOX, pos=list(box.centre),
+                       size=list(box.half), rgba=list(box.rgba), **contact)
     for obj in layout.objects:
         kind, size, _ = SHAPES[obj.label]
         body = world.add_body(name=obj.name, pos=list(obj.position))
