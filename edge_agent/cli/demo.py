@@ -34,9 +34,9 @@ def _cmd_demo(args) -> int:
         from edge_agent.sim.closed_loop import run_task
 
         task = find_task(args.task)
-        title, description, expectation = f'sim: {task.name}', (
-            f'{task.description} The user says "{task.command}"'), None
-        source = 'the MuJoCo simulator'
+        title, source = f'sim: {task.name}', 'the MuJoCo simulator'
+        description = f'{task.description} The user says "{task.command}"'
+        success = f'the simulator shows the {task.held} held, nothing else moved'
     else:
         from edge_agent.bags.expect import load_expectation
         from edge_agent.bags.replay import replay
@@ -44,6 +44,7 @@ def _cmd_demo(args) -> int:
         bag, expect_file = find(args.scenario)
         expectation = load_expectation(expect_file)
         title, description, source = args.scenario, expectation.description, bag.name
+        success = 'the robot did what the scenario expects'
     view = DemoView(title, description, tier)
     live = not args.plain and sys.stdout.isatty()
 
@@ -78,11 +79,11 @@ def _cmd_demo(args) -> int:
         with Live(get_renderable=view.render, console=console, refresh_per_second=8,
                   transient=False) as screen:
             result = run()
-            view.finish(result, expectation)
+            view.finish(result, success)
             screen.refresh()
     else:
         result = run()
-        view.finish(result, expectation)
+        view.finish(result, success)
         for stage, value in view.latency_rows():
             print(f'[latency] {stage}: {value}')
     for line in result.diff:

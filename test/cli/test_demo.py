@@ -104,8 +104,7 @@ def test_console_view_draws_every_stage_from_the_graphs_messages():
         'robot: step 1/1: pick(red cup)'
     view.event('state', RobotState(held_object='red cup'))
     assert view.event('said', String(data='Done.')) == 'robot says: "Done."'
-    view.finish(ReplayResult(Outcome(), [], {'decision -> plan': [0.01, 0.03]}, False, 5.0),
-                None)
+    view.finish(ReplayResult(Outcome(), [], {'decision -> plan': [0.01, 0.03]}, False, 5.0))
     text = _text(view)
     for expected in ('red cup', '0.97', 'onnxruntime, 3 ms', 'the red cup 0.95',
                      '0.70 = 0.70 + 0.00', '<- chosen', '1.10 = 0.70 + 0.40',
