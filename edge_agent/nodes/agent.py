@@ -34,7 +34,16 @@ from edge_agent.core.inference import (
 from edge_agent.core.planning import is_stop
 from edge_agent.core.planning.skills import SkillCatalog
 from edge_agent.msg import BeliefSummary, DetectionArray, Hypothesis, PolicyEvaluation, Transcript
-from edge_agent.nodes.common import RELIABLE, SENSOR, OwnedEntities, Param, declare, run
+from edge_agent.nodes.common import (
+    RELIABLE,
+    SENSOR,
+    STALE_PARAM,
+    OwnedEntities,
+    Param,
+    ReportsHealth,
+    declare,
+    run,
+)
 from edge_agent.nodes.common.futures import goal_result, serve_queue, wait_future
 
 __all__ = ['PARAMETERS', 'AgentNode', 'main']
@@ -57,6 +66,7 @@ PARAMETERS = [
           'the detector reports).'),
     Param('skills_file', '', "Skill catalog YAML (its synonyms: mug -> cup); empty = the "
           "package's config/skills.yaml."),
+    STALE_PARAM,
 ]
 
 
@@ -78,7 +88,7 @@ def candidates_from(objects, width: int) -> list[Candidate]:
     return out
 
 
-class AgentNode(OwnedEntities, LifecycleNode):
+class AgentNode(ReportsHealth, OwnedEntities, LifecycleNode):
     """Lifecycle agent node; see the module docstring."""
 
     def __init__(self, **kwargs) -> None:
@@ -96,6 +106,11 @@ class AgentNode(OwnedEntities, LifecycleNode):
         self.decisions: list[Decision] = []   # the last command's decisions (tests, console)
         declare(self, PARAMETERS, apply=self._apply)
         self._apply([self.get_parameter('detection_window_s')])
+        self.watch_health('edge_agent: agent', 'agent')
+        # final transcripts in; latency: transcript -> first decision; dropped: replaced by a
+        # newer command before the loop started on them
+        self._transcripts_in = self.health.input('speech/transcript')
+        self._detections_in = self.health.input('vision/detections', stream=True)
 
     def _apply(self, params) -> None:
         for p in params:
@@ -110,14 +125,18 @@ class AgentNode(OwnedEntities, LifecycleNode):
         except EdgeAgentError as exc:
             return self.fail(f'configure failed: {exc}')
         self._belief_pub = self.own(self.create_lifecycle_publisher(
-            BeliefSummary, 'agent/belief', RELIABLE))
+            BeliefSummary, 'agent/belief', RELIABLE,
+            event_callbacks=self.publisher_events('agent/belief')))
+        self.own_diagnostics()
         self._say_pub = self.own(self.create_lifecycle_publisher(String, 'agent/say', RELIABLE))
-        self.own(self.create_subscription(Transcript, 'speech/transcript', self._on_transcript,
-                                          RELIABLE,
-                                          callback_group=MutuallyExclusiveCallbackGroup()))
-        self.own(self.create_subscription(DetectionArray, 'vision/detections',
-                                          self._on_detections, SENSOR,
-                                          callback_group=MutuallyExclusiveCallbackGroup()))
+        self.own(self.create_subscription(
+            Transcript, 'speech/transcript', self._on_transcript, RELIABLE,
+            callback_group=MutuallyExclusiveCallbackGroup(),
+            event_callbacks=self.subscription_events('speech/transcript', self._transcripts_in)))
+        self.own(self.create_subscription(
+            DetectionArray, 'vision/detections', self._on_detections, SENSOR,
+            callback_group=MutuallyExclusiveCallbackGroup(),
+            event_callbacks=self.subscription_events('vision/detections', self._detections_in)))
         self._action_clients = {  # made once, kept for the node's lifetime
             'observe': self.action_client(Observe, 'vision/observe'),
             'listen': self.action_client(Listen, 'speech/listen'),
@@ -138,6 +157,7 @@ class AgentNode(OwnedEntities, LifecycleNode):
 
     # -- inputs -------------------------------------------------------------------------------
     def _on_detections(self, msg: DetectionArray) -> None:
+        self._detections_in.received()
         width = int(msg.image_width) or 1
         self._image_width = width
         self._recent.add(FrameDetection(d.label.strip().lower(), d.color_name.strip().lower(),
@@ -150,11 +170,12 @@ class AgentNode(OwnedEntities, LifecycleNode):
             return
         if self._listening and not is_stop(msg.text):
             return  # the answer to our question: speech/listen brings it to the loop
+        self._transcripts_in.received()
         self._generation += 1           # whatever runs ends: a newer command replaces it
         self._cancel_goals()
         if is_stop(msg.text):
             self.get_logger().info(f'stop: {msg.text!r}')
-        self._commands.put((self._generation, msg, self._recent.candidates()))
+        self._commands.put((self._generation, msg, self._recent.candidates(), time.monotonic()))
 
     # -- the loop -----------------------------------------------------------------------------
     def _work(self) -> None:
@@ -162,18 +183,22 @@ class AgentNode(OwnedEntities, LifecycleNode):
             f'command {job[1].text!r} failed: {type(exc).__name__}: {exc}'))
 
     def _job(self, job) -> None:
-        generation, msg, candidates = job
+        generation, msg, candidates, received = job
         if generation == self._generation:   # else replaced before it started
-            self._command(generation, msg, candidates)
+            self._command(generation, msg, candidates, received)
+        else:
+            self._transcripts_in.dropped()
 
     def _current(self, generation: int) -> bool:
         return generation == self._generation
 
-    def _command(self, generation: int, msg: Transcript, candidates: list[Candidate]) -> None:
+    def _command(self, generation: int, msg: Transcript, candidates: list[Candidate],
+                 received: float) -> None:
         heard = heard_from(msg)
         self.get_logger().debug(f'heard {heard.text!r}: {heard.words}, no speech '
                                 f'{heard.no_speech_prob:.2f}')
         if is_stop(heard.text):  # straight to the planner, whose guard makes it win
+            self._transcripts_in.processed(time.monotonic() - received)
             self._execute(generation, heard.text, 1.0)
             return
         param = self.get_parameter
@@ -190,6 +215,8 @@ class AgentNode(OwnedEntities, LifecycleNode):
             decision = loop.decide()
             self.decisions.append(decision)
             self._publish_belief(decision, loop, began)
+            if len(self.decisions) == 1:
+                self._transcripts_in.processed(time.monotonic() - received)
             self.get_logger().info(
                 f'{heard.text!r}: {decision.kind} (P(heard right)={decision.p_intent:.2f}, '
                 + ', '.join(f'{c} {p:.2f}' for c, p in zip(decision.candidates,

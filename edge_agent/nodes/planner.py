@@ -23,7 +23,6 @@ it. Cancelling a goal interrupts its planning the same way, and so does ``true``
 """
 from __future__ import annotations
 
-import collections
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 import dataclasses
@@ -48,6 +47,7 @@ from edge_agent.nodes.common import (
     LATCHED,
     RELIABLE,
     SENSOR,
+    STALE_PARAM,
     ModelNode,
     Param,
     declare,
@@ -75,6 +75,7 @@ PARAMETERS = [
     Param('detection_max_age_s', 5.0, 'Forget detections older than this [s].', (0.0, 3600.0)),
     Param('executor_timeout_s', 5.0, 'Wait this long for the skill executor '
           '(executor/execute_plan) before the command fails [s].', (0.1, 120.0)),
+    STALE_PARAM,
     *goal_parameters(8),
 ]
 
@@ -105,8 +106,12 @@ class PlannerNode(ModelNode, LifecycleNode):
         self._order_lock = threading.Lock()   # acceptance order: who interrupts whom
         self._send_lock = threading.Lock()      # check "still the newest" and send, as one
         self._model_thread = ThreadPoolExecutor(1, thread_name_prefix='planner_model')
-        self._stats = collections.Counter()
         declare(self, PARAMETERS, self.check_tier, apply=self._apply)
+        self.watch_health('edge_agent: planner', 'planner')
+        self._stats, self._errors = self.health.counters, self.health.problems
+        # commands in; latency: command -> validated plan; dropped: refused (no model loaded)
+        self._commands_in = self.health.input('agent/execute_command')
+        self._detections_in = self.health.input('vision/detections', stream=True)
         self._apply([self.get_parameter(name) for name in (
             'detection_min_score', 'detection_max_age_s')])
 
@@ -132,10 +137,12 @@ class PlannerNode(ModelNode, LifecycleNode):
             self._tiers = TierCatalog(known_models=set(self._models.models))
         except EdgeAgentError as exc:
             return self.fail(f'configure failed: {exc}')
-        self._plan_pub = self.own(self.create_lifecycle_publisher(PlanMsg, 'agent/plan',
-                                                                  RELIABLE))
-        self.own(self.create_subscription(DetectionArray, 'vision/detections',
-                                          self._on_detections, SENSOR))
+        self._plan_pub = self.own(self.create_lifecycle_publisher(
+            PlanMsg, 'agent/plan', RELIABLE, event_callbacks=self.publisher_events('agent/plan')))
+        self.own_diagnostics()
+        self.own(self.create_subscription(
+            DetectionArray, 'vision/detections', self._on_detections, SENSOR,
+            event_callbacks=self.subscription_events('vision/detections', self._detections_in)))
         self.own(self.create_subscription(RobotState, 'robot/state', self._on_robot_state,
                                           LATCHED))
         self.own(self.create_subscription(Bool, 'emergency_stop', self._on_emergency_stop,
@@ -175,6 +182,7 @@ class PlannerNode(ModelNode, LifecycleNode):
                                    location=self._robot.location.strip().lower())
 
     def _on_detections(self, msg: DetectionArray) -> None:
+        self._detections_in.received()
         self._memory.observe(SeenObject(d.label, d.score, d.color_name) for d in msg.detections)
 
     def _load_tier(self, index: int) -> Planner:
@@ -200,13 +208,19 @@ class PlannerNode(ModelNode, LifecycleNode):
     def _describe(self, planner: Planner) -> str:
         return 'backends ' + ', '.join(b.name for b in planner.backends)
 
+    def model_facts(self, planner: Planner) -> dict:
+        return {'model': planner.backends[0].name,
+                'backends': ', '.join(b.name for b in planner.backends)}
+
     # -- the action ---------------------------------------------------------------------------
     def _is_stop(self, request) -> bool:
         rules = self._rules
         return rules is not None and rules.stops.is_stop(request.command)
 
     def _on_goal(self, goal) -> GoalResponse:
+        self._commands_in.received()
         if self.engines.engine is None:
+            self._commands_in.dropped()
             return GoalResponse.REJECT
         return GoalResponse.ACCEPT
 
@@ -243,6 +257,7 @@ class PlannerNode(ModelNode, LifecycleNode):
         result = self._plan(text, interrupted)
         if result is None or (interrupted() and not command.stop):
             return self._ended(goal_handle, None, None if interrupted() else 'planner not active')
+        self._commands_in.processed(result.plan.planning_time)
         for reason in result.fallbacks:
             self.get_logger().warning(f'fallback: {reason}')
         msg = plan_to_msg(result.plan, self.get_clock().now().to_msg())

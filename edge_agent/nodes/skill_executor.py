@@ -45,7 +45,15 @@ from edge_agent.msg import RobotState
 from edge_agent.nodes.adapters import Nav2Adapter, VoiceAdapter, load_places
 from edge_agent.nodes.adapters.nav2 import navigate_to_pose_type
 from edge_agent.nodes.adapters.sim import SimAdapter
-from edge_agent.nodes.common import LATCHED, RELIABLE, OwnedEntities, Param, declare, run
+from edge_agent.nodes.common import (
+    LATCHED,
+    RELIABLE,
+    OwnedEntities,
+    Param,
+    ReportsHealth,
+    declare,
+    run,
+)
 from edge_agent.nodes.common.goals import goal_parameters
 from edge_agent.nodes.common.plans import step_to_msg, steps_from_msg
 
@@ -83,7 +91,7 @@ def _is_stop_plan(plan) -> bool:
     return [s.skill for s in plan.steps] == ['stop']
 
 
-class SkillExecutorNode(OwnedEntities, LifecycleNode):
+class SkillExecutorNode(ReportsHealth, OwnedEntities, LifecycleNode):
     """Lifecycle skill executor node; see the module docstring."""
 
     def __init__(self, **kwargs) -> None:
@@ -98,10 +106,15 @@ class SkillExecutorNode(OwnedEntities, LifecycleNode):
         self._running = ''        # the skill running now
         self._motion = threading.Lock()   # held while a plan runs: one plan drives at a time
         self._count = threading.Lock()
-        self._accepted: dict[bytes, tuple[int, int]] = {}   # goal -> (sequence, stops then)
+        # goal -> (sequence, stops then, when accepted)
+        self._accepted: dict[bytes, tuple[int, int, float]] = {}
         self.stop_latencies: list[float] = []   # stop message -> every plan ended [s]
         declare(self, PARAMETERS, apply=self._apply)
         self._apply([self.get_parameter('step_time_s')])
+        self.watch_health('edge_agent: skill executor', 'robot')
+        # plans in; latency: plan accepted -> its first step started; dropped: refused
+        # (inactive, malformed, outside the skills' limits, emergency stop held)
+        self._plans_in = self.health.input('executor/execute_plan')
 
     def _apply(self, params) -> None:
         for p in params:
@@ -122,8 +135,10 @@ class SkillExecutorNode(OwnedEntities, LifecycleNode):
                              param('listen_timeout_s').value)
         adapter = RoutedAdapter(motion, {'say': voice, 'ask': voice})
         self._executor = Executor(adapter, catalog, self._robot)
-        self._state_pub = self.own(self.create_lifecycle_publisher(RobotState, 'robot/state',
-                                                                   LATCHED))
+        self._state_pub = self.own(self.create_lifecycle_publisher(
+            RobotState, 'robot/state', LATCHED,
+            event_callbacks=self.publisher_events('robot/state')))
+        self.own_diagnostics()
         self.own(self.create_subscription(Bool, 'emergency_stop', self._on_emergency_stop,
                                           RELIABLE,
                                           callback_group=MutuallyExclusiveCallbackGroup()))
@@ -234,12 +249,15 @@ class SkillExecutorNode(OwnedEntities, LifecycleNode):
             self._latest += 1
             if _is_stop_plan(goal_handle.request.plan):
                 self._stops += 1
-            self._accepted[bytes(goal_handle.goal_id.uuid)] = (self._latest, self._stops)
+            self._accepted[bytes(goal_handle.goal_id.uuid)] = (self._latest, self._stops,
+                                                               time.monotonic())
+        self._plans_in.received()
         goal_handle.execute()
 
     def _execute(self, goal_handle):
         with self._count:
-            sequence, stops = self._accepted.pop(bytes(goal_handle.goal_id.uuid), (-1, -1))
+            sequence, stops, accepted = self._accepted.pop(bytes(goal_handle.goal_id.uuid),
+                                                           (-1, -1, time.monotonic()))
         executor = self._executor
         try:
             steps = steps_from_msg(goal_handle.request.plan)
@@ -264,18 +282,20 @@ class SkillExecutorNode(OwnedEntities, LifecycleNode):
         try:
             if sequence != self._latest and not is_stop:
                 return self._end(goal_handle, 'preempted', 'preempted by a newer plan')
-            return self._run(goal_handle, executor, steps, sequence, stops)
+            return self._run(goal_handle, executor, steps, sequence, stops, accepted)
         finally:
             self._running = ''
             self._motion.release()
             self._publish_state()
 
     def _run(self, goal_handle, executor: Executor, steps: list[Step], sequence: int,
-             stops: int):
+             stops: int, accepted: float):
         feedback = ExecutePlan.Feedback(step_count=len(steps), adapter=executor.adapter.name)
         plan_steps = goal_handle.request.plan.steps
 
         def on_step(index: int, step: Step) -> None:
+            if index == 0:
+                self._plans_in.processed(time.monotonic() - accepted)
             self._running = step.skill
             self._publish_state()
             feedback.step_index, feedback.current_step = index, plan_steps[index]
@@ -294,6 +314,8 @@ class SkillExecutorNode(OwnedEntities, LifecycleNode):
         return self._end(goal_handle, outcome.outcome, outcome.message, done)
 
     def _end(self, goal_handle, outcome: str, message: str, steps_done: int = 0):
+        if outcome == 'rejected':
+            self._plans_in.dropped()
         result = ExecutePlan.Result(success=outcome == 'succeeded', outcome=outcome,
                                     message=message, steps_done=steps_done,
                                     state=self._state_msg())
@@ -305,7 +327,15 @@ class SkillExecutorNode(OwnedEntities, LifecycleNode):
             goal_handle.abort()
         return result
 
-    # -- robot/state --------------------------------------------------------------------------
+    # -- robot/state and diagnostics -----------------------------------------------------------
+    def health_report(self):
+        executor = self._executor
+        return self.health.report(
+            ok_message=f'running {self._running}' if self._running else 'idle',
+            extra={'adapter': executor.adapter.name if executor is not None else '-',
+                   'running': self._running or '-', 'emergency_stop': self._estop},
+            warnings=['emergency stop engaged'] if self._estop else ())
+
     def _state_msg(self) -> RobotState:
         snapshot = self._robot.snapshot()
         executor = self._executor

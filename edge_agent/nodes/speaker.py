@@ -22,7 +22,15 @@ from std_msgs.msg import Bool, String
 from edge_agent.core.errors import EdgeAgentError, MissingDependency
 from edge_agent.core.speech import PiperVoiceEngine
 from edge_agent.msg import AudioChunk
-from edge_agent.nodes.common import LATCHED, RELIABLE, OwnedEntities, Param, declare, run
+from edge_agent.nodes.common import (
+    LATCHED,
+    RELIABLE,
+    OwnedEntities,
+    Param,
+    ReportsHealth,
+    declare,
+    run,
+)
 from edge_agent.nodes.common.futures import serve_queue
 
 __all__ = ['PARAMETERS', 'SpeakerNode', 'main']
@@ -44,7 +52,7 @@ PARAMETERS = [
 ]
 
 
-class SpeakerNode(OwnedEntities, LifecycleNode):
+class SpeakerNode(ReportsHealth, OwnedEntities, LifecycleNode):
     """Lifecycle speaker node; see the module docstring."""
 
     def __init__(self, **kwargs) -> None:
@@ -56,6 +64,10 @@ class SpeakerNode(OwnedEntities, LifecycleNode):
         self._worker: threading.Thread | None = None
         self._wake = threading.Event()
         self.spoken: list[str] = []   # texts spoken or logged, in order (tests, console)
+        self.watch_health('edge_agent: speaker', 'speaker')
+        # texts in; latency: text received -> its audio out (queue wait and synthesis);
+        # dropped: the queue was full
+        self._texts_in = self.health.input('agent/say')
 
     def on_configure(self, state) -> TransitionCallbackReturn:
         kind = self.get_parameter('tts').value
@@ -76,8 +88,11 @@ class SpeakerNode(OwnedEntities, LifecycleNode):
             Bool, 'speech/speaking', LATCHED))
         self._audio_pub = self.own(self.create_lifecycle_publisher(
             AudioChunk, 'speaker/audio', RELIABLE))
-        self.own(self.create_subscription(String, 'agent/say', self._on_say, RELIABLE,
-                                          callback_group=MutuallyExclusiveCallbackGroup()))
+        self.own_diagnostics()
+        self.own(self.create_subscription(
+            String, 'agent/say', self._on_say, RELIABLE,
+            callback_group=MutuallyExclusiveCallbackGroup(),
+            event_callbacks=self.subscription_events('agent/say', self._texts_in)))
         return super().on_configure(state)
 
     def _find_output(self):
@@ -122,23 +137,30 @@ class SpeakerNode(OwnedEntities, LifecycleNode):
         text = msg.data.strip()[:self.get_parameter('max_text_length').value]
         if not text or self._worker is None:
             return
+        self._texts_in.received()
         try:
-            self._texts.put_nowait(text)
+            self._texts.put_nowait((text, time.monotonic()))
         except queue.Full:
+            self._texts_in.dropped()
+            self.health.problems.append(f'speech queue full: not saying {text!r}')
             self.get_logger().warning(f'speech queue full: not saying {text!r}')
 
     def _speak_loop(self) -> None:
         serve_queue(self._texts, self._speak, self._speak_failed)
 
-    def _speak_failed(self, text: str, exc: Exception) -> None:
+    def _speak_failed(self, item: tuple[str, float], exc: Exception) -> None:
+        text = item[0]
+        self.health.problems.append(f'could not say {text!r}: {exc}')
         # one bad text must not silence the robot, nor leave the microphone muted
         self.get_logger().error(f'could not say {text!r}: {type(exc).__name__}: {exc}')
         self._speaking_pub.publish(Bool(data=False))
 
-    def _speak(self, text: str) -> None:
+    def _speak(self, item: tuple[str, float]) -> None:
+        text, received = item
         self.get_logger().info(f'say: {text}')
         self.spoken.append(text)
         if self._voice is None:
+            self._texts_in.processed(time.monotonic() - received)
             return
         self._speaking_pub.publish(Bool(data=True))
         speech = self._voice.synthesize(text)
@@ -147,6 +169,7 @@ class SpeakerNode(OwnedEntities, LifecycleNode):
         chunk.header.stamp = self.get_clock().now().to_msg()
         chunk.header.frame_id = self.get_parameter('frame_id').value
         self._audio_pub.publish(chunk)
+        self._texts_in.processed(time.monotonic() - received)
         ends = time.monotonic() + speech.duration_s
         if self._output is not None:
             self._output.play(speech.samples, speech.sample_rate)

@@ -15,7 +15,6 @@ itself. Logic lives in ``edge_agent.core.speech``
 """
 from __future__ import annotations
 
-import collections
 import dataclasses
 import queue
 import threading
@@ -47,17 +46,16 @@ from edge_agent.nodes.common import (
     OVERRIDABLE,
     RELIABLE,
     SENSOR,
+    STALE_PARAM,
     ModelNode,
     Param,
     config_check,
     declare,
-    model_diagnostics,
     run,
     tier_parameters,
 )
 from edge_agent.nodes.common.futures import serve_queue
 from edge_agent.nodes.common.goals import bounded, goal_parameters
-from edge_agent.nodes.common.qos import counted_events
 
 __all__ = ['PARAMETERS', 'SpeechNode', 'main', 'result_to_msg']
 
@@ -106,6 +104,7 @@ PARAMETERS = [
           'counted (chunks_oversized) and reported on /diagnostics [bytes].', (1024, 1 << 30)),
     Param('max_listen_timeout_s', 120.0, 'Longest speech/listen timeout a goal may ask for; '
           'a larger, zero or non-finite one is rejected [s].', (0.1, 3600.0)),
+    STALE_PARAM,
     *goal_parameters(4),
 ]
 _CONFIG_FIELDS = [f.name for f in dataclasses.fields(SpeechConfig)]
@@ -138,13 +137,15 @@ class SpeechNode(ModelNode, LifecycleNode):
         self._audio: queue.Queue = queue.Queue(maxsize=AUDIO_BACKLOG)
         self._listeners: list[dict] = []
         self._listeners_lock = threading.Lock()
-        self._stats = collections.Counter()
-        self._errors: collections.deque = collections.deque(maxlen=5)
         self._worker: threading.Thread | None = None
         self._audio_worker: threading.Thread | None = None
         self._muted_until = 0.0    # monotonic time until which the microphone is muted
         declare(self, PARAMETERS, config_check(self._config_from), self.check_tier,
                 apply=self._apply)
+        self.watch_health('edge_agent: speech', 'audio')
+        self._stats, self._errors = self.health.counters, self.health.problems
+        # audio: chunks in; latency: end of an utterance (the VAD's end point) -> final out
+        self._audio_in = self.health.input('audio', stream=True)
         self._config = self._config_from({})
 
     # -- parameters ---------------------------------------------------------------------------
@@ -184,14 +185,15 @@ class SpeechNode(ModelNode, LifecycleNode):
             self._wake = WakeWordDetector(wake_word) if wake_word else None
         except (EdgeAgentError, OSError, RuntimeError, ValueError) as exc:
             return self.fail(f'configure failed: {exc}')
-        self._pub = self.own(self.create_lifecycle_publisher(Transcript, 'speech/transcript',
-                                                             RELIABLE))
+        self._pub = self.own(self.create_lifecycle_publisher(
+            Transcript, 'speech/transcript', RELIABLE,
+            event_callbacks=self.publisher_events('speech/transcript')))
         self.own_diagnostics()
         self.own(self.create_subscription(AudioChunk, 'audio', self._on_audio, SENSOR,
                                           qos_overriding_options=OVERRIDABLE,
                                           callback_group=MutuallyExclusiveCallbackGroup(),
-                                          event_callbacks=counted_events(
-                                              self, 'audio', self._stats, self._errors)))
+                                          event_callbacks=self.subscription_events(
+                                              'audio', self._audio_in)))
         self.own(self.create_subscription(Bool, 'speech/speaking', self._on_speaking, LATCHED))
         self.own(self.follow_tiers())
         self.serve_action(Listen, 'speech/listen', self._listen, check=self._check_listen)
@@ -237,21 +239,25 @@ class SpeechNode(ModelNode, LifecycleNode):
     # -- audio in -----------------------------------------------------------------------------
     def _bad(self, reason: str) -> None:
         self._stats['bad_chunks'] += 1
+        self._audio_in.dropped()
         self._errors.append(reason)
         self.get_logger().warning(f'audio chunk rejected: {reason}', throttle_duration_sec=5.0)
 
     def _on_audio(self, msg: AudioChunk) -> None:
         if self._audio_worker is None:
             return
+        self._audio_in.received()
         size, most = len(msg.data), self.get_parameter('max_chunk_bytes').value
         if size > most:   # never queued: 600 of them would hold gigabytes
             self._stats['chunks_oversized'] += 1
+            self._audio_in.dropped()
             self._errors.append(f'audio chunk of {size} bytes dropped (max_chunk_bytes {most})')
             return
         try:
             self._audio.put_nowait(msg)
         except queue.Full:
             self._stats['chunks_dropped'] += 1
+            self._audio_in.dropped()
             self._errors.append(f'audio thread {AUDIO_BACKLOG} chunks behind: chunk dropped')
 
     def _audio_loop(self) -> None:
@@ -318,6 +324,8 @@ class SpeechNode(ModelNode, LifecycleNode):
         msg = result_to_msg(result, event.utterance, final, stamp)
         msg.header.frame_id = self.get_parameter('frame_id').value or frame
         self._pub.publish(msg)
+        if final:
+            self._audio_in.processed(time.monotonic() - queued)
         self._notify(transcript=msg)
         self.get_logger().debug(
             f'{"final" if final else "partial"} {event.utterance}: decoded in '
@@ -372,15 +380,9 @@ class SpeechNode(ModelNode, LifecycleNode):
                 self._listeners.remove(listener)
 
     # -- diagnostics --------------------------------------------------------------------------
-    def _publish_diagnostics(self) -> None:
-        engine = self.engines.engine
-        model = None if engine is None else {
-            'model': engine.tier, 'device': engine.device, 'compute_type': engine.compute_type,
-            'tier': self.engines.key}
-        self._diag_pub.publish(model_diagnostics(
-            self, 'edge_agent: speech', 'audio', self._stats, self._errors, model,
-            f'tier {self.engines.key}'))
-
+    def model_facts(self, engine: WhisperEngine) -> dict:
+        return {'model': engine.tier, 'device': engine.device,
+                'compute_type': engine.compute_type}
 
 def main(args=None) -> int:
     """Run the speech node; it configures and activates itself."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 
-from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.node import Node
 
 from edge_agent.core.config.tiers import TierCatalog
@@ -23,7 +23,15 @@ from edge_agent.core.thermal import (
     TierPolicy,
 )
 from edge_agent.msg import ModelTier
-from edge_agent.nodes.common import LATCHED, Param, config_check, declare, run
+from edge_agent.nodes.common import (
+    LATCHED,
+    Param,
+    ReportsHealth,
+    config_check,
+    declare,
+    diagnostic_array,
+    run,
+)
 from edge_agent.srv import SetModelTier
 
 __all__ = ['PARAMETERS', 'ThermalGovernor', 'main']
@@ -65,7 +73,7 @@ PARAMETERS = [
 ]
 
 
-class ThermalGovernor(Node):
+class ThermalGovernor(ReportsHealth, Node):
     """Publish the model tier from thermal readings; see the module docstring."""
 
     def __init__(self, **kwargs) -> None:
@@ -89,9 +97,13 @@ class ThermalGovernor(Node):
         self._policy = TierPolicy(self._config_from({}))
         self._last: TierDecision | None = None
         self._t0 = time.monotonic()
+        self.watch_health('edge_agent: thermal governor', str(self._root))
+        # readings; latency: one step (read every zone and trip point, decide); dropped:
+        # readings that failed (jtop down, a broken tree)
+        self._readings = self.health.input('thermal_zones')
 
         self._tier_pub = self.create_publisher(ModelTier, 'system/model_tier', LATCHED)
-        self._diag_pub = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
+        self._diag_pub = self.create_publisher(DiagnosticArray, '/diagnostics', 10)  # per step
         self.create_service(SetModelTier, 'system/set_model_tier', self._on_set_tier)
         self._timer = self.create_timer(value('period_s').value, self._tick)
         self._tick()
@@ -115,13 +127,18 @@ class ThermalGovernor(Node):
         return time.monotonic() - self._t0
 
     def _tick(self) -> None:
+        began = time.monotonic()
+        self._readings.received()
         try:
             reading = self._reader.read(self._now())
         except Exception as exc:  # noqa: BLE001 - jtop or a broken tree: keep the governor up
             self.get_logger().error(f'thermal reading failed: {type(exc).__name__}: {exc}',
                                     throttle_duration_sec=10.0)
+            self._readings.dropped()
+            self.health.problems.append(f'thermal reading failed: {exc}')
             reading = ThermalReading(self._now(), ())
         decision = self._policy.update(reading)
+        self._readings.processed(time.monotonic() - began)
         # The latched message must stay true: also when only the override ended or began.
         if decision.changed or self._last is None or (
                 decision.override_active != self._last.override_active):
@@ -147,37 +164,26 @@ class ThermalGovernor(Node):
         self._tier_pub.publish(msg)
 
     def _publish_diagnostics(self, decision, reading) -> None:
-        status = DiagnosticStatus(name='edge_agent: thermal governor',
-                                  hardware_id=str(self._root))
-        offline = [z for z in reading.zones if z.temp_c is None]
+        warnings = []
         if not reading.valid_zones:
-            status.level = DiagnosticStatus.WARN
-            status.message = 'no readable thermal zone'
+            warnings.append('no readable thermal zone')
         elif decision.tier == len(self._tiers) - 1 and decision.tier > 0:
-            status.level = DiagnosticStatus.WARN
-            status.message = f'floor tier: {decision.reason}'
-        else:
-            status.level = DiagnosticStatus.OK
-            status.message = f'tier {decision.tier} ({self._tiers[decision.tier].name})'
-        values = [
-            KeyValue(key='tier', value=str(decision.tier)),
-            KeyValue(key='tier_name', value=self._tiers[decision.tier].name),
-            KeyValue(key='reason', value=decision.reason),
-            KeyValue(key='max_temperature_c', value=f'{decision.max_temp_c}'),
-            KeyValue(key='trend_c_per_s', value=f'{decision.trend_c_per_s:.3f}'),
-            KeyValue(key='thresholds_c', value=','.join(f'{t:.1f}' for t in
-                                                        decision.thresholds_c)),
-            KeyValue(key='throttling', value=str(decision.throttling)),
-            KeyValue(key='override_active', value=str(decision.override_active)),
-            KeyValue(key='power_mode', value=reading.power_mode),
-        ]
-        values += [KeyValue(key=f'zone {z.name}', value=f'{z.temp_c:.1f}')
-                   for z in reading.valid_zones]
-        values += [KeyValue(key=f'zone {z.name}', value=f'offline: {z.error}') for z in offline]
-        status.values = values
-        array = DiagnosticArray(status=[status])
-        array.header.stamp = self.get_clock().now().to_msg()
-        self._diag_pub.publish(array)
+            warnings.append(f'floor tier: {decision.reason}')
+        values = {
+            'tier': decision.tier, 'tier_name': self._tiers[decision.tier].name,
+            'reason': decision.reason, 'max_temperature_c': decision.max_temp_c,
+            'trend_c_per_s': f'{decision.trend_c_per_s:.3f}',
+            'thresholds_c': ','.join(f'{t:.1f}' for t in decision.thresholds_c),
+            'throttling': decision.throttling, 'override_active': decision.override_active,
+            'power_mode': reading.power_mode}
+        values.update({f'zone {z.name}': f'{z.temp_c:.1f}' for z in reading.valid_zones})
+        values.update({f'zone {z.name}': f'offline: {z.error}' for z in reading.zones
+                       if z.temp_c is None})
+        report = self.health.report(
+            ok_message=f'tier {decision.tier} ({self._tiers[decision.tier].name})',
+            extra=values, warnings=warnings)
+        self._diag_pub.publish(diagnostic_array(self, 'edge_agent: thermal governor',
+                                                str(self._root), report))
 
     def destroy_node(self):
         close = getattr(self._reader, 'close', None)

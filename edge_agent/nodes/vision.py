@@ -8,7 +8,6 @@ region, and returns objects fused across frames with their evidence.
 """
 from __future__ import annotations
 
-import collections
 import threading
 import time
 
@@ -38,15 +37,14 @@ from edge_agent.nodes.common import (
     OVERRIDABLE,
     RELIABLE,
     SENSOR,
+    STALE_PARAM,
     ModelNode,
     Param,
     declare,
-    model_diagnostics,
     run,
     tier_parameters,
 )
 from edge_agent.nodes.common.goals import bounded, goal_parameters
-from edge_agent.nodes.common.qos import counted_events
 
 __all__ = ['PARAMETERS', 'VisionNode', 'box_to_msg', 'main']
 
@@ -84,6 +82,7 @@ PARAMETERS = [
     Param('max_observe_duration_s', 60.0, 'Longest vision/observe goal: a larger duration is '
           'rejected, and a goal bounded by frames only ends after this long [s].',
           (0.1, 3600.0)),
+    STALE_PARAM,
     *goal_parameters(4),
 ]
 
@@ -110,11 +109,14 @@ class VisionNode(ModelNode, LifecycleNode):
         self._worker: threading.Thread | None = None
         self._observers: list[ObserveWindow] = []
         self._observers_lock = threading.Lock()
-        self._stats = collections.Counter()
-        self._errors: collections.deque = collections.deque(maxlen=5)
         self._models: ModelCatalog | None = None
         self._tier_rate = 10.0
         declare(self, PARAMETERS, self.check_tier, apply=self._apply)
+        self.watch_health('edge_agent: vision', 'camera')
+        self._stats, self._errors = self.health.counters, self.health.problems
+        # frames in; latency: one frame's work (conversion, detection, publishing); dropped:
+        # frames never detected (an older one replaced by a newer, oversized, malformed)
+        self._frames_in = self.health.input('camera/image_raw', stream=True)
 
     def _apply(self, params) -> None:
         detector = self.engines.engine
@@ -131,16 +133,16 @@ class VisionNode(ModelNode, LifecycleNode):
             self._tiers = TierCatalog(known_models=set(self._models.models))
         except EdgeAgentError as exc:
             return self.fail(f'configure failed: {exc}')
-        self._pub = self.own(self.create_lifecycle_publisher(DetectionArray, 'vision/detections',
-                                                             RELIABLE))
+        self._pub = self.own(self.create_lifecycle_publisher(
+            DetectionArray, 'vision/detections', RELIABLE,
+            event_callbacks=self.publisher_events('vision/detections')))
         self.own_diagnostics()
         self.own(self.follow_tiers())
         self.own(self.create_subscription(Image, 'camera/image_raw', self._on_image, SENSOR,
                                           qos_overriding_options=OVERRIDABLE,
                                           callback_group=MutuallyExclusiveCallbackGroup(),
-                                          event_callbacks=counted_events(
-                                              self, 'camera/image_raw', self._stats,
-                                              self._errors)))
+                                          event_callbacks=self.subscription_events(
+                                              'camera/image_raw', self._frames_in)))
         self.serve_action(Observe, 'vision/observe', self._observe, check=self._check_observe)
         return super().on_configure(state)
 
@@ -191,9 +193,11 @@ class VisionNode(ModelNode, LifecycleNode):
 
     # -- frames -------------------------------------------------------------------------------
     def _on_image(self, msg: Image) -> None:
+        self._frames_in.received()
         size, most = len(msg.data), self.get_parameter('max_image_bytes').value
         if size > most:   # dropped here, before any copy or queue
             self._stats['frames_oversized'] += 1
+            self._frames_in.dropped()
             self._errors.append(f'{msg.width}x{msg.height} image of {size} bytes dropped '
                                 f'(max_image_bytes {most})')
             return
@@ -201,6 +205,7 @@ class VisionNode(ModelNode, LifecycleNode):
             self._stats['frames_in'] += 1
             if self._latest is not None:
                 self._stats['frames_skipped'] += 1  # only the newest frame matters
+                self._frames_in.dropped()
             self._latest = msg
         self._frame_ready.set()
 
@@ -213,23 +218,26 @@ class VisionNode(ModelNode, LifecycleNode):
             if msg is None or not self._running:
                 continue
             began = time.monotonic()
-            self._process(msg)
+            if self._process(msg):
+                self._frames_in.processed(time.monotonic() - began)
             period = 1.0 / (self.get_parameter('max_rate_hz').value or self._tier_rate)
             time.sleep(max(0.0, period - (time.monotonic() - began)))
 
-    def _process(self, msg: Image) -> None:
+    def _process(self, msg: Image) -> bool:
+        """Detect on ``msg`` and publish; False when it was not (no model, a bad frame)."""
         try:
             rgb = image_to_rgb(bytes(msg.data), msg.encoding, msg.width, msg.height, msg.step)
             with self.engines.use() as detector:
                 if detector is None:
-                    return
+                    return False
                 boxes = detector.detect(rgb)
                 backend, inference_s = detector.provider, detector.last_inference_s
         except (ImageFormatError, DetectorError, ValueError) as exc:
             self._stats['bad_frames'] += 1
+            self._frames_in.dropped()
             self._errors.append(str(exc))
             self.get_logger().warning(f'frame skipped: {exc}', throttle_duration_sec=5.0)
-            return
+            return False
         self._stats['frames_processed'] += 1
         out = DetectionArray(header=msg.header, image_width=msg.width, image_height=msg.height,
                              detections=[box_to_msg(b) for b in boxes], backend=backend,
@@ -239,6 +247,7 @@ class VisionNode(ModelNode, LifecycleNode):
         with self._observers_lock:
             for window in self._observers:
                 window.add(boxes, now)
+        return True
 
     # -- observe action -----------------------------------------------------------------------
     def _check_observe(self, goal) -> str | None:
@@ -300,16 +309,9 @@ class VisionNode(ModelNode, LifecycleNode):
                               elapsed=time.monotonic() - window.began)
 
     # -- diagnostics --------------------------------------------------------------------------
-    def _publish_diagnostics(self) -> None:
-        detector = self.engines.engine
-        model = None if detector is None else {
-            'provider': detector.provider, 'model': detector.path,
-            'input_size': detector.input_size, 'layout': detector.layout,
-            'tier': self.engines.key}
-        self._diag_pub.publish(model_diagnostics(
-            self, 'edge_agent: vision', 'camera', self._stats, self._errors, model,
-            'detecting'))
-
+    def model_facts(self, detector: Detector) -> dict:
+        return {'provider': detector.provider, 'model': detector.path,
+                'input_size': detector.input_size, 'layout': detector.layout}
 
 def main(args=None) -> int:
     """Run the vision node; it configures and activates itself."""

@@ -15,6 +15,7 @@ step and render times.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import threading
 import time
@@ -27,7 +28,17 @@ from rclpy.time import Time
 
 from edge_agent.action import RunSkill
 from edge_agent.core.errors import EdgeAgentError
-from edge_agent.nodes.common import LATCHED, RELIABLE, SENSOR, Param, declare, run
+from edge_agent.core.health import ERROR
+from edge_agent.nodes.common import (
+    LATCHED,
+    RELIABLE,
+    SENSOR,
+    Param,
+    ReportsHealth,
+    declare,
+    diagnostic_array,
+    run,
+)
 from edge_agent.nodes.common.lifecycle import destroy_waitables
 from edge_agent.nodes.common.plans import step_from_msg
 from edge_agent.sim.engine import Simulator
@@ -67,7 +78,7 @@ def _quat_z(yaw: float) -> tuple[float, float, float, float]:
     return 0.0, 0.0, math.sin(yaw / 2), math.cos(yaw / 2)
 
 
-class SimulatorNode(Node):
+class SimulatorNode(ReportsHealth, Node):
     """See the module docstring."""
 
     def __init__(self, **kwargs) -> None:
@@ -102,8 +113,14 @@ class SimulatorNode(Node):
         from diagnostic_msgs.msg import DiagnosticArray
 
         self._diag_pub = self.create_publisher(DiagnosticArray, '/diagnostics', RELIABLE)
+        self.watch_health(f'{self.get_name()}: simulator', 'mujoco')
+        # velocity commands and skill goals in; a skill's latency is its whole run
+        self._cmd_in = self.health.input('cmd_vel')
+        self._skills_in = self.health.input('sim/run_skill')
         self.create_subscription(Twist, 'cmd_vel', self._on_cmd_vel, RELIABLE,
-                                 callback_group=MutuallyExclusiveCallbackGroup())
+                                 callback_group=MutuallyExclusiveCallbackGroup(),
+                                 event_callbacks=self.subscription_events('cmd_vel',
+                                                                          self._cmd_in))
         ActionServer(self, RunSkill, 'sim/run_skill', self._run_skill,
                      goal_callback=lambda _g: GoalResponse.ACCEPT,
                      cancel_callback=lambda _g: CancelResponse.ACCEPT,
@@ -127,15 +144,19 @@ class SimulatorNode(Node):
 
     # -- inputs -------------------------------------------------------------------------------
     def _on_cmd_vel(self, msg) -> None:
+        self._cmd_in.received()
         self.sim.set_velocity(msg.linear.x, msg.angular.z)
         self._last_cmd = self.sim.time
 
     def _run_skill(self, handle):
+        self._skills_in.received()
+        began = time.monotonic()
         result = RunSkill.Result()
         try:
             step = step_from_msg(handle.request.step)
         except ValueError as exc:
             result.message = f'sim: {exc}'
+            self._skills_in.dropped()
             handle.abort()
             return result
         interrupted = lambda: handle.is_cancel_requested or not self._running  # noqa: E731
@@ -144,6 +165,7 @@ class SimulatorNode(Node):
         except EdgeAgentError as exc:   # SimError: out of reach, nothing held, ...
             ok, message = False, f'sim: {exc}'
         result.success, result.message = ok, message
+        self._skills_in.processed(time.monotonic() - began)
         if handle.is_cancel_requested:
             handle.canceled()
         elif ok:
@@ -322,28 +344,21 @@ class SimulatorNode(Node):
         self._state_pub.publish(msg)
 
     def _publish_diagnostics(self) -> None:
-        from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
-
         stats = self._stats
         target = self._param['real_time_factor']
-        status = DiagnosticStatus(name=f'{self.get_name()}: simulator', hardware_id='mujoco')
-        if self._errors:
-            status.level, status.message = DiagnosticStatus.ERROR, self._errors[-1]
+        slow = target > 0 and stats['rtf'] < 0.8 * target
+        report = self.health.report(
+            ok_message=f'real-time factor {stats["rtf"]:.2f}',
+            extra={'real_time_factor': f'{stats["rtf"]:.3f}', 'step_ms': f'{stats["step_ms"]:.3f}',
+                   'render_ms': f'{stats["render_ms"]:.1f}', 'frames': stats['frames'],
+                   'sim_time_s': f'{self.sim.time:.2f}'},
+            warnings=[f'real-time factor {stats["rtf"]:.2f}, below the target {target:g} '
+                      '(rendering or stepping too slow)'] if slow else ())
+        if self._errors:   # the physics diverged: an error, not a warning
+            report = dataclasses.replace(report, level=ERROR, message=self._errors[-1])
             self._errors.clear()
-        elif target > 0 and stats['rtf'] < 0.8 * target:
-            status.level = DiagnosticStatus.WARN
-            status.message = (f'real-time factor {stats["rtf"]:.2f}, below the target '
-                              f'{target:g} (rendering or stepping too slow)')
-        else:
-            status.level = DiagnosticStatus.OK
-            status.message = f'real-time factor {stats["rtf"]:.2f}'
-        values = {'real_time_factor': f'{stats["rtf"]:.3f}', 'step_ms': f'{stats["step_ms"]:.3f}',
-                  'render_ms': f'{stats["render_ms"]:.1f}', 'frames': str(stats['frames']),
-                  'sim_time_s': f'{self.sim.time:.2f}'}
-        status.values = [KeyValue(key=k, value=v) for k, v in values.items()]
-        array = DiagnosticArray(status=[status])
-        array.header.stamp = _stamp(self.sim.time)
-        self._diag_pub.publish(array)
+        self._diag_pub.publish(diagnostic_array(self, f'{self.get_name()}: simulator', 'mujoco',
+                                                report))
 
     def destroy_node(self):
         self._running = False

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 
+from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import qos_profile_sensor_data
@@ -53,6 +54,10 @@ def test_microphone_to_transcript(ros_context, executor):
     transcripts: list[Transcript] = []
     probe.create_subscription(AudioChunk, 'audio', chunks.append, qos_profile_sensor_data)
     probe.create_subscription(Transcript, 'speech/transcript', transcripts.append, 10)
+    mic_health: list[dict] = []
+    probe.create_subscription(DiagnosticArray, '/diagnostics', lambda m: mic_health.extend(
+        {v.key: v.value for v in s.values} for s in m.status
+        if s.name == 'edge_agent: audio capture'), 10)
     # The command repeats (FAKE_MIC_LOOP): chunks sent before discovery matched are lost on the
     # best-effort stream, so the first utterance heard may be cut; a later one is whole.
     env = dict(os.environ, PYTHONPATH=str(FAKES), FAKE_MIC_WAV=str(WAV), FAKE_MIC_LOOP='1')
@@ -65,6 +70,9 @@ def test_microphone_to_transcript(ros_context, executor):
     try:
         wait_for(lambda: heard() or proc.poll() is not None, timeout=90,
                  message='a transcript of the microphone audio')
+        # its /diagnostics: device blocks at 10 Hz (100 ms chunks), handed over in time
+        wait_for(lambda: any(float(h['microphone.rate_hz']) > 5 for h in mic_health),
+                 timeout=30, message="the microphone's rate on /diagnostics")
         assert proc.poll() is None, proc.stdout.read().decode(errors='replace')
     finally:
         proc.send_signal(signal.SIGINT)

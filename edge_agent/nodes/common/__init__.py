@@ -1,6 +1,8 @@
 """What every node shares: QoS, executor, main(), lifecycle, parameters, tiers, diagnostics."""
 from edge_agent.nodes.common.diagnostics import (  # noqa: F401
-    model_diagnostics,
+    STALE_PARAM,
+    ReportsHealth,
+    diagnostic_array,
 )
 from edge_agent.nodes.common.executor import (  # noqa: F401
     NodeExecutor,
@@ -46,6 +48,8 @@ __all__ = [
     'Param',
     'RELIABLE',
     'SENSOR',
+    'STALE_PARAM',
+    'ReportsHealth',
     'TierFollower',
     'TransitionFailed',
     'after_set',
@@ -53,7 +57,7 @@ __all__ = [
     'check',
     'config_check',
     'declare',
-    'model_diagnostics',
+    'diagnostic_array',
     'rejected',
     'run',
     'tier_parameters',

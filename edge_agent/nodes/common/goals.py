@@ -85,11 +85,10 @@ class GoalGate:
             self.last_reason = reason
         self.node.get_logger().warning(f'{self.name}: goal rejected: {reason}',
                                        throttle_duration_sec=1.0)
-        stats, errors = getattr(self.node, '_stats', None), getattr(self.node, '_errors', None)
-        if stats is not None:
-            stats['goals_rejected'] = stats.get('goals_rejected', 0) + 1
-        if errors is not None:
-            errors.append(f'{self.name}: goal rejected: {reason}')
+        health = getattr(self.node, 'health', None)   # the node's /diagnostics
+        if health is not None:
+            health.counters['goals_rejected'] += 1
+            health.problems.append(f'{self.name}: goal rejected: {reason}')
 
     def wrap(self, execute: Callable) -> Callable:
         """``execute`` that frees its slot when the goal ends, however it ends."""

@@ -1,24 +1,26 @@
 """The lifecycle shared by the model nodes (speech, vision, planner).
 
 configure: the node makes its entities (``own``), the action server through ``serve_action``
-(made once, goals accepted only while a model is loaded) and diagnostics (``own_diagnostics``);
+(made once, goals accepted only while a model is loaded) and diagnostics (``own_diagnostics``,
+``ReportsHealth``: WARN while no model is loaded, the model's facts from ``model_facts``);
 activate: load the tier's model (failure ends the transition with the reason), then
 ``_start_work``; deactivate: ``_stop_work``, free the model; cleanup: destroy what configure
 made; shutdown (from any state): all of it. The work and entity parts are ``OwnedEntities``'.
 """
 from __future__ import annotations
 
-from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.action import ActionServer, GoalResponse
 from rclpy.lifecycle import TransitionCallbackReturn
 
+from edge_agent.core.health import HealthReport
+from edge_agent.nodes.common.diagnostics import ReportsHealth
 from edge_agent.nodes.common.lifecycle import OwnedEntities
 from edge_agent.nodes.common.tiers import TierFollower
 
 __all__ = ['ModelNode']
 
 
-class ModelNode(OwnedEntities, TierFollower):
+class ModelNode(ReportsHealth, OwnedEntities, TierFollower):
     """Mixin placed before ``rclpy.lifecycle.Node``; see the module docstring."""
 
     def _accept_if_loaded(self, _goal) -> GoalResponse:
@@ -29,18 +31,21 @@ class ModelNode(OwnedEntities, TierFollower):
         kwargs.setdefault('goal_callback', self._accept_if_loaded)
         return super().serve_action(action_type, name, execute, **kwargs)
 
-    def own_diagnostics(self, period_s: float = 1.0) -> None:
-        """``/diagnostics`` publisher and the timer that calls ``_publish_diagnostics``."""
-        self._diag_pub = self.own(self.create_publisher(DiagnosticArray, '/diagnostics', 10))
-        self.own(self.create_timer(period_s, self._publish_diagnostics))
-
-    def _publish_diagnostics(self) -> None:
+    def model_facts(self, engine) -> dict:
+        """What /diagnostics says about the loaded ``engine`` (model, device, ...)."""
         raise NotImplementedError
+
+    def health_report(self) -> HealthReport:
+        engine = self.engines.engine
+        model = None if engine is None else {**self.model_facts(engine),
+                                             'tier': self.engines.key}
+        return self.health.report(model=model, needs_model=True,
+                                  ok_message=f'tier {self.engines.key}')
 
     def on_activate(self, state) -> TransitionCallbackReturn:
         if not self.switch_tier(self.wanted_tier(), force=True):
-            errors = getattr(self, '_errors', None)
-            detail = f' ({errors[-1]})' if errors else ''
+            problems = self.health.problems
+            detail = f' ({problems[-1]})' if problems else ''
             return self.fail(f'activate failed: no {self.get_name()} model loaded{detail}')
         return super().on_activate(state)  # then _start_work
 

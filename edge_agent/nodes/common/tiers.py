@@ -116,9 +116,9 @@ class TierFollower:
 
     def _tier_error(self, message: str) -> None:
         self.get_logger().error(message)
-        errors = getattr(self, '_errors', None)
-        if errors is not None:
-            errors.append(message)
+        health = getattr(self, 'health', None)   # the node's /diagnostics
+        if health is not None:
+            health.problems.append(message)
 
     def _load_tier(self, index: int):
         raise NotImplementedError
