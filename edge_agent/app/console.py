@@ -72,6 +72,14 @@ class DemoView:
                 self.plans.append(steps)
                 return f"plan ({msg.planner_backend}, {msg.planning_time:.2f} s): " + \
                     '; '.join(steps)
+            if kind == 'trace':   # a command's chain ended: its latencies, live
+                from edge_agent.nodes.common.trace import latencies
+
+                rows = latencies(msg)
+                for stage, seconds in rows:
+                    self.latencies.setdefault(stage, []).append(seconds)
+                return 'latency: ' + ', '.join(f'{stage} {seconds:.2f} s'
+                                               for stage, seconds in rows)
             if kind == 'step':
                 text = step_text(msg.current_step)
                 self.steps.append(text)

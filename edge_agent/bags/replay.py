@@ -4,7 +4,8 @@
 ``use_sim_time``), plays the bag into it (``BagPlayer``: original timing and ``/clock``), and
 watches the graph's outputs with a probe node (``Watcher``): final and partial transcripts,
 detections, each decision of the agent with every policy's expected free energy, plans, the
-skills the executor starts, the robot state, what the robot says. It ends when the bag is over
+skills the executor starts, the robot state, what the robot says, and each command's trace
+(``agent/trace``: stage latencies from the messages' own stamps). It ends when the bag is over
 and the graph has settled (the expectation met, or nothing new for ``settle_s``), or at the
 deadline, and returns the ``Outcome``, its diff against an expectation, and stage latencies.
 """
@@ -50,28 +51,30 @@ class Watcher:
     """A probe node's subscriptions to the graph's outputs, kept as an ``Outcome``; every
     event also goes to ``on_event(kind, message)`` (the demo's console view)."""
 
-    def __init__(self, node, on_event: Callable[[str, object], None] | None = None,
-                 clock_ns: Callable[[], int | None] | None = None) -> None:
+    def __init__(self, node, on_event: Callable[[str, object], None] | None = None) -> None:
         from action_msgs.msg import GoalStatusArray
         from rclpy.qos import qos_profile_sensor_data
         from std_msgs.msg import String
 
         from edge_agent.action import ExecutePlan
-        from edge_agent.msg import BeliefSummary, DetectionArray, Plan, RobotState, Transcript
+        from edge_agent.msg import (
+            BeliefSummary,
+            DetectionArray,
+            Plan,
+            RobotState,
+            Trace,
+            Transcript,
+        )
         from edge_agent.nodes.common import LATCHED
+        from edge_agent.nodes.common.trace import TRACE_TOPIC
 
         self.outcome = Outcome()
         self.on_event = on_event or (lambda kind, msg: None)
-        self.clock_ns = clock_ns or (lambda: None)
         self.changed = threading.Event()
         self.last_change = time.monotonic()
         self._robot_busy = False
         self._lock = threading.Lock()
-        self.latencies: dict[str, list[float]] = {}
-        self._speech_end_ns: int | None = None
-        self._heard_at: float | None = None
-        self._decided_at: float | None = None
-        self._planned_at: float | None = None
+        self.latencies: dict[str, list[float]] = {}   # stage -> seconds, from the traces
         node.create_subscription(Transcript, 'speech/transcript', self._transcript, 50)
         node.create_subscription(DetectionArray, 'vision/detections', self._detections,
                                  qos_profile_sensor_data)
@@ -79,6 +82,7 @@ class Watcher:
         node.create_subscription(String, 'agent/say', self._said, 50)
         node.create_subscription(Plan, 'agent/plan', self._plan, 50)
         node.create_subscription(RobotState, 'robot/state', self._state, LATCHED)
+        node.create_subscription(Trace, TRACE_TOPIC, self._trace, 50)
         self._steps_seen: set = set()
         # goals in flight anywhere in the graph: the agent's command, the executor's plan, an
         # observe or listen request; the graph has settled only when none is
@@ -94,21 +98,18 @@ class Watcher:
         self.last_change = time.monotonic()
         self.changed.set()
 
-    def _latency(self, stage: str, since: float | None) -> None:
-        if since is not None:
-            self.latencies.setdefault(stage, []).append(time.monotonic() - since)
+    def _trace(self, msg) -> None:
+        from edge_agent.nodes.common.trace import latencies
+
+        with self._lock:
+            for stage, seconds in latencies(msg):
+                self.latencies.setdefault(stage, []).append(seconds)
+        self.on_event('trace', msg)
 
     def _transcript(self, msg) -> None:
         if msg.is_final and msg.text.strip():
             with self._lock:
                 self.outcome.transcripts.append(normalize(msg.text))
-                now = self.clock_ns()
-                if now is not None:   # bag time: the utterance's stamp is where it began
-                    end = (msg.header.stamp.sec * 10**9 + msg.header.stamp.nanosec
-                           + int(msg.audio_duration * 1e9))
-                    self.latencies.setdefault('end of speech -> transcript', []).append(
-                        max(now - end, 0) / 1e9)
-                self._heard_at = time.monotonic()
             self._touch()
         self.on_event('transcript', msg)
 
@@ -121,8 +122,6 @@ class Watcher:
             objects = [h for h in msg.hypotheses if h.factor == 'object']
             if objects:
                 self.outcome.target = max(objects, key=lambda h: h.probability).value
-            self._latency('transcript -> decision', self._heard_at)
-            self._decided_at = time.monotonic()
         self._touch()
         self.on_event('belief', msg)
 
@@ -135,12 +134,6 @@ class Watcher:
     def _plan(self, msg) -> None:
         with self._lock:
             self.outcome.plans.append([step_text(s) for s in msg.steps])
-            if self._decided_at is not None:
-                self._latency('decision -> plan', self._decided_at)
-            else:   # a stop: the agent passes it on at once, with no deliberation
-                self._latency('transcript -> plan (stop)', self._heard_at)
-            self._decided_at = None
-            self._planned_at = time.monotonic()
         self._touch()
         self.on_event('plan', msg)
 
@@ -170,8 +163,6 @@ class Watcher:
                 return
             self._steps_seen.add(key)
             self.outcome.executed.append(msg.feedback.current_step.skill)
-            self._latency('plan -> first step', self._planned_at)
-            self._planned_at = None
         self._touch()
         self.on_event('step', msg.feedback)
 
@@ -210,7 +201,7 @@ def replay(bag, expectation: Expectation | None = None, *, tier: int | None = No
     try:
         probe = graph.add(Node('replay_probe', context=graph.context))
         player = BagPlayer(probe, bag, rate=rate, topics=_inputs(probe, bag, graph))
-        watcher = Watcher(probe, on_event, player.now_ns)
+        watcher = Watcher(probe, on_event)
         player.wait_for_subscribers(30.0)
         if on_ready is not None:
             on_ready()

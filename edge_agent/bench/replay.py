@@ -1,7 +1,8 @@
 """Benchmark the whole agent on the bundled scenarios: each bag replayed through a fresh graph
 (as `edge-agent replay` / `demo` run it), the latency of every stage the replay measures
-(end of speech -> final transcript -> agent decision -> plan -> first step started), whether
-the expectation held, and the wall time of each replay.
+(end of speech -> final transcript -> agent decision -> plan -> goal accepted -> first step
+started, from each command's trace), whether the expectation held, and the wall time of each
+replay.
 Usage: python -m edge_agent.bench replay [--tier N] [--scenarios a,b]
 """
 import argparse
@@ -12,7 +13,8 @@ from edge_agent.bags.replay import replay
 from edge_agent.bags.scenarios import SCENARIOS, find
 
 STAGES = ('end of speech -> transcript', 'transcript -> decision', 'decision -> plan',
-          'plan -> first step')
+          'plan -> goal accepted', 'goal accepted -> first step', 'end of speech -> first step')
+COLUMNS = ('transcript', 'decision', 'plan', 'accepted', '1st step', 'total')
 
 
 def main() -> int:
@@ -24,7 +26,7 @@ def main() -> int:
     pooled: dict[str, list[float]] = {}
     print(f'tier: {"governor" if args.tier is None else args.tier}')
     print(f'{"scenario":<18}{"pass":<6}{"replay [s]":>11}  ' +
-          '  '.join(f'{s.split(" -> ")[1][:10]:>10}' for s in STAGES))
+          '  '.join(f'{c:>10}' for c in COLUMNS))
     failures = 0
     for name in names:
         bag, expect = find(name)

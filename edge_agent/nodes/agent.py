@@ -33,7 +33,14 @@ from edge_agent.core.inference import (
 )
 from edge_agent.core.planning import is_stop
 from edge_agent.core.planning.skills import SkillCatalog
-from edge_agent.msg import BeliefSummary, DetectionArray, Hypothesis, PolicyEvaluation, Transcript
+from edge_agent.msg import (
+    BeliefSummary,
+    DetectionArray,
+    Hypothesis,
+    PolicyEvaluation,
+    Trace,
+    Transcript,
+)
 from edge_agent.nodes.common import (
     RELIABLE,
     SENSOR,
@@ -45,6 +52,7 @@ from edge_agent.nodes.common import (
     run,
 )
 from edge_agent.nodes.common.futures import goal_result, serve_queue, wait_future
+from edge_agent.nodes.common.trace import TRACE_TOPIC, traced
 
 __all__ = ['PARAMETERS', 'AgentNode', 'main']
 
@@ -129,6 +137,7 @@ class AgentNode(ReportsHealth, OwnedEntities, LifecycleNode):
             event_callbacks=self.publisher_events('agent/belief')))
         self.own_diagnostics()
         self._say_pub = self.own(self.create_lifecycle_publisher(String, 'agent/say', RELIABLE))
+        self._trace_pub = self.own(self.create_lifecycle_publisher(Trace, TRACE_TOPIC, RELIABLE))
         self.own(self.create_subscription(
             Transcript, 'speech/transcript', self._on_transcript, RELIABLE,
             callback_group=MutuallyExclusiveCallbackGroup(),
@@ -197,9 +206,10 @@ class AgentNode(ReportsHealth, OwnedEntities, LifecycleNode):
         heard = heard_from(msg)
         self.get_logger().debug(f'heard {heard.text!r}: {heard.words}, no speech '
                                 f'{heard.no_speech_prob:.2f}')
+        trace = msg.trace   # end of speech and transcript; the decision is added below
         if is_stop(heard.text):  # straight to the planner, whose guard makes it win
             self._transcripts_in.processed(time.monotonic() - received)
-            self._execute(generation, heard.text, 1.0)
+            self._execute(generation, heard.text, 1.0, self._traced(trace, 'decision'))
             return
         param = self.get_parameter
         labels = {x.strip() for x in param('labels').value.split(',') if x.strip()}
@@ -214,7 +224,8 @@ class AgentNode(ReportsHealth, OwnedEntities, LifecycleNode):
         while self._current(generation):
             decision = loop.decide()
             self.decisions.append(decision)
-            self._publish_belief(decision, loop, began)
+            decided = self._traced(trace, 'decision')
+            self._publish_belief(decision, loop, began, decided)
             if len(self.decisions) == 1:
                 self._transcripts_in.processed(time.monotonic() - received)
             self.get_logger().info(
@@ -223,10 +234,12 @@ class AgentNode(ReportsHealth, OwnedEntities, LifecycleNode):
                                                           decision.p_target, strict=False))
                 + f'; G={min(e.g for e in decision.evaluations):.2f})')
             if decision.kind == 'act':
-                self._execute(generation, loop.grounded_command(decision), decision.p_intent)
+                self._execute(generation, loop.grounded_command(decision), decision.p_intent,
+                              decided)
                 return
             if decision.kind == 'give_up':
                 self._say(decision.text)
+                self._trace_pub.publish(self._traced(decided, 'gave up'))
                 return
             started = time.monotonic()
             if decision.kind == 'observe':
@@ -243,8 +256,10 @@ class AgentNode(ReportsHealth, OwnedEntities, LifecycleNode):
                 loop.spend(decision.policy, time.monotonic() - started)
                 if answer is None:
                     return
+                if answer.trace.stages:   # the answer's end of speech starts the wait now
+                    trace = answer.trace
                 if answer.text.strip() and is_stop(answer.text):
-                    self._execute(generation, answer.text, 1.0)
+                    self._execute(generation, answer.text, 1.0, self._traced(trace, 'decision'))
                     return
                 if decision.kind == 'repeat' and answer.text.strip():
                     loop.repeated(heard_from(answer))
@@ -301,19 +316,24 @@ class AgentNode(ReportsHealth, OwnedEntities, LifecycleNode):
             return None
         return result.transcript
 
-    def _execute(self, generation: int, command: str, confidence: float) -> None:
+    def _traced(self, trace, stage: str):
+        return traced(trace, stage, self.get_clock().now().to_msg())
+
+    def _execute(self, generation: int, command: str, confidence: float, trace) -> None:
         result = self._goal(generation, 'execute',
-                            ExecuteCommand.Goal(command=command, command_confidence=confidence),
+                            ExecuteCommand.Goal(command=command, command_confidence=confidence,
+                                                trace=trace),
                             self.get_parameter('planner_timeout_s').value)
         if result is not None:
             self.get_logger().info(f'{command!r}: {result.message}')
 
     # -- agent/belief ---------------------------------------------------------------------------
-    def _publish_belief(self, decision: Decision, loop: Deliberation, began: float) -> None:
+    def _publish_belief(self, decision: Decision, loop: Deliberation, began: float,
+                        trace) -> None:
         msg = BeliefSummary(entropy=float(decision.entropy), chosen_policy=decision.policy.name,
                             requests_used=loop.budget.requests,
-                            requests_budget=loop.budget.max_requests)
-        msg.header.stamp = self.get_clock().now().to_msg()
+                            requests_budget=loop.budget.max_requests, trace=trace)
+        msg.header.stamp = trace.stamps[-1]
         msg.time_left = float(max(loop.budget.max_time_s - (time.monotonic() - began), 0.0))
         msg.hypotheses = [Hypothesis(factor='intent', value=loop.heard.text,
                                      probability=float(decision.p_intent)),

@@ -57,6 +57,7 @@ from edge_agent.nodes.common import (
 from edge_agent.nodes.common.futures import wait_future
 from edge_agent.nodes.common.goals import goal_parameters
 from edge_agent.nodes.common.plans import plan_to_msg
+from edge_agent.nodes.common.trace import traced
 
 __all__ = ['PARAMETERS', 'PlannerNode', 'main', 'plan_to_msg']
 
@@ -262,6 +263,7 @@ class PlannerNode(ModelNode, LifecycleNode):
             self.get_logger().warning(f'fallback: {reason}')
         msg = plan_to_msg(result.plan, self.get_clock().now().to_msg())
         msg.command_confidence = float(goal_handle.request.command_confidence)
+        msg.trace = traced(goal_handle.request.trace, 'plan', msg.header.stamp)
         self._plan_pub.publish(msg)
         self.get_logger().info(f'plan ({result.backend}, {result.plan.planning_time:.2f} s): '
                                + '; '.join(s.describe() for s in result.plan.steps))

@@ -41,7 +41,7 @@ from edge_agent.core.execution import (
     RoutedAdapter,
 )
 from edge_agent.core.planning import SkillCatalog, Step
-from edge_agent.msg import RobotState
+from edge_agent.msg import RobotState, Trace
 from edge_agent.nodes.adapters import Nav2Adapter, VoiceAdapter, load_places
 from edge_agent.nodes.adapters.nav2 import navigate_to_pose_type
 from edge_agent.nodes.adapters.sim import SimAdapter
@@ -56,6 +56,7 @@ from edge_agent.nodes.common import (
 )
 from edge_agent.nodes.common.goals import goal_parameters
 from edge_agent.nodes.common.plans import step_to_msg, steps_from_msg
+from edge_agent.nodes.common.trace import TRACE_TOPIC, traced
 
 __all__ = ['PARAMETERS', 'SkillExecutorNode', 'main']
 
@@ -106,9 +107,10 @@ class SkillExecutorNode(ReportsHealth, OwnedEntities, LifecycleNode):
         self._running = ''        # the skill running now
         self._motion = threading.Lock()   # held while a plan runs: one plan drives at a time
         self._count = threading.Lock()
-        # goal -> (sequence, stops then, when accepted)
-        self._accepted: dict[bytes, tuple[int, int, float]] = {}
+        # goal -> (sequence, stops then, when accepted: monotonic, and its trace)
+        self._accepted: dict[bytes, tuple[int, int, float, object]] = {}
         self.stop_latencies: list[float] = []   # stop message -> every plan ended [s]
+        self._traces: dict[bytes, object] = {}  # running plan -> its trace, until it ends
         declare(self, PARAMETERS, apply=self._apply)
         self._apply([self.get_parameter('step_time_s')])
         self.watch_health('edge_agent: skill executor', 'robot')
@@ -139,6 +141,7 @@ class SkillExecutorNode(ReportsHealth, OwnedEntities, LifecycleNode):
             RobotState, 'robot/state', LATCHED,
             event_callbacks=self.publisher_events('robot/state')))
         self.own_diagnostics()
+        self._trace_pub = self.own(self.create_lifecycle_publisher(Trace, TRACE_TOPIC, RELIABLE))
         self.own(self.create_subscription(Bool, 'emergency_stop', self._on_emergency_stop,
                                           RELIABLE,
                                           callback_group=MutuallyExclusiveCallbackGroup()))
@@ -249,15 +252,19 @@ class SkillExecutorNode(ReportsHealth, OwnedEntities, LifecycleNode):
             self._latest += 1
             if _is_stop_plan(goal_handle.request.plan):
                 self._stops += 1
-            self._accepted[bytes(goal_handle.goal_id.uuid)] = (self._latest, self._stops,
-                                                               time.monotonic())
+            self._accepted[bytes(goal_handle.goal_id.uuid)] = (
+                self._latest, self._stops, time.monotonic(),
+                traced(goal_handle.request.plan.trace, 'goal accepted',
+                       self.get_clock().now().to_msg()))
         self._plans_in.received()
         goal_handle.execute()
 
     def _execute(self, goal_handle):
         with self._count:
-            sequence, stops, accepted = self._accepted.pop(bytes(goal_handle.goal_id.uuid),
-                                                           (-1, -1, time.monotonic()))
+            sequence, stops, accepted, trace = self._accepted.pop(
+                bytes(goal_handle.goal_id.uuid),
+                (-1, -1, time.monotonic(), goal_handle.request.plan.trace))
+        self._traces[bytes(goal_handle.goal_id.uuid)] = trace   # see _end_trace
         executor = self._executor
         try:
             steps = steps_from_msg(goal_handle.request.plan)
@@ -296,6 +303,7 @@ class SkillExecutorNode(ReportsHealth, OwnedEntities, LifecycleNode):
         def on_step(index: int, step: Step) -> None:
             if index == 0:
                 self._plans_in.processed(time.monotonic() - accepted)
+                self._end_trace(goal_handle, 'first step')
             self._running = step.skill
             self._publish_state()
             feedback.step_index, feedback.current_step = index, plan_steps[index]
@@ -316,6 +324,8 @@ class SkillExecutorNode(ReportsHealth, OwnedEntities, LifecycleNode):
     def _end(self, goal_handle, outcome: str, message: str, steps_done: int = 0):
         if outcome == 'rejected':
             self._plans_in.dropped()
+            self._end_trace(goal_handle, 'rejected')
+        self._traces.pop(bytes(goal_handle.goal_id.uuid), None)
         result = ExecutePlan.Result(success=outcome == 'succeeded', outcome=outcome,
                                     message=message, steps_done=steps_done,
                                     state=self._state_msg())
@@ -326,6 +336,14 @@ class SkillExecutorNode(ReportsHealth, OwnedEntities, LifecycleNode):
         else:
             goal_handle.abort()
         return result
+
+    def _end_trace(self, goal_handle, stage: str) -> None:
+        """Publish the plan's trace on agent/trace, ended by ``stage`` (once per plan: its
+        first step, or its refusal)."""
+        trace = self._traces.pop(bytes(goal_handle.goal_id.uuid), None)
+        publisher = getattr(self, '_trace_pub', None)
+        if trace is not None and publisher is not None and self._active:
+            publisher.publish(traced(trace, stage, self.get_clock().now().to_msg()))
 
     # -- robot/state and diagnostics -----------------------------------------------------------
     def health_report(self):

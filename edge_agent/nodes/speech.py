@@ -56,6 +56,7 @@ from edge_agent.nodes.common import (
 )
 from edge_agent.nodes.common.futures import serve_queue
 from edge_agent.nodes.common.goals import bounded, goal_parameters
+from edge_agent.nodes.common.trace import traced
 
 __all__ = ['PARAMETERS', 'SpeechNode', 'main', 'result_to_msg']
 
@@ -323,6 +324,12 @@ class SpeechNode(ModelNode, LifecycleNode):
                  else Time(nanoseconds=stamp_ns)).to_msg()
         msg = result_to_msg(result, event.utterance, final, stamp)
         msg.header.frame_id = self.get_parameter('frame_id').value or frame
+        if final:   # the command's trace begins: end of speech, then this transcript
+            end_ns = self._stream.stamp_of(event.end_sample)[0] if self._stream else None
+            if end_ns is not None:
+                msg.trace.end_of_speech = Time(nanoseconds=end_ns).to_msg()
+            msg.trace.utterance_id = event.utterance
+            msg.trace = traced(msg.trace, 'transcript', self.get_clock().now().to_msg())
         self._pub.publish(msg)
         if final:
             self._audio_in.processed(time.monotonic() - queued)

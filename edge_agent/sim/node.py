@@ -28,7 +28,7 @@ from rclpy.time import Time
 
 from edge_agent.action import RunSkill
 from edge_agent.core.errors import EdgeAgentError
-from edge_agent.core.health import ERROR
+from edge_agent.core.observability.health import ERROR
 from edge_agent.nodes.common import (
     LATCHED,
     RELIABLE,

@@ -30,7 +30,9 @@ def test_demo_runs_a_scenario_to_its_success_line():
     for expected in ('[start] speech active', '[transcript] heard: "Pick up the red cup."',
                      '[belief] agent: act', '[plan] plan (rules', 'pick(red cup)',
                      '[step] robot: step 1/1: pick(red cup)',
-                     '[latency] end of speech -> transcript', '[latency] plan -> first step'):
+                     '[latency] end of speech -> transcript',
+                     '[trace] latency: end of speech -> transcript',
+                     '[latency] goal accepted -> first step'):
         assert expected in out, out
 
 

@@ -11,7 +11,8 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 CORE = ROOT / 'edge_agent' / 'core'
-CAPABILITIES = ['config', 'models', 'speech', 'vision', 'planning', 'execution', 'thermal']
+CAPABILITIES = ['config', 'models', 'speech', 'vision', 'planning', 'execution', 'thermal',
+                'observability']
 
 
 def _core_modules() -> list[str]:

@@ -154,3 +154,70 @@ def test_incompatible_qos_is_a_warning_on_both_sides(ros_context, executor):
     assert values['speech_transcript_incompatible_qos'] == '1'
     assert values['agent_belief_incompatible_qos'] == '1'
     assert agent.health.counters['speech_transcript_incompatible_qos'] == 1
+
+
+def test_a_commands_trace_carries_its_stamps_to_the_first_step(ros_context, executor):
+    """End of speech -> transcript -> decision -> plan -> goal accepted -> first step, in the
+    messages themselves; `edge-agent trace` (its own process) prints the latencies live."""
+    import os
+    import pathlib
+    import subprocess
+    import sys
+
+    from rclpy.time import Time
+
+    from edge_agent.msg import Plan, Trace
+    from edge_agent.nodes.common.trace import latencies
+
+    executor.activate(SkillExecutorNode(context=ros_context, namespace='/traced',
+                                        parameter_overrides=[Parameter('step_time_s',
+                                                                       value=0.05)]))
+    executor.activate(PlannerNode(context=ros_context, namespace='/traced',
+                                  parameter_overrides=[Parameter('tier', value=2)]))
+    executor.activate(AgentNode(context=ros_context, namespace='/traced'))
+    probe = executor.add(Node('trace_probe', namespace='/traced', context=ros_context))
+    traces: list[Trace] = []
+    beliefs: list[BeliefSummary] = []
+    plans: list[Plan] = []
+    probe.create_subscription(Trace, 'agent/trace', traces.append, 10)
+    probe.create_subscription(BeliefSummary, 'agent/belief', beliefs.append, 10)
+    probe.create_subscription(Plan, 'agent/plan', plans.append, 10)
+    transcripts = probe.create_publisher(Transcript, 'speech/transcript', 10)
+    tool = subprocess.Popen(
+        [str(pathlib.Path(sys.prefix) / 'bin' / 'edge-agent'), 'trace', '--namespace',
+         '/traced', '--count', '1'], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, env=dict(os.environ))
+    try:
+        wait_for(lambda: any(i.node_name == 'edge_agent_trace' for i in
+                             probe.get_subscriptions_info_by_topic('/traced/agent/trace'))
+                 and transcripts.get_subscription_count(), timeout=60,
+                 message='edge-agent trace and the agent subscribed')
+        now = probe.get_clock().now()
+        heard = Transcript(is_final=True, text='Go to the kitchen.', confidence=0.95)
+        heard.trace.end_of_speech = Time(nanoseconds=now.nanoseconds - 400_000_000).to_msg()
+        heard.trace.utterance_id = 7
+        heard.trace.stages, heard.trace.stamps = ['transcript'], [now.to_msg()]
+        transcripts.publish(heard)
+        wait_for(lambda: traces, message="the command's trace on agent/trace")
+        out, err = tool.communicate(timeout=60)
+    finally:
+        if tool.poll() is None:
+            tool.kill()
+    trace = traces[0]
+    assert list(trace.stages) == ['transcript', 'decision', 'plan', 'goal accepted',
+                                  'first step']
+    assert trace.utterance_id == 7
+    stamps = [Time.from_msg(s).nanoseconds for s in trace.stamps]
+    assert stamps == sorted(stamps) and stamps[0] == now.nanoseconds
+    rows = dict(latencies(trace))
+    assert abs(rows['end of speech -> transcript'] - 0.4) < 1e-6
+    stages = [v for k, v in rows.items() if not k.startswith('end of speech -> first')]
+    assert abs(sum(stages) - rows['end of speech -> first step']) < 1e-6
+    assert rows['end of speech -> first step'] < 0.4 + 20.0
+    # the decision and the plan carry the trace as far as it went
+    assert list(beliefs[-1].trace.stages) == ['transcript', 'decision']
+    assert list(plans[-1].trace.stages) == ['transcript', 'decision', 'plan']
+    assert tool.returncode == 0, err
+    assert out.startswith('utterance 7: end of speech -> transcript 400 ms | transcript -> '
+                          'decision '), out
+    assert '| end of speech -> first step ' in out

@@ -95,6 +95,7 @@ class SegmentEvent:
     audio: np.ndarray | None
     start_sample: int         # stream position of the utterance's first sample
     forced: bool = False      # final because max_segment_s was reached
+    end_sample: int = 0       # final: stream position where the speech ended (before the pad)
 
 
 class Segmenter:
@@ -159,9 +160,9 @@ class Segmenter:
         length = sum(w.size for w in self._speech)
         if self._silence >= self._samples(cfg.min_silence_s):
             keep = length - self._silence + self._samples(cfg.speech_pad_s)
-            return self._finish(min(keep, length), forced=False)
+            return self._finish(min(keep, length), forced=False, spoken=length - self._silence)
         if length + WINDOW > self._samples(cfg.max_segment_s):  # never longer than the max
-            return self._finish(length, forced=True)
+            return self._finish(length, forced=True, spoken=length)
         if cfg.partial_interval_s > 0 and self._since_partial >= self._samples(
                 cfg.partial_interval_s):
             self._since_partial = 0
@@ -169,10 +170,11 @@ class Segmenter:
                                  self._start)]
         return []
 
-    def _finish(self, keep: int, forced: bool) -> list[SegmentEvent]:
+    def _finish(self, keep: int, forced: bool, spoken: int) -> list[SegmentEvent]:
         audio = np.concatenate(self._speech)[:keep]
         voiced = self._voiced
         self._in_speech, self._speech, self._silence = False, [], 0
         if voiced < self._samples(self.config.min_speech_s):
             return [SegmentEvent('final', self.utterance, None, self._start)]  # a click
-        return [SegmentEvent('final', self.utterance, audio, self._start, forced)]
+        return [SegmentEvent('final', self.utterance, audio, self._start, forced,
+                             self._start + spoken)]

@@ -8,7 +8,7 @@ before any callback runs: samples lost in the middleware and endpoints whose QoS
 """
 from __future__ import annotations
 
-from edge_agent.core.health import HealthReport, InputHealth, NodeHealth
+from edge_agent.core.observability.health import HealthReport, InputHealth, NodeHealth
 from edge_agent.nodes.common.params import Param, after_set
 
 __all__ = ['STALE_PARAM', 'ReportsHealth', 'diagnostic_array', 'publisher_events',

@@ -12,7 +12,7 @@ from __future__ import annotations
 from rclpy.action import ActionServer, GoalResponse
 from rclpy.lifecycle import TransitionCallbackReturn
 
-from edge_agent.core.health import HealthReport
+from edge_agent.core.observability.health import HealthReport
 from edge_agent.nodes.common.diagnostics import ReportsHealth
 from edge_agent.nodes.common.lifecycle import OwnedEntities
 from edge_agent.nodes.common.tiers import TierFollower

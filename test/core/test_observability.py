@@ -1,5 +1,9 @@
-"""Input health without ROS: rate, age, latency percentiles, drops, staleness, the report."""
-from edge_agent.core.health import OK, QOS_HOLD_S, WARN, NodeHealth
+"""Without ROS: input health (rate, age, latency percentiles, drops, staleness, the report)
+and a command's stage latencies from its trace."""
+import pytest
+
+from edge_agent.core.observability import OK, WARN, NodeHealth, stage_latencies
+from edge_agent.core.observability.health import QOS_HOLD_S
 
 
 class Clock:
@@ -94,3 +98,20 @@ def test_model_counters_and_own_warnings():
     assert report.values['frames_oversized'] == '2' and report.values['adapter'] == 'sim'
     report = health.report(warnings=['emergency stop engaged'])
     assert (report.level, report.message) == (WARN, 'emergency stop engaged')
+
+
+def test_stage_latencies_of_a_trace():
+    ms = 1_000_000
+    rows = stage_latencies(1000 * ms, ['transcript', 'decision', 'plan'],
+                           [1900 * ms, 1910 * ms, 1925 * ms])
+    assert [(k, round(v, 3)) for k, v in rows] == [
+        ('end of speech -> transcript', 0.9), ('transcript -> decision', 0.01),
+        ('decision -> plan', 0.015), ('end of speech -> plan', 0.925)]
+    # typed: no end of speech, no total
+    assert stage_latencies(0, ['plan', 'goal accepted'], [5 * ms, 6 * ms]) == [
+        ('plan -> goal accepted', 0.001)]
+    assert stage_latencies(0, [], []) == []
+    # a clock step backwards (sim time reset) is 0, not negative
+    assert stage_latencies(0, ['a', 'b'], [9 * ms, 3 * ms]) == [('a -> b', 0.0)]
+    with pytest.raises(ValueError, match='2 stages but 1 stamps'):
+        stage_latencies(0, ['a', 'b'], [1])
