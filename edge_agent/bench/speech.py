@@ -1,10 +1,14 @@
 """Benchmark speech tiers: real-time factor, end-of-speech to final-transcript latency through
 the speech node over DDS (p50, p95), the node pipeline's cost against calling faster-whisper
-directly on the same audio in the same run (ratio), and peak memory.
+directly on the same audio in the same run (ratio), and peak memory; without and with the
+decode at a pause (``pause_s``) and semantic end-pointing (``early_end``): the latency
+gained, how many utterances ended early, and the false early endings: two commands said
+with a pause of 0.25-0.45 s between them (shorter than min_silence_s, so one utterance) that
+came out as more than one final.
 
-Each tier runs in its own process so peak RSS is per tier. Usage:
-  python -m edge_agent.bench speech [--tiers 1,0] [--executor node|rclpy] [-v]
-  (tier indices of config/model_tiers.yaml)
+Each tier and mode runs in its own process so peak RSS is per tier. Usage:
+  python -m edge_agent.bench speech [--tiers 1,0] [--modes off,pause,on]
+  [--executor node|rclpy] [-v]  (tier indices of config/model_tiers.yaml)
 """
 import argparse
 import json
@@ -20,7 +24,25 @@ ROOT = SOURCE_ROOT
 sys.path.insert(0, str(ROOT / 'test'))  # the speech test set's helpers
 
 
-def measure(tier_index: int) -> dict:
+# Two commands with a pause inside one utterance: (first clip, second clip, pause [s])
+PAUSED = [('nav_kitchen', 'pick_red_cup', 0.25), ('look_ball', 'say_hello', 0.35),
+          ('nav_office', 'wait_five', 0.45), ('pick_red_cup', 'nav_living_room', 0.3)]
+
+
+MODES = {'off': (0.0, False),       # (pause_s, early_end): as before semantic end-pointing
+         'pause': (0.15, False),    # decode at a pause, reuse it as the final
+         'on': (0.15, True)}        # ... and end the utterance there when it is a command
+
+
+def trimmed(audio, threshold: float = 0.01):
+    """``audio`` without the silence before and after the speech."""
+    import numpy as np
+
+    loud = np.flatnonzero(np.abs(audio) > threshold)
+    return audio[loud[0]:loud[-1] + 1] if loud.size else audio
+
+
+def measure(tier_index: int, mode: str = 'off') -> dict:
     import numpy as np
     import rclpy
     from rclpy.context import Context
@@ -65,6 +87,7 @@ def measure(tier_index: int) -> dict:
     node = SpeechNode(context=context, parameter_overrides=[
         Parameter('tier', value=tier_index), Parameter('language', value='en'),
         Parameter('partial_interval_s', value=1.0),
+        Parameter('pause_s', value=MODES[mode][0]), Parameter('early_end', value=MODES[mode][1]),
         Parameter('cpu_threads', value=int(os.environ.get('BENCH_CPU_THREADS', '0')))])
     node.trigger_configure()
     node.trigger_activate()
@@ -85,10 +108,8 @@ def measure(tier_index: int) -> dict:
     threading.Thread(target=executor.spin, daemon=True).start()
     while pub.get_subscription_count() == 0:
         time.sleep(0.05)
-    latencies, hypotheses, per_clip = [], [], {}
-    for index, name in enumerate([names[0]] + names):  # the first warms up (discovery)
-        audio = np.concatenate([clips[name], np.zeros(16000, np.float32)])
-        speech_end_sample = clips[name].size - 8000
+    def play(audio, speech_end_sample: int):
+        """Stream ``audio`` in real time; (time the speech ended, finals received)."""
         end_time = None
         before = len(finals)
         for i in range(0, audio.size, 1600):
@@ -100,14 +121,32 @@ def measure(tier_index: int) -> dict:
         deadline = time.time() + 30
         while len(finals) == before and time.time() < deadline:
             time.sleep(0.01)
+        time.sleep(0.3)   # a second final of a cut utterance
+        return end_time, finals[before:]
+
+    latencies, hypotheses, per_clip, early = [], [], {}, 0
+    for index, name in enumerate([names[0]] + names):  # the first warms up (discovery)
+        audio = np.concatenate([clips[name], np.zeros(16000, np.float32)])
+        end_time, got = play(audio, clips[name].size - 8000)
         if index == 0:
             continue
-        if len(finals) > before:
-            latencies.append(finals[-1][0] - end_time)
+        if got:
+            latencies.append(got[0][0] - end_time)
             per_clip[name] = round(latencies[-1], 2)
-            hypotheses.append(finals[-1][1].text)
+            hypotheses.append(' '.join(m.text for _t, m in got))
+            early += sum(m.early_end for _t, m in got)
         else:
             hypotheses.append('')
+    cut, paused_text = 0, {}
+    for first, second, pause in PAUSED:
+        quiet = np.zeros(8000, np.float32)
+        audio = np.concatenate([quiet, trimmed(clips[first]),
+                                np.zeros(int(pause * 16000), np.float32),
+                                trimmed(clips[second]), quiet, quiet, quiet])
+        _end, got = play(audio, audio.size - 24000)
+        cut += len(got) > 1
+        paused_text[f'{first}+{second}'] = [m.text for _t, m in got]
+    stats = dict(node.health.counters)
     executor.shutdown()
     node.destroy_node()
     probe.destroy_node()
@@ -118,14 +157,21 @@ def measure(tier_index: int) -> dict:
             'rtf_direct': sum(direct) / audio_s, 'rtf_pipeline': sum(pipeline) / audio_s,
             'overhead_ratio': sum(pipeline) / sum(direct), 'latency_p50': statistics.median(
                 latencies), 'latency_p95': q[18], 'wer': wer,
-            'peak_rss_mb': peak_rss_mb(),
-            'per_clip': per_clip}
+            'peak_rss_mb': peak_rss_mb(), 'mode': mode, 'early_ends': early,
+            'stats': {k: v for k, v in stats.items() if k in (
+                'finals', 'pauses', 'partials', 'finals_from_pause', 'early_ends',
+                'pauses_skipped_busy', 'partials_skipped_busy')},
+            'clips': len(names), 'false_early_ends': cut, 'paused': len(PAUSED),
+            'per_clip': per_clip, 'paused_text': paused_text}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--tiers', default='1,0')
     parser.add_argument('--one', type=int, help=argparse.SUPPRESS)
+    parser.add_argument('--modes', default='off,pause,on',
+                        help='off: as before (no pause decode); pause: decode at a pause and '
+                        'reuse it as the final; on: and end early on a whole command')
     parser.add_argument('-v', '--verbose', action='store_true', help='latency of every clip')
     parser.add_argument('--cpu-threads', type=int, default=0,
                         help="the speech node's decoder threads (0 = all cores)")
@@ -134,27 +180,35 @@ def main() -> int:
                         'MultiThreadedExecutor, for comparison')
     args = parser.parse_args()
     if args.one is not None:
-        print(json.dumps(measure(args.one)))
+        print(json.dumps(measure(args.one, os.environ.get('BENCH_MODE', 'off'))))
         return 0
     env = dict(os.environ, ROS_DOMAIN_ID=os.environ.get('ROS_DOMAIN_ID', '57'),
                BENCH_CPU_THREADS=str(args.cpu_threads), BENCH_EXECUTOR=args.executor,
                ROS_AUTOMATIC_DISCOVERY_RANGE='LOCALHOST')
     print(f'{"tier":<5}{"model":<17}{"beam":>5}{"RTF direct":>11}{"RTF node":>10}'
-          f'{"ratio":>7}{"EoS->final p50":>15}{"p95":>7}{"WER":>6}{"peak MB":>9}')
+          f'{"ratio":>7}{"mode":>10}{"EoS->final p50":>15}{"p95":>7}{"WER":>6}'
+          f'{"ended early":>12}{"false early":>12}{"peak MB":>9}')
     for tier in args.tiers.split(','):
-        out = subprocess.run([sys.executable, '-m', 'edge_agent.bench.speech', '--one', tier],
-                             env=env, capture_output=True, text=True)
-        if out.returncode:
-            print(out.stderr[-2000:])
-            return 1
-        r = json.loads(out.stdout.strip().splitlines()[-1])
-        print(f'{r["tier"]:<5}{r["model"]:<17}{r["beam"]:>5}{r["rtf_direct"]:>11.3f}'
-              f'{r["rtf_pipeline"]:>10.3f}{r["overhead_ratio"]:>7.2f}{r["latency_p50"]:>14.2f}s'
-              f'{r["latency_p95"]:>6.2f}s{r["wer"]:>6.2f}{r["peak_rss_mb"]:>9.0f}')
-        if args.verbose:
-            print('     per clip:', r['per_clip'])
-    print('EoS->final: from publishing the chunk where speech ends to receiving the final '
-          'transcript; includes the 0.5 s of silence the VAD waits for (min_silence_s).')
+        for mode in args.modes.split(','):
+            out = subprocess.run([sys.executable, '-m', 'edge_agent.bench.speech', '--one',
+                                  tier], env=dict(env, BENCH_MODE=mode),
+                                 capture_output=True, text=True)
+            if out.returncode:
+                print(out.stderr[-2000:])
+                return 1
+            r = json.loads(out.stdout.strip().splitlines()[-1])
+            print(f'{r["tier"]:<5}{r["model"]:<17}{r["beam"]:>5}{r["rtf_direct"]:>11.3f}'
+                  f'{r["rtf_pipeline"]:>10.3f}{r["overhead_ratio"]:>7.2f}{mode:>10}'
+                  f'{r["latency_p50"]:>14.2f}s{r["latency_p95"]:>6.2f}s{r["wer"]:>6.2f}'
+                  f'{r["early_ends"]:>7}/{r["clips"]:<4}{r["false_early_ends"]:>7}/'
+                  f'{r["paused"]:<4}{r["peak_rss_mb"]:>9.0f}', flush=True)
+            if args.verbose:
+                print('     per clip:', r['per_clip'])
+                print('     paused pairs:', r['paused_text'])
+                print('     node:', r['stats'])
+    print('EoS->final: from publishing the chunk where speech ends to receiving the (first) '
+          'final transcript; without early end it includes the 0.5 s of silence the VAD waits '
+          'for (min_silence_s). false early: paused pairs that came out as two finals.')
     return 0
 
 

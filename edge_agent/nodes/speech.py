@@ -31,6 +31,8 @@ from edge_agent.action import Listen
 from edge_agent.core.config.tiers import TierCatalog
 from edge_agent.core.errors import EdgeAgentError
 from edge_agent.core.models import ModelCatalog
+from edge_agent.core.planning.rules import RuleParser
+from edge_agent.core.planning.skills import SkillCatalog
 from edge_agent.core.speech import (
     AudioFormatError,
     SpeechConfig,
@@ -88,6 +90,16 @@ PARAMETERS = [
           'length [s].', (1.0, 60.0)),
     Param('partial_interval_s', _CONFIG.partial_interval_s, 'Re-decode the growing utterance '
           'this often; 0 = no partials [s].', (0.0, 60.0)),
+    Param('pause_s', _CONFIG.pause_s, 'A pause this long inside an utterance decodes the words '
+          'so far at once (published as a partial with at_pause, reused as the final when '
+          'nothing more is said); 0 = never [s].', (0.0, 10.0)),
+    Param('early_end', True, 'Semantic end-pointing: end the utterance at a pause when its '
+          'words already form a whole command the rules parse (published as the final with '
+          'early_end), instead of waiting min_silence_s.'),
+    Param('early_end_min_confidence', 0.5, "Whisper's confidence a pause's words need to end "
+          'the utterance early [0..1].', (0.0, 1.0)),
+    Param('skills_file', '', "Skill catalog YAML whose commands end an utterance early; empty = "
+          "the package's config/skills.yaml.", read_only=True),
     Param('no_speech_threshold', _CONFIG.no_speech_threshold, 'Drop segments Whisper deems '
           'silent above this [0..1].', (0.0, 1.0)),
     Param('log_prob_threshold', _CONFIG.log_prob_threshold, 'Average token log probability '
@@ -141,6 +153,7 @@ class SpeechNode(ModelNode, LifecycleNode):
         self._worker: threading.Thread | None = None
         self._audio_worker: threading.Thread | None = None
         self._muted_until = 0.0    # monotonic time until which the microphone is muted
+        self._rules: RuleParser | None = None   # whole commands end an utterance early
         declare(self, PARAMETERS, config_check(self._config_from), self.check_tier,
                 apply=self._apply)
         self.watch_health('edge_agent: speech', 'audio')
@@ -184,6 +197,8 @@ class SpeechNode(ModelNode, LifecycleNode):
             self._vad = StreamingVad()
             wake_word = self.get_parameter('wake_word').value
             self._wake = WakeWordDetector(wake_word) if wake_word else None
+            self._rules = RuleParser(SkillCatalog(self.get_parameter('skills_file').value
+                                                  or None))
         except (EdgeAgentError, OSError, RuntimeError, ValueError) as exc:
             return self.fail(f'configure failed: {exc}')
         self._pub = self.own(self.create_lifecycle_publisher(
@@ -289,40 +304,67 @@ class SpeechNode(ModelNode, LifecycleNode):
 
     # -- decoding -----------------------------------------------------------------------------
     def _decode_loop(self) -> None:
+        candidate = None   # ((utterance, pause end), result) of the newest pause's decode
         while True:
             job = self._jobs.get()
             if job is None:
                 return
             queued, event = job
             final = event.kind == 'final'
-            if not final:
-                if self._stream is not None:
-                    self._stream.partial_pending = False
-                if not self._jobs.empty():
-                    continue  # a final or newer work waits: skip the stale partial
-            try:
-                with self.engines.use() as engine:
-                    if engine is None:
-                        continue
-                    result = engine.transcribe(event.audio, self._config)
-            except Exception as exc:  # noqa: BLE001 - a decoder failure must not stop the node
-                self._errors.append(f'decode failed: {exc}')
-                self.get_logger().error(f'decode failed: {exc}')
-                continue
-            self._stats['finals' if final else 'partials'] += 1
+            if event.kind == 'partial' and self._stream is not None:
+                self._stream.partial_pending = False
+            if not final and not self._jobs.empty():
+                self._stats[f'{event.kind}s_skipped_busy'] += 1
+                continue  # a final or newer work waits: skip the stale partial or pause
+            if final and candidate and candidate[0] == (event.utterance, event.pause_end):
+                result = candidate[1]   # nothing was said since that pause: the same words
+                self._stats['finals_from_pause'] += 1
+            else:
+                result = self._decode(event)
+                if result is None:
+                    continue
+            self._stats[f'{event.kind}s'] += 1
             if final:
                 self._stats['decode_ms_total'] += int(result.processing_time * 1000)
+            if event.kind == 'pause':
+                candidate = ((event.utterance, event.end_sample), result)
             if not result.text:
                 self._stats['empty_decodes'] += 1
                 continue
+            if event.kind == 'pause' and self._ends_here(result) and self._stream is not None \
+                    and self._stream.end_now(event.utterance, event.end_sample):
+                self._stats['early_ends'] += 1   # semantic end-pointing: final at the pause
+                self._publish(result, event, True, queued, early_end=True)
+                continue
             self._publish(result, event, final, queued)
 
-    def _publish(self, result: TranscriptResult, event, final: bool, queued: float) -> None:
+    def _decode(self, event) -> TranscriptResult | None:
+        try:
+            with self.engines.use() as engine:
+                if engine is None:
+                    return None
+                return engine.transcribe(event.audio, self._config)
+        except Exception as exc:  # noqa: BLE001 - a decoder failure must not stop the node
+            self._errors.append(f'decode failed: {exc}')
+            self.get_logger().error(f'decode failed: {exc}')
+            return None
+
+    def _ends_here(self, result: TranscriptResult) -> bool:
+        """Whether a pause's words end the utterance: a whole command the rules parse, heard
+        with enough confidence (``early_end``, ``early_end_min_confidence``)."""
+        param = self.get_parameter
+        return (param('early_end').value and self._rules is not None
+                and result.confidence >= param('early_end_min_confidence').value
+                and self._rules.complete(result.text))
+
+    def _publish(self, result: TranscriptResult, event, final: bool, queued: float,
+                 early_end: bool = False) -> None:
         stamp_ns, frame = (self._stream.stamp_of(event.start_sample) if self._stream
                            else (None, ''))
         stamp = (self.get_clock().now() if stamp_ns is None
                  else Time(nanoseconds=stamp_ns)).to_msg()
         msg = result_to_msg(result, event.utterance, final, stamp)
+        msg.at_pause, msg.early_end = event.kind == 'pause' and not final, early_end
         msg.header.frame_id = self.get_parameter('frame_id').value or frame
         if final:   # the command's trace begins: end of speech, then this transcript
             end_ns = self._stream.stamp_of(event.end_sample)[0] if self._stream else None

@@ -21,6 +21,7 @@ from edge_agent.core.planning.planner import (
     RulesBackend,
     ServerBackend,
 )
+from edge_agent.core.planning.rules import RuleParser
 from edge_agent.core.planning.skills import Plan, PlanError, SkillCatalog, Step
 from edge_agent.eval.planner import evaluate, heldout_eval_path, load_cases, matches
 
@@ -343,3 +344,16 @@ def test_heldout_set_halves_and_the_rules_floor():
     assert report.unsafe() == []
     hit, total, false = report.stops()
     assert (hit, false) == (total, 0)   # every stop is a stop, nothing else is
+
+
+@pytest.mark.parametrize('text, whole', [
+    ('Go to the kitchen.', True), ('Pick up the red cup.', True), ('Stop!', True),
+    ('Go to the kitchen and pick up the red cup.', True), ('Bring me the mug.', True),
+    ('Put the cup on the table.', True), ('Wait five seconds.', True),
+    ('Go to the kitchen and', False), ('Pick up the', False), ('pick up the red', False),
+    ('Go to the kitchen, then', False), ('Could you go to the', False),
+    ('Go to the moon.', False), ('What do you see?', False), ('', False),
+    ('Tell me a joke about', False), ('Jump over the table.', False)])
+def test_whole_commands_for_semantic_end_pointing(text, whole):
+    """A pause ends an utterance only when its words are a whole command the rules parse."""
+    assert RuleParser(SkillCatalog()).complete(text) is whole

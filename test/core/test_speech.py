@@ -77,6 +77,46 @@ def test_segmenter_gives_start_partials_final_and_nothing_on_silence_or_noise():
         assert stream(Segmenter(config, StreamingVad()), load(name)) == [], name
 
 
+def _speech_only(audio):
+    loud = np.flatnonzero(np.abs(audio) > 0.01)
+    return audio[loud[0]:loud[-1] + 1]
+
+
+def test_a_pause_gives_the_words_so_far_and_may_end_the_utterance_there():
+    config = SpeechConfig(partial_interval_s=0, pause_s=0.15)
+    audio = np.concatenate([load('nav_kitchen'), np.zeros(16000, np.float32)])
+    events = stream(Segmenter(config, StreamingVad()), audio)
+    pause, final = events[-2], events[-1]
+    assert (pause.kind, final.kind) == ('pause', 'final')
+    # nothing said since that pause: its decode can serve as the final's
+    assert final.pause_end == pause.end_sample == final.end_sample
+    assert pause.audio.size < final.audio.size
+    # semantic end-pointing ends it at the pause: no final follows
+    segmenter, seen, ended = Segmenter(config, StreamingVad()), [], False
+    for i in range(0, audio.size, 1600):
+        for event in segmenter.feed(audio[i:i + 1600]):
+            seen.append(event.kind)
+            if event.kind == 'pause' and not ended:
+                ended = segmenter.end_now(event.utterance, event.end_sample)
+    assert ended and 'final' not in seen and not segmenter.in_speech
+    # words after a pause: the old pause can no longer end it, and the final says which
+    # pause (if any) it ends at
+    two = np.concatenate([np.zeros(8000, np.float32), _speech_only(load('nav_kitchen')),
+                          np.zeros(4800, np.float32), _speech_only(load('pick_red_cup')),
+                          np.zeros(16000, np.float32)])
+    segmenter, events = Segmenter(config, StreamingVad()), []
+    for i in range(0, two.size, 1600):
+        for event in segmenter.feed(two[i:i + 1600]):
+            events.append(event)
+            if event.kind == 'pause' and len([e for e in events if e.kind == 'pause']) == 2:
+                first = next(e for e in events if e.kind == 'pause')
+                assert not segmenter.end_now(first.utterance, first.end_sample)
+    pauses = [e for e in events if e.kind == 'pause']
+    finals = [e for e in events if e.kind == 'final']
+    assert len(finals) == 1 and len(pauses) >= 2
+    assert finals[0].pause_end == pauses[-1].end_sample != pauses[0].end_sample
+
+
 def test_a_stream_that_never_goes_silent_is_cut_at_max_segment():
     speech = np.concatenate([load('multi_box')[8000:-8000]] * 4)  # ~12 s, no pauses
     config = SpeechConfig(max_segment_s=3.0, min_silence_s=2.0, partial_interval_s=0)

@@ -49,6 +49,10 @@ _PATTERNS = [
                         r'(?:seconds?|secs?|s)$')),
     ('stop', re.compile(r'^(?:stop|halt|freeze)(?:\s+(?:now|moving|everything))?$')),
 ]
+# A command cut off mid-sentence ("go to the kitchen and", "pick up the")
+_DANGLING = re.compile(r'(?:^|\s)(?:and|then|or|but|the|a|an|to|on|in|into|onto|at|of|with|'
+                       r'up|my|this|that|after|before|about|for|from|by|over|under|near|'
+                       r'next|behind|towards?|is|are|,)$')
 _QUESTION = re.compile(r'^(?:what|which)\s+(?:do|can)\s+you\s+see\b|^what is (?:there|around)')
 # Requests wrapped in politeness ("could you possibly ...", "I'd like you to ...", "would you
 # mind ...ing") and fillers around them; removed before the clause patterns.
@@ -210,6 +214,28 @@ class RuleParser:
                 return (f'the command names {count} {skill} action(s), the plan has {have}: '
                         'a clause was dropped')
         return None
+
+    # -- semantic end-pointing ------------------------------------------------------------------
+    def complete(self, text: str) -> bool:
+        """Whether ``text`` is a whole command the rules parse (a stop; or every clause a skill
+        with all its arguments, no clause left hanging: "go to the kitchen and" is not).
+        Objects are taken as named, not checked against what is seen: the speech node ends an
+        utterance on this before any detection is consulted."""
+        if self.stops.is_stop(text):
+            return True
+        command = self.catalog.canonical(text)
+        norm = normalise(command)
+        if not norm or _DANGLING.search(norm) or _QUESTION.match(norm):
+            return False
+        words = re.findall(r"[a-z]+", norm)
+        nouns = set(_KNOWN_THINGS) | {w.split()[-1] for w in self.catalog.synonyms.values()}
+        named = [f'{words[i - 1]} {w}' if i and words[i - 1] in COLOURS else w
+                 for i, w in enumerate(words) if w in nouns]
+        try:
+            plan = self.parse(command, self.catalog.world(named))
+        except ValueError:   # the catalog refused a value: not a command the rules can run
+            return False
+        return plan is not None and not any(step.skill == 'ask' for step in plan.steps)
 
     # -- the rule-based tier ------------------------------------------------------------------
     def parse(self, command: str, world: WorldState) -> Plan | None:

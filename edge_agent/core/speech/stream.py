@@ -3,7 +3,8 @@
 ``SpeechStream.feed`` takes one chunk as it arrived (bytes, encoding, channels, rate, stamp),
 converts it to 16 kHz mono, runs the wake-word detector and the VAD segmenter, and returns the
 events worth acting on: ``start`` (someone speaks), ``partial`` (only when no partial is already
-waiting for the decoder: only the newest one matters) and ``final`` (always). Without the wake
+waiting for the decoder: only the newest one matters), ``pause`` (the words so far, at a short
+silence: they may be the whole command, see ``end_now``) and ``final`` (always). Without the wake
 word in or shortly before an utterance, its events are dropped. ``stamp_of`` maps a stream
 position back to the ROS time of the chunk it came from, so a transcript carries the time its
 speech began. While ``muted`` (the robot speaks) the microphone is heard as silence, so the
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import collections
 from collections.abc import MutableMapping, MutableSequence
+import threading
 
 import numpy as np
 
@@ -40,6 +42,7 @@ class SpeechStream:
         self._last_stamp_ns: int | None = None
         self._last_wake: int | None = None
         self.muted = False   # while the robot speaks: the microphone is heard as silence
+        self._lock = threading.Lock()   # feed (audio thread) vs end_now (decoder thread)
 
     @property
     def config(self) -> SpeechConfig:
@@ -76,7 +79,9 @@ class SpeechStream:
                 self._last_wake = hit
                 self.stats['wake_words'] += 1
         events = []
-        for event in self.segmenter.feed(samples):
+        with self._lock:
+            segmented = self.segmenter.feed(samples)
+        for event in segmented:
             if event.kind != 'start' and not self._awake(event.start_sample):
                 if event.kind == 'final' and event.audio is not None:
                     self.stats['gated_by_wake_word'] += 1
@@ -93,6 +98,11 @@ class SpeechStream:
                     self.stats['segments_cut_at_max'] += 1
             events.append(event)
         return events
+
+    def end_now(self, utterance: int, pause_end: int) -> bool:
+        """End ``utterance`` at that pause (``Segmenter.end_now``); thread-safe."""
+        with self._lock:
+            return self.segmenter.end_now(utterance, pause_end)
 
     def _awake(self, utterance_start: int) -> bool:
         """Without a wake word always; else when it was heard in or shortly before it."""

@@ -31,6 +31,8 @@ class SpeechConfig:
     min_speech_s: float = 0.25         # shorter bursts are dropped as clicks
     max_segment_s: float = 15.0        # a stream that never goes silent is cut here
     partial_interval_s: float = 1.0    # re-decode the growing segment this often (0 = never)
+    pause_s: float = 0.15              # silence after which the words so far are decoded as a
+    #                                    possible end (semantic end-pointing; 0 = never)
     no_speech_threshold: float = 0.6   # with low log prob, drop segments Whisper deems silent
     log_prob_threshold: float = -1.0   # average token log prob below which a segment is doubted
     compression_ratio_threshold: float = 2.4  # repetitive text above this is a hallucination
@@ -45,7 +47,8 @@ class SpeechConfig:
                 raise ValueError(f'{name} must be in (0, 1)')
         if self.vad_neg_threshold > self.vad_threshold:
             raise ValueError('vad_neg_threshold must not exceed vad_threshold')
-        for name in ('min_silence_s', 'speech_pad_s', 'min_speech_s', 'partial_interval_s'):
+        for name in ('min_silence_s', 'speech_pad_s', 'min_speech_s', 'partial_interval_s',
+                     'pause_s'):
             if getattr(self, name) < 0:
                 raise ValueError(f'{name} must be >= 0')
         if self.max_segment_s < 1.0:
@@ -88,14 +91,17 @@ class StreamingVad:
 
 @dataclasses.dataclass(frozen=True)
 class SegmentEvent:
-    """What the segmenter saw: 'start', 'partial' or 'final', with the utterance audio."""
+    """What the segmenter saw: 'start', 'partial', 'pause' or 'final', with the utterance
+    audio. A 'pause' comes once per silence of ``pause_s`` inside an utterance: the words so
+    far, which may already be the whole command (``Segmenter.end_now`` ends it there)."""
 
     kind: str
     utterance: int
     audio: np.ndarray | None
     start_sample: int         # stream position of the utterance's first sample
     forced: bool = False      # final because max_segment_s was reached
-    end_sample: int = 0       # final: stream position where the speech ended (before the pad)
+    end_sample: int = 0       # pause, final: stream position where the speech ended (no pad)
+    pause_end: int = 0        # final: end_sample of the 'pause' after which nothing was said
 
 
 class Segmenter:
@@ -111,6 +117,7 @@ class Segmenter:
         self._in_speech = False
         self._silence = 0
         self._voiced = 0
+        self._paused = 0          # end_sample of the 'pause' that went out, 0 once speech came
         self._since_partial = 0
         self._position = 0
         self._start = 0
@@ -155,7 +162,7 @@ class Segmenter:
         if prob < cfg.vad_neg_threshold:
             self._silence += WINDOW
         else:
-            self._silence = 0
+            self._silence, self._paused = 0, 0
             self._voiced += WINDOW
         length = sum(w.size for w in self._speech)
         if self._silence >= self._samples(cfg.min_silence_s):
@@ -163,6 +170,11 @@ class Segmenter:
             return self._finish(min(keep, length), forced=False, spoken=length - self._silence)
         if length + WINDOW > self._samples(cfg.max_segment_s):  # never longer than the max
             return self._finish(length, forced=True, spoken=length)
+        if (cfg.pause_s > 0 and not self._paused and self._silence >= self._samples(cfg.pause_s)
+                and self._voiced >= self._samples(cfg.min_speech_s)):
+            self._paused = self._start + length - self._silence
+            return [SegmentEvent('pause', self.utterance, np.concatenate(self._speech),
+                                 self._start, end_sample=self._paused)]
         if cfg.partial_interval_s > 0 and self._since_partial >= self._samples(
                 cfg.partial_interval_s):
             self._since_partial = 0
@@ -172,9 +184,20 @@ class Segmenter:
 
     def _finish(self, keep: int, forced: bool, spoken: int) -> list[SegmentEvent]:
         audio = np.concatenate(self._speech)[:keep]
-        voiced = self._voiced
-        self._in_speech, self._speech, self._silence = False, [], 0
+        voiced, paused = self._voiced, self._paused
+        self._in_speech, self._speech, self._silence, self._paused = False, [], 0, 0
         if voiced < self._samples(self.config.min_speech_s):
             return [SegmentEvent('final', self.utterance, None, self._start)]  # a click
         return [SegmentEvent('final', self.utterance, audio, self._start, forced,
-                             self._start + spoken)]
+                             self._start + spoken, pause_end=0 if forced else paused)]
+
+    def end_now(self, utterance: int, pause_end: int) -> bool:
+        """End ``utterance`` at its pause that ended at ``pause_end`` (semantic end-pointing:
+        the words up to it already form a whole command); False when the utterance is over
+        or speech came since that pause. No 'final' event follows: the caller has the
+        pause's transcript."""
+        if not (self._in_speech and self.utterance == utterance
+                and self._paused == pause_end != 0):
+            return False
+        self._in_speech, self._speech, self._silence, self._paused = False, [], 0, 0
+        return True
