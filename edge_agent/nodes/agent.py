@@ -74,6 +74,9 @@ PARAMETERS = [
           'the detector reports).'),
     Param('skills_file', '', "Skill catalog YAML (its synonyms: mug -> cup); empty = the "
           "package's config/skills.yaml."),
+    Param('speculative_planning', True, 'Plan the words heard at a pause in speech before '
+          'the final transcript (kept by the planner, run only when the final says the same '
+          'words).'),
     STALE_PARAM,
 ]
 
@@ -175,6 +178,8 @@ class AgentNode(ReportsHealth, OwnedEntities, LifecycleNode):
                          for d in msg.detections)
 
     def _on_transcript(self, msg: Transcript) -> None:
+        if not msg.is_final and msg.at_pause and msg.text.strip() and self._worker is not None:
+            self._speculate(msg)
         if not msg.is_final or not msg.text.strip() or self._worker is None:
             return
         if self._listening and not is_stop(msg.text):
@@ -185,6 +190,34 @@ class AgentNode(ReportsHealth, OwnedEntities, LifecycleNode):
         if is_stop(msg.text):
             self.get_logger().info(f'stop: {msg.text!r}')
         self._commands.put((self._generation, msg, self._recent.candidates(), time.monotonic()))
+
+    def _speculate(self, msg: Transcript) -> None:
+        """Words at a pause, maybe the whole command: when the agent would act on them, the
+        planner plans them now and keeps the plan for the final transcript (speculative
+        planning); nothing runs unless the final says the same words."""
+        if self._listening or is_stop(msg.text) or not self.get_parameter(
+                'speculative_planning').value:
+            return
+        loop = self._deliberation(heard_from(msg), self._recent.candidates())
+        decision = loop.decide()
+        if decision.kind != 'act':
+            return
+        client = self._action_clients['execute']
+        if client.server_is_ready():
+            client.send_goal_async(ExecuteCommand.Goal(
+                command=loop.grounded_command(decision), command_confidence=decision.p_intent,
+                speculative=True))
+            self.health.counters['speculative_plans_asked'] += 1
+
+    def _deliberation(self, heard: Heard, candidates: list[Candidate]) -> Deliberation:
+        param = self.get_parameter
+        labels = {x.strip() for x in param('labels').value.split(',') if x.strip()}
+        return Deliberation(
+            heard, candidates, labels | self._recent.labels,
+            budget=Budget(param('max_requests').value, param('max_time_s').value),
+            observe_frames=param('observe_frames').value,
+            frame_rate_hz=param('camera_rate_hz').value, can_look_elsewhere=False,
+            synonyms=self._synonyms)
 
     # -- the loop -----------------------------------------------------------------------------
     def _work(self) -> None:
@@ -211,14 +244,7 @@ class AgentNode(ReportsHealth, OwnedEntities, LifecycleNode):
             self._transcripts_in.processed(time.monotonic() - received)
             self._execute(generation, heard.text, 1.0, self._traced(trace, 'decision'))
             return
-        param = self.get_parameter
-        labels = {x.strip() for x in param('labels').value.split(',') if x.strip()}
-        loop = Deliberation(
-            heard, candidates, labels | self._recent.labels,
-            budget=Budget(param('max_requests').value, param('max_time_s').value),
-            observe_frames=param('observe_frames').value,
-            frame_rate_hz=param('camera_rate_hz').value, can_look_elsewhere=False,
-            synonyms=self._synonyms)
+        loop = self._deliberation(heard, candidates)
         self.decisions = []
         began = time.monotonic()
         while self._current(generation):

@@ -26,7 +26,9 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 import dataclasses
+import re
 import threading
+import time
 
 from rclpy.action import GoalResponse
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
@@ -83,13 +85,27 @@ PARAMETERS = [
 _POLL_S = 0.01   # how often a goal waiting for the model checks for a stop or a cancel
 
 
+SPECULATION_KEEP_S = 30.0   # a speculative plan nobody asked for by then is dropped
+
+
 @dataclasses.dataclass
 class _Command:
     """One accepted goal: whether it is a stop, and the event that interrupts it (set when a
-    newer goal is accepted, on a cancel-all, or when the node stops serving)."""
+    newer goal is accepted, on a cancel-all, or when the node stops serving). A speculative
+    goal (``key``: its words) is interrupted only by a command with other words."""
 
     stop: bool
     interrupt: threading.Event = dataclasses.field(default_factory=threading.Event)
+    key: str = ''
+
+
+@dataclasses.dataclass
+class _Speculation:
+    """A plan made from words still being spoken, kept for the command that says them."""
+
+    made: float
+    done: threading.Event = dataclasses.field(default_factory=threading.Event)
+    result: object = None
 
 
 class PlannerNode(ModelNode, LifecycleNode):
@@ -107,6 +123,7 @@ class PlannerNode(ModelNode, LifecycleNode):
         self._order_lock = threading.Lock()   # acceptance order: who interrupts whom
         self._send_lock = threading.Lock()      # check "still the newest" and send, as one
         self._model_thread = ThreadPoolExecutor(1, thread_name_prefix='planner_model')
+        self._speculations: dict[str, _Speculation] = {}   # words -> plan (speculative goals)
         declare(self, PARAMETERS, self.check_tier, apply=self._apply)
         self.watch_health('edge_agent: planner', 'planner')
         self._stats, self._errors = self.health.counters, self.health.problems
@@ -226,13 +243,17 @@ class PlannerNode(ModelNode, LifecycleNode):
         return GoalResponse.ACCEPT
 
     def _on_accepted(self, goal_handle) -> None:
-        """Interrupt every goal accepted before this one (a stop is never interrupted)."""
-        stop = self._is_stop(goal_handle.request)
+        """Interrupt every goal accepted before this one (a stop is never interrupted; a
+        speculative goal interrupts nothing, and only a command with other words ends it)."""
+        request = goal_handle.request
+        stop, key = self._is_stop(request), _key(request.command)
         with self._order_lock:
-            for older in self._commands.values():
-                if not older.stop:
-                    older.interrupt.set()
-            self._commands[bytes(goal_handle.goal_id.uuid)] = _Command(stop)
+            if not request.speculative:
+                for older in self._commands.values():
+                    if not older.stop and not (older.key and older.key == key):
+                        older.interrupt.set()
+            self._commands[bytes(goal_handle.goal_id.uuid)] = _Command(
+                stop, key=key if request.speculative else '')
         goal_handle.execute()
 
     def _execute(self, goal_handle):
@@ -255,7 +276,9 @@ class PlannerNode(ModelNode, LifecycleNode):
         def interrupted() -> bool:
             return command.interrupt.is_set() or goal_handle.is_cancel_requested
 
-        result = self._plan(text, interrupted)
+        if goal_handle.request.speculative:
+            return self._speculate(goal_handle, text, interrupted)
+        result = self._speculated(text, interrupted) or self._plan(text, interrupted)
         if result is None or (interrupted() and not command.stop):
             return self._ended(goal_handle, None, None if interrupted() else 'planner not active')
         self._commands_in.processed(result.plan.planning_time)
@@ -293,6 +316,62 @@ class PlannerNode(ModelNode, LifecycleNode):
         goal_handle.abort()
         return ExecuteCommand.Result(plan=plan, success=False,
                                      message='preempted by a newer command')
+
+    # -- speculative planning ----------------------------------------------------------------
+    def _speculate(self, goal_handle, text: str, interrupted):
+        """Plan ``text`` (words still being spoken) and keep the plan for the command that
+        says them; nothing is published or executed. Rules plans are instant: not kept."""
+        key, now = _key(text), time.monotonic()
+        with self._order_lock:
+            for old in [k for k, v in self._speculations.items()
+                        if now - v.made > SPECULATION_KEEP_S]:
+                del self._speculations[old]
+            known = key in self._speculations
+            if not known:
+                speculation = self._speculations[key] = _Speculation(now)
+        if known:
+            goal_handle.succeed()
+            return ExecuteCommand.Result(success=True, message='already speculated')
+        planner = self.engines.engine
+        result = None
+        if planner is not None and planner.quick(text, self._world()) is None:
+            result = self._plan(text, interrupted)
+            self._stats['speculative_plans'] += 1
+        speculation.result = result
+        speculation.done.set()
+        if result is None:
+            with self._order_lock:
+                self._speculations.pop(key, None)
+            goal_handle.abort()
+            return ExecuteCommand.Result(success=False, message='nothing kept (rules plan it at '
+                                         'once, or interrupted)')
+        goal_handle.succeed()
+        return ExecuteCommand.Result(plan=plan_to_msg(result.plan, self.get_clock().now()
+                                                      .to_msg()),
+                                     success=True, message='speculative plan kept')
+
+    def _speculated(self, text: str, interrupted):
+        """The plan a speculative goal made for these words (waiting for it to finish), when
+        it is still valid in the world as it is now; else None."""
+        with self._order_lock:
+            speculation = self._speculations.pop(_key(text), None)
+        if speculation is None:
+            return None
+        while not speculation.done.wait(_POLL_S):
+            if interrupted():
+                return None
+        result = speculation.result
+        if result is None:
+            return None
+        try:
+            self._skills.validate(result.plan, self._world())
+        except ValueError as exc:   # the world changed under it: plan again
+            self._stats['speculation_discarded'] += 1
+            self.get_logger().info(f'speculative plan for {text!r} no longer valid: {exc}')
+            return None
+        self._stats['speculation_used'] += 1
+        result.plan.notes.append('planned while the command was being spoken')
+        return result
 
     def _plan(self, text: str, interrupted):
         """The plan result for ``text``: at once when no model is needed, else from the model
@@ -366,6 +445,11 @@ class PlannerNode(ModelNode, LifecycleNode):
             return False, 'canceled', 'canceled'
         result = answer.result().result
         return bool(result.success), result.outcome, result.message
+
+
+def _key(text: str) -> str:
+    """Words of a command as speculation matches them (case, spaces, punctuation aside)."""
+    return ' '.join(re.findall(r"[a-z0-9']+", text.lower()))
 
 
 def main(args=None) -> int:

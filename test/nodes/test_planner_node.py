@@ -191,3 +191,66 @@ def test_stop_interrupts_the_model_and_every_queued_command(ros_context, executo
     # the model still plans afterwards
     after = wait_future(run_goal(client, MODEL_COMMANDS[0]).get_result_async(), timeout=60)
     assert after.result.plan.planner_backend != 'guard'
+
+
+def test_a_speculative_plan_waits_for_the_same_words_and_never_runs_alone(ros_context,
+                                                                          executor):
+    """Speculative planning: words heard at a pause are planned at once (SmolLM2, a real
+    model), nothing is published or executed; the command with the same words takes that plan
+    instead of planning again; a command with other words interrupts a running speculation."""
+    planner = start_planner(ros_context, executor, namespace='/speculate', initial_tier=1)
+    probe = executor.add(Node('speculate_probe', namespace='/speculate', context=ros_context))
+    plans: list[Plan] = []
+    probe.create_subscription(Plan, 'agent/plan', plans.append, 10)
+    client = ActionClient(probe, ExecuteCommand, 'agent/execute_command')
+    wait_for(client.server_is_ready, message='the execute_command server')
+    words = 'I need you in the bedroom'
+    speculated = wait_future(wait_future(client.send_goal_async(ExecuteCommand.Goal(
+        command=words, speculative=True))).get_result_async(), timeout=120).result
+    assert speculated.success and speculated.message == 'speculative plan kept'
+    assert planner._stats['speculative_plans'] == 1
+    assert plans == []                                   # nothing published, nothing ran
+    assert planner.health.inputs['agent/execute_command'].latency_s() is None
+    # the final transcript says the same words (other case and punctuation): that plan
+    final = wait_future(run_goal(client, 'I need you in the bedroom.').get_result_async(),
+                        timeout=60).result
+    assert final.success, final.message
+    assert planner._stats['speculation_used'] == 1
+    assert [s.skill for s in final.plan.steps] == [s.skill for s in speculated.plan.steps]
+    wait_for(lambda: plans, message='the plan on agent/plan')
+    assert [s.skill for s in plans[-1].steps] == [s.skill for s in speculated.plan.steps]
+    # a speculation still planning ends when a command with other words arrives
+    running = wait_future(client.send_goal_async(ExecuteCommand.Goal(
+        command='what is the weather tomorrow', speculative=True)))
+    wait_for(lambda: 'what is the weather tomorrow' in planner._speculations,
+             message='the speculation to start')
+    other = wait_future(run_goal(client, 'go to the office').get_result_async(), timeout=60)
+    assert other.result.success
+    ended = wait_future(running.get_result_async(), timeout=60).result
+    assert not ended.success and planner._stats['speculation_used'] == 1
+
+
+def test_the_agent_speculates_on_words_at_a_pause(ros_context, executor):
+    """A partial transcript at a pause reaches the agent, which asks the planner to plan it
+    speculatively; the final with the same words is executed with that plan."""
+    from edge_agent.msg import Transcript
+    from edge_agent.nodes.agent import AgentNode
+
+    planner = start_planner(ros_context, executor, namespace='/pause', initial_tier=1)
+    agent = executor.activate(AgentNode(context=ros_context, namespace='/pause'))
+    probe = executor.add(Node('pause_probe', namespace='/pause', context=ros_context))
+    plans: list[Plan] = []
+    probe.create_subscription(Plan, 'agent/plan', plans.append, 10)
+    transcripts = probe.create_publisher(Transcript, 'speech/transcript', 10)
+    wait_for(lambda: transcripts.get_subscription_count()
+             and agent._action_clients['execute'].server_is_ready(),
+             message='the agent and its planner')
+    transcripts.publish(Transcript(text='I need you in the bedroom.', at_pause=True,
+                                   confidence=0.9))
+    wait_for(lambda: planner._stats['speculative_plans'] == 1, timeout=120,
+             message='the speculative plan')
+    assert plans == [] and agent.health.counters['speculative_plans_asked'] == 1
+    transcripts.publish(Transcript(text='I need you in the bedroom.', is_final=True,
+                                   confidence=0.9))
+    wait_for(lambda: plans, timeout=60, message='the plan of the final transcript')
+    assert planner._stats['speculation_used'] == 1
