@@ -4,7 +4,9 @@ prefix in the KV cache, and peak memory. Commands are ones the rule parser canno
 every one reaches the model. Usage: python -m edge_agent.bench planner [--repeats N]
 """
 import argparse
+import json
 import statistics
+import sys
 import time
 
 from edge_agent.bench.common import peak_rss_mb, percentile
@@ -62,7 +64,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--repeats', type=int, default=2)
     parser.add_argument('--models', default='qwen2.5-coder-0.5b-q4km,smollm2-135m-q4_1')
+    parser.add_argument('--json', help='also write the results to this file')
     args = parser.parse_args()
+    results = []
     catalog = SkillCatalog()
     world = catalog.world(['red cup', 'blue cup', 'green ball', 'yellow box'],
                           labels=['cup', 'ball', 'box'])
@@ -80,6 +84,10 @@ def main():
               f'{statistics.median(cold_t):>13.2f}'
               f'{statistics.median(cold_t) / statistics.median(reuse_t):>10.2f}x'
               f'{rate:>7.0f}{direct:>13.0f}{rate / direct:>7.2f}')
+        results.append({'model': name, 'plan_p50_s': statistics.median(reuse_t),
+                        'plan_p95_s': percentile(reuse_t, 18),
+                        'no_reuse_p50_s': statistics.median(cold_t), 'tok_s': rate,
+                        'direct_tok_s': direct, 'ratio': rate / direct})
     rules = Planner(catalog, [])
     times = []
     for _ in range(200):
@@ -88,7 +96,12 @@ def main():
     print(f'{"rules (simple command)":<26}{statistics.median(times) * 1e3:>9.2f}ms'
           f'{percentile(times, 18) * 1e3:>6.2f}ms')
     print(f'peak RSS {peak_rss_mb():.0f} MB')
+    if args.json:
+        with open(args.json, 'w') as f:
+            json.dump({'rows': results, 'rules_p50_ms': statistics.median(times) * 1e3,
+                       'peak_rss_mb': peak_rss_mb()}, f, indent=1)
+    return 0
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

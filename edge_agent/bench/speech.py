@@ -172,6 +172,7 @@ def main() -> int:
     parser.add_argument('--modes', default='off,pause,on',
                         help='off: as before (no pause decode); pause: decode at a pause and '
                         'reuse it as the final; on: and end early on a whole command')
+    parser.add_argument('--json', help='also write the results to this file')
     parser.add_argument('-v', '--verbose', action='store_true', help='latency of every clip')
     parser.add_argument('--cpu-threads', type=int, default=0,
                         help="the speech node's decoder threads (0 = all cores)")
@@ -188,6 +189,7 @@ def main() -> int:
     print(f'{"tier":<5}{"model":<17}{"beam":>5}{"RTF direct":>11}{"RTF node":>10}'
           f'{"ratio":>7}{"mode":>10}{"EoS->final p50":>15}{"p95":>7}{"WER":>6}'
           f'{"ended early":>12}{"false early":>12}{"peak MB":>9}')
+    results = []
     for tier in args.tiers.split(','):
         for mode in args.modes.split(','):
             out = subprocess.run([sys.executable, '-m', 'edge_agent.bench.speech', '--one',
@@ -197,6 +199,7 @@ def main() -> int:
                 print(out.stderr[-2000:])
                 return 1
             r = json.loads(out.stdout.strip().splitlines()[-1])
+            results.append(r)
             print(f'{r["tier"]:<5}{r["model"]:<17}{r["beam"]:>5}{r["rtf_direct"]:>11.3f}'
                   f'{r["rtf_pipeline"]:>10.3f}{r["overhead_ratio"]:>7.2f}{mode:>10}'
                   f'{r["latency_p50"]:>14.2f}s{r["latency_p95"]:>6.2f}s{r["wer"]:>6.2f}'
@@ -209,6 +212,9 @@ def main() -> int:
     print('EoS->final: from publishing the chunk where speech ends to receiving the (first) '
           'final transcript; without early end it includes the 0.5 s of silence the VAD waits '
           'for (min_silence_s). false early: paused pairs that came out as two finals.')
+    if args.json:
+        with open(args.json, 'w') as f:
+            json.dump(results, f, indent=1)
     return 0
 
 

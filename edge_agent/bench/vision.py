@@ -6,6 +6,7 @@ and peak memory.
 Usage: python -m edge_agent.bench vision [HELDOUT.npz] [--backend onnxruntime|tensorrt|opencv]
 """
 import argparse
+import json
 import pathlib
 import statistics
 import sys
@@ -27,7 +28,9 @@ def main() -> int:
     parser.add_argument('heldout', nargs='?', type=pathlib.Path,
                         default=ROOT / 'test' / 'data' / 'vision' / 'heldout.npz')
     parser.add_argument('--backend', default='onnxruntime', choices=BACKENDS)
+    parser.add_argument('--json', help='also write the results to this file')
     args = parser.parse_args()
+    rows = []
     path = args.heldout
     data = np.load(path, allow_pickle=True)
     images, truths = data['images'], list(data['boxes'])
@@ -56,7 +59,13 @@ def main() -> int:
         f95 = statistics.quantiles(full, n=20)[18] * 1e3
         print(f'{tier.index:<5}{entry["model"]:<20}{detector.input_size:>6}{m_ap:>8.3f}'
               f'{b50:>12.1f}{f50:>12.1f}{f95:>8.1f}{1e3 / f50:>6.0f}{f50 / b50:>7.2f}')
+        rows.append({'tier': tier.index, 'model': entry['model'], 'provider': detector.provider,
+                     'input': detector.input_size, 'map50': m_ap, 'bare_p50_ms': b50,
+                     'node_p50_ms': f50, 'node_p95_ms': f95, 'ratio': f50 / b50})
     print(f'peak RSS {peak_rss_mb():.0f} MB')
+    if args.json:
+        with open(args.json, 'w') as f:
+            json.dump({'rows': rows, 'peak_rss_mb': peak_rss_mb()}, f, indent=1)
     return 0
 
 

@@ -1,17 +1,28 @@
-"""The `edge-agent` command: one module per command group (demo, up, trace, bag/replay,
-doctor, models, planner, thermal, vision); this module builds the parser and turns errors into
-one line and an exit status."""
+"""The `edge-agent` command: one module per command group (demo, up, trace, bench,
+bag/replay, doctor, models, planner, thermal, vision); this module builds the parser and turns
+errors into one line and an exit status."""
 from __future__ import annotations
 
 import argparse
 import sys
 
-from edge_agent.cli import bags, demo, doctor, models, planner, thermal, trace, up, vision
+from edge_agent.cli import (
+    bags,
+    bench,
+    demo,
+    doctor,
+    models,
+    planner,
+    thermal,
+    trace,
+    up,
+    vision,
+)
 from edge_agent.core.errors import EdgeAgentError
 
 __all__ = ['build_parser', 'main']
 
-GROUPS = (demo, up, trace, bags, doctor, models, planner, thermal, vision)
+GROUPS = (demo, up, trace, bench, bags, doctor, models, planner, thermal, vision)
 
 
 def build_parser() -> argparse.ArgumentParser:
