@@ -176,11 +176,12 @@ def targets(benchmarks: dict) -> list[dict]:
     transport = _result(benchmarks, 'transport')
     if transport:
         ratio = transport.get('latency_ratio')
-        add('shared-memory profile vs default, 640x480 images (latency p50)', '>= 3x faster',
-            f'{ratio:.2f}x' if ratio else '-', ratio is not None and ratio >= 3,
-            f'images delivered: {transport["delivered_ratio"]:.1f}x more with shared memory '
-            f'({transport["rows"][1]["received"]} vs {transport["rows"][0]["received"]} of '
-            f'{transport["rows"][0]["images"]})')
+        rows_t = transport['rows']
+        add('shared-memory profile vs default, 640x480 images (reliable, latency p50)',
+            '>= 3x faster', f'{ratio:.2f}x' if ratio else '-', ratio is not None and ratio >= 3,
+            f'best effort, as the camera publishes: {rows_t[1]["received"]} vs '
+            f'{rows_t[0]["received"]} of {rows_t[0]["images"]} images delivered '
+            f'({transport["delivered_ratio"]:.0f}x)')
     return rows
 
 
