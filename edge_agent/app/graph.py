@@ -56,6 +56,8 @@ ARGUMENTS: tuple[Argument, ...] = (
              'sim/run_skill); use with robot:=sim use_sim_time:=true.'),
     Argument('vision_model', '', "YOLO-family ONNX model (or TensorRT .engine) for the vision "
              "node; empty = the project's detector from the tier catalog."),
+    Argument('vision_model_sha256', '', 'Expected SHA-256 of vision_model; a file that differs '
+             'is refused, named; empty = not checked.'),
     Argument('vision_backend', 'auto', 'Vision backend: auto (TensorRT when available, else ONNX '
              'Runtime), tensorrt, onnxruntime or opencv.'),
     Argument('shm_profile', 'true', 'Use the Fast DDS profile with a 10 MB shared-memory segment '
@@ -88,7 +90,9 @@ NODES: tuple[NodeSpec, ...] = (
              lifecycle=False, condition='mic'),
     NodeSpec('speech', 'edge_agent.nodes.speech', 'SpeechNode'),
     NodeSpec('vision', 'edge_agent.nodes.vision', 'VisionNode',
-             from_arguments=(('model_path', 'vision_model'), ('backend', 'vision_backend'))),
+             from_arguments=(('model_path', 'vision_model'),
+                             ('model_sha256', 'vision_model_sha256'),
+                             ('backend', 'vision_backend'))),
     NodeSpec('skill_executor', 'edge_agent.nodes.skill_executor', 'SkillExecutorNode',
              from_arguments=(('adapter', 'robot'),)),
     NodeSpec('planner', 'edge_agent.nodes.planner', 'PlannerNode'),

@@ -20,7 +20,7 @@ from std_msgs.msg import ColorRGBA
 from edge_agent.action import Observe
 from edge_agent.core.config.tiers import TierCatalog
 from edge_agent.core.errors import EdgeAgentError
-from edge_agent.core.models import ModelCatalog
+from edge_agent.core.models import ModelCatalog, check_sha256
 from edge_agent.core.vision import (
     BACKENDS,
     DEFAULT_PROVIDERS,
@@ -52,6 +52,9 @@ PARAMETERS = [
     Param('model_path', '', 'YOLO-family ONNX model ([1,N,5+C], [1,4+C,N] or [1,N,6] output) or '
           "TensorRT engine; empty = the tier catalog's model for the current tier.",
           read_only=True),
+    Param('model_sha256', '', 'Expected SHA-256 of model_path (64 hex digits); the file is '
+          'hashed before every load and refused, named, when it differs; empty = not checked '
+          '(catalog models are always verified against the manifest).', read_only=True),
     *tier_parameters(initial=0),
     Param('labels_file', '', "Class names, one per line; empty = the model's metadata.",
           read_only=True),
@@ -162,6 +165,8 @@ class VisionNode(ModelNode, LifecycleNode):
     def _load_tier(self, index: int) -> Detector:
         entry = self._tiers[index].modalities.get('vision') or {}
         own_model = self.get_parameter('model_path').value
+        if own_model:
+            check_sha256(own_model, self.get_parameter('model_sha256').value)
         path = own_model or str(self._models.path(entry['model']))
         labels_file = self.get_parameter('labels_file').value
         detector = Detector(

@@ -17,6 +17,7 @@ from edge_agent.core.models import (
     ModelError,
     ModelIntegrityError,
     ModelMissingError,
+    check_sha256,
 )
 
 
@@ -139,6 +140,52 @@ def test_damaged_joined_file_is_detected_and_rebuilt(fake):
     path.write_bytes(b'short')
     with pytest.raises(ModelIntegrityError, match='has 5 bytes'):
         fake.path('split-llm')
+
+
+def test_corruption_with_the_mtime_put_back_is_still_found(fake):
+    """The issue's case: a file changed after install, its size and mtime restored (as
+    ``touch -r`` or a careful tool would), must not pass on its old stamp."""
+    path = fake.assemble('split-llm')
+    before = path.stat()
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x40
+    with open(path, 'r+b') as fh:   # in place: same inode, same size
+        fh.write(bytes(data))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert (path.stat().st_size, path.stat().st_mtime_ns) == (before.st_size,
+                                                              before.st_mtime_ns)
+    with pytest.raises(ModelIntegrityError, match=r'SHA-256 mismatch for .*model\.gguf'):
+        fake.path('split-llm')
+    status = fake.status('split-llm')
+    assert status.present and not status.verified and 'model.gguf' in status.message
+
+
+def test_stamp_spares_the_rehash_only_for_an_untouched_file(fake, monkeypatch):
+    path = fake.assemble('split-llm')
+    hashed: list[pathlib.Path] = []
+    original = ModelCatalog._hash_file
+    monkeypatch.setattr(ModelCatalog, '_hash_file',
+                        lambda self, p, *a: hashed.append(p) or original(self, p, *a))
+    fake.path('split-llm')
+    assert hashed == []            # unchanged since its last full hash: the stamp vouches
+    os.chmod(path, 0o644)          # metadata only, but the ctime moves: hash again
+    fake.path('split-llm')
+    assert hashed == [path]
+    fake.verify('split-llm', full=True)
+    assert hashed == [path, path]   # full always hashes
+
+
+def test_expected_sha256_of_a_user_file(tmp_path):
+    model = tmp_path / 'mine.onnx'
+    model.write_bytes(b'onnx bytes')
+    check_sha256(model, _sha(b'onnx bytes').upper())   # any case
+    check_sha256(model, '')                           # no expectation: nothing to check
+    with pytest.raises(ModelIntegrityError, match=r'mine\.onnx: SHA-256 is .*, expected 0+'):
+        check_sha256(model, '0' * 64)
+    with pytest.raises(ModelIntegrityError, match='not a SHA-256'):
+        check_sha256(model, 'abc')
+    with pytest.raises(ModelMissingError, match=r'nope\.onnx does not exist'):
+        check_sha256(tmp_path / 'nope.onnx', '0' * 64)
 
 
 def test_unknown_name_lists_known_models(fake):

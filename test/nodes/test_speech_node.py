@@ -220,3 +220,43 @@ def test_audio_backlog_overflow_is_counted_and_the_stream_goes_on(ros_context, e
     play(pub, np.concatenate([load('stop'), np.zeros(16000, np.float32)]))
     wait_for(lambda: any(t.is_final for t in got), message='a transcript after the overflow')
     assert [t for t in got if t.is_final][0].text.lower().startswith('stop')
+
+
+def test_corrupted_model_is_refused_named_and_the_node_falls_back(ros_context, executor,
+                                                                   tmp_path, monkeypatch):
+    """A tier-0 model damaged after install (in place, size and mtime put back, as the issue
+    found it passing) is refused with the file named; the node comes up on tier 1 and says so
+    on /diagnostics for as long as it serves the fallback."""
+    import os
+    import shutil
+
+    from edge_agent.core.models import ModelCatalog, default_cache_dir
+
+    cache = tmp_path / 'models'
+    shutil.copytree(default_cache_dir() / 'whisper-base', cache / 'whisper-base')
+    ModelCatalog(cache_dir=cache).path('whisper-base')   # verified: the stamp is written
+    weights = cache / 'whisper-base' / 'model.bin'
+    before = weights.stat()
+    with open(weights, 'r+b') as fh:
+        fh.seek(before.st_size // 2)
+        byte = fh.read(1)
+        fh.seek(before.st_size // 2)
+        fh.write(bytes([byte[0] ^ 0xFF]))
+    os.utime(weights, ns=(before.st_atime_ns, before.st_mtime_ns))
+    monkeypatch.setenv('EDGE_AGENT_MODEL_DIR', str(cache))
+
+    node = start_speech(ros_context, executor, tier=0)
+    assert node.engines.key == 1, node.engines.key
+    probe = executor.add(Node('fallback_probe', context=ros_context))
+    statuses = []
+    probe.create_subscription(DiagnosticArray, '/diagnostics', lambda m: statuses.extend(
+        s for s in m.status if s.name == 'edge_agent: speech'), 10)
+    wait_for(lambda: len(statuses) >= 2, timeout=30, message="speech's /diagnostics")
+    for status in (statuses[0], statuses[-1]):   # the fallback lasts, not one report's
+        assert status.level == b'\x01'
+        assert 'tier 0 did not load' in status.message, status.message
+        assert f'SHA-256 mismatch for {weights}' in status.message, status.message
+        assert 'fell back to tier 1' in status.message, status.message
+    later = statuses[-1]
+    values = {v.key: v.value for v in later.values}
+    assert values['tier'] == '1'

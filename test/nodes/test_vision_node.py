@@ -149,6 +149,26 @@ def test_corrupt_or_missing_model_fails_activation_clearly(ros_context, tmp_path
             node.destroy_node()
 
 
+def test_model_sha256_refuses_a_replaced_model_naming_it(ros_context, tmp_path):
+    import hashlib
+
+    model = make_model(tmp_path / 'mine.onnx')
+    right = hashlib.sha256(model.read_bytes()).hexdigest()
+    for expected, outcome in (('0' * 64, TransitionCallbackReturn.FAILURE),
+                              (right.upper(), TransitionCallbackReturn.SUCCESS)):
+        node = VisionNode(context=ros_context, parameter_overrides=[
+            Parameter('model_path', value=str(model)),
+            Parameter('model_sha256', value=expected)])
+        try:
+            assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS
+            assert node.trigger_activate() == outcome
+            if outcome == TransitionCallbackReturn.FAILURE:
+                assert f'{model}: SHA-256 is {right}' in node.failure_reason, \
+                    node.failure_reason
+        finally:
+            node.destroy_node()
+
+
 def test_observe_by_duration_with_region_and_cancel(ros_context, executor, tmp_path):
     from action_msgs.msg import GoalStatus
     from sensor_msgs.msg import RegionOfInterest

@@ -15,6 +15,7 @@ from edge_agent.core.models.manifest import (  # noqa: F401
 )
 from edge_agent.core.models.verify import (  # noqa: F401
     CHUNK_BYTES,
+    check_sha256,
     progress_bar,
     sha256_file,
 )
@@ -29,6 +30,7 @@ __all__ = [
     'ModelPart',
     'ModelSpec',
     'ModelStatus',
+    'check_sha256',
     'default_cache_dir',
     'default_manifest_path',
     'progress_bar',

@@ -2,8 +2,14 @@
 
 Models ship inside PyPI packages, some split into parts. The catalog joins parts into a cache
 folder, checks every file against its SHA-256, and resolves a model name to a verified local
-path. A file that was verified once is remembered by size and modification time, so resolving is
-cheap; ``verify(full=True)`` hashes again.
+path. A file is hashed in full before it is first loaded; after that a stamp may vouch for it
+(``_fingerprint``): its device, inode, size, modification time and inode change time (ctime) as
+they were right after its last full hash. Any write, truncation, rename over it, chmod or
+``touch`` changes the ctime, and no unprivileged call can set the ctime back (``utime`` sets it
+to now), so restoring the mtime after a change does not fool it the way a size-and-mtime
+stamp was fooled. What it cannot see: a change below the file system (bit rot, raw block
+writes) and root resetting the system clock; ``verify(full=True)`` (``edge-agent models verify
+--full``, ``doctor --full``) hashes again.
 """
 from __future__ import annotations
 
@@ -133,8 +139,9 @@ class ModelCatalog:
 
     @staticmethod
     def _fingerprint(path: pathlib.Path) -> list:
+        """What proves a file unchanged since its last full hash (see the module docstring)."""
         st = path.stat()
-        return [str(path), st.st_size, st.st_mtime_ns]
+        return [str(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
 
     def _hash_file(self, path: pathlib.Path, progress, label: str) -> str:
         return sha256_file(path, progress, label)

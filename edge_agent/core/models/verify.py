@@ -1,12 +1,16 @@
-"""SHA-256 of model files, read in chunks with an optional progress bar.
+"""SHA-256 of model files, read in chunks with an optional progress bar; the check of a
+user-supplied model file against the SHA-256 its user expects.
 """
 from __future__ import annotations
 
 import hashlib
 import os
 import pathlib
+import re
 
-__all__ = ['CHUNK_BYTES', 'progress_bar', 'sha256_file']
+from edge_agent.core.models.manifest import ModelIntegrityError, ModelMissingError
+
+__all__ = ['CHUNK_BYTES', 'check_sha256', 'progress_bar', 'sha256_file']
 
 
 CHUNK_BYTES = 4 * 1024 * 1024
@@ -38,3 +42,20 @@ def progress_bar(progress, total: int, desc: str):
     if progress is None:
         return _NullBar()
     return progress(total=total, desc=desc, unit='B', unit_scale=True, unit_divisor=1024)
+
+
+def check_sha256(path: str | os.PathLike, expected: str) -> None:
+    """Hash ``path`` in full and raise ModelIntegrityError, naming the file, unless it is
+    ``expected`` (hex, any case); an empty ``expected`` checks nothing."""
+    expected = (expected or '').strip().lower()
+    if not expected:
+        return
+    if not re.fullmatch(r'[0-9a-f]{64}', expected):
+        raise ModelIntegrityError(f'{expected!r} is not a SHA-256 (64 hex digits) for {path}')
+    path = pathlib.Path(path)
+    if not path.is_file():
+        raise ModelMissingError(f'model file {path} does not exist')
+    actual = sha256_file(path)
+    if actual != expected:
+        raise ModelIntegrityError(f'{path}: SHA-256 is {actual}, expected {expected}; the file '
+                                  'is not the one configured (damaged or replaced)')

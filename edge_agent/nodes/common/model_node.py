@@ -39,7 +39,9 @@ class ModelNode(ReportsHealth, OwnedEntities, TierFollower):
         engine = self.engines.engine
         model = None if engine is None else {**self.model_facts(engine),
                                              'tier': self.engines.key}
-        return self.health.report(model=model, needs_model=True,
+        # serving a fallback tier is a lasting WARN, not one report's problem
+        fallback = [self.tier_fallback] if model is not None and self.tier_fallback else []
+        return self.health.report(model=model, needs_model=True, warnings=fallback,
                                   ok_message=f'tier {self.engines.key}')
 
     def on_activate(self, state) -> TransitionCallbackReturn:

@@ -15,7 +15,7 @@ from edge_agent.core.hotswap import HotSwap, SwapReport
 from edge_agent.nodes.common.params import Param
 from edge_agent.nodes.common.qos import LATCHED
 
-__all__ = ['MAX_TIERS', 'TierFollower', 'tier_parameters']
+__all__ = ['MAX_TIERS', 'TierFollower', 'fallback_order', 'tier_parameters']
 
 MAX_TIERS = 64
 
@@ -30,6 +30,14 @@ def tier_parameters(initial: int) -> list[Param]:
     ]
 
 
+def fallback_order(index: int, count: int, serving: bool) -> list[int]:
+    """Tiers to try for ``index`` of ``count``: it, then each cheaper one; while no engine
+    serves (``serving`` False) also the richer ones, nearest first, so a node with any
+    loadable model comes up rather than not at all."""
+    cheaper = list(range(index, count))
+    return cheaper if serving else cheaper + list(range(index - 1, -1, -1))
+
+
 class TierFollower:
     """Mixin for model lifecycle nodes; see the module docstring.
 
@@ -40,6 +48,7 @@ class TierFollower:
 
     _tiers = None
     _governor_tier: int | None = None
+    tier_fallback: str = ''   # why the node serves another tier than asked for; '' = as asked
 
     def init_tiers(self) -> None:
         """Call in __init__, before parameters can be set."""
@@ -87,28 +96,42 @@ class TierFollower:
     # -- swapping -------------------------------------------------------------------------------
     def switch_tier(self, index, force: bool = False) -> bool:
         """Load tier ``index`` (clamped to the catalog) and switch to it; True when an engine
-        serves afterwards (the new one, or the old one when the new one failed to load)."""
+        serves afterwards. A tier whose model does not load (missing, corrupted, refused) is
+        reported and the next one in ``fallback_order`` is tried: cheaper tiers first, then,
+        only while nothing serves (activation), richer ones; the fallback is logged and
+        stays on /diagnostics."""
         if index is None or self._tiers is None:
             return False
         index = max(0, min(int(index), len(self._tiers) - 1))
         name = self.get_name()
-        try:
-            report: SwapReport | None = self.engines.swap(
-                index, lambda: self._load_tier(index), force=force)
-        except Exception as exc:  # noqa: BLE001 - a model that fails to load is reported
-            self._tier_error(f'{name} tier {index} unavailable: {exc}')
-            return self.engines.engine is not None
-        for error in self.engines.close_errors:
-            self._tier_error(error)
-        self.engines.close_errors.clear()
-        if report is None:
+        failed = ''   # why the requested tier did not load
+        for candidate in fallback_order(index, len(self._tiers),
+                                        serving=self.engines.engine is not None):
+            try:
+                report: SwapReport | None = self.engines.swap(
+                    candidate, lambda c=candidate: self._load_tier(c), force=force)
+            except Exception as exc:  # noqa: BLE001 - a model that fails to load is reported
+                self._tier_error(f'{name} tier {candidate} unavailable: {exc}')
+                failed = failed or str(exc)
+                continue
+            for error in self.engines.close_errors:
+                self._tier_error(error)
+            self.engines.close_errors.clear()
+            self.tier_fallback = '' if candidate == index else (
+                f'tier {index} did not load ({failed}); fell back to tier {candidate} '
+                f'({self._tiers[candidate].name})')
+            if self.tier_fallback:
+                self.get_logger().warning(f'{name}: {self.tier_fallback}')
+            if report is None:
+                return True
+            engine = self.engines.engine
+            self._swapped(candidate, engine)
+            self.get_logger().info(
+                f'{name} tier {candidate} ({self._tiers[candidate].name}): '
+                f'{self._describe(engine)}; loaded in {report.load_s:.2f} s, switched in '
+                f'{report.switch_s:.3f} s')
             return True
-        engine = self.engines.engine
-        self._swapped(index, engine)
-        self.get_logger().info(
-            f'{name} tier {index} ({self._tiers[index].name}): {self._describe(engine)}; '
-            f'loaded in {report.load_s:.2f} s, switched in {report.switch_s:.3f} s')
-        return True
+        return self.engines.engine is not None
 
     def release_engine(self) -> None:
         """Close the engine (on deactivate, cleanup, shutdown)."""
