@@ -1,8 +1,9 @@
 """Launch the edge_agent graph: `ros2 launch edge_agent agent.launch.py [namespace:=robot1]`.
 
-Starts the thermal governor, speech, vision, skill executor, planner, agent and speaker nodes,
-and the microphone with mic:=true. robot:=nav2 drives a Nav2 robot (navigate_to as
-NavigateToPose goals, poses from config/places.yaml) instead of the dry run;
+Starts the supervisor, thermal governor, speech, vision, skill executor, planner, agent and
+speaker nodes, and the microphone with mic:=true; every node is respawned when it dies, and the
+supervisor reports each one's state and restarts on /diagnostics. robot:=nav2 drives a Nav2
+robot (navigate_to as NavigateToPose goals, poses from config/places.yaml) instead of the dry run;
 vision_model:=/path/model.onnx (or a TensorRT .engine) runs your own YOLO export instead of
 the tiers; vision_backend:=tensorrt|onnxruntime|opencv picks the vision backend;
 shm_profile:=false keeps the middleware's default transport settings.
@@ -19,7 +20,14 @@ from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node
 from launch_ros.substitutions import FindPackageShare
 
-from edge_agent.app.graph import ARGUMENTS, DDS_PROFILE, NODES, dds_profile_env, node_parameters
+from edge_agent.app.graph import (
+    ARGUMENTS,
+    DDS_PROFILE,
+    NODES,
+    RESPAWN_DELAY_S,
+    dds_profile_env,
+    node_parameters,
+)
 
 
 def generate_launch_description():
@@ -39,6 +47,9 @@ def generate_launch_description():
              parameters=[LaunchConfiguration('params_file'),
                          node_parameters(spec, LaunchConfiguration)],
              arguments=['--ros-args', '--log-level', LaunchConfiguration('log_level')],
+             # a node that dies comes back; the supervisor node reports it (and kills a hung
+             # one so that it comes back too)
+             respawn=True, respawn_delay=RESPAWN_DELAY_S,
              condition=IfCondition(LaunchConfiguration(spec.condition)) if spec.condition
              else None)
         for spec in NODES]

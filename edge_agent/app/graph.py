@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 import dataclasses
 
-__all__ = ['ARGUMENTS', 'DDS_PROFILE', 'NODES', 'Argument', 'NodeSpec', 'dds_profile_env',
-           'is_true', 'node_parameters', 'select']
+__all__ = ['ARGUMENTS', 'DDS_PROFILE', 'NODES', 'RESPAWN_DELAY_S', 'Argument', 'NodeSpec',
+           'dds_profile_env', 'is_true', 'node_parameters', 'select']
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,6 +65,9 @@ ARGUMENTS: tuple[Argument, ...] = (
              'the middleware default.'),
 )
 
+# Seconds launch waits before it starts a node that ended again (respawn).
+RESPAWN_DELAY_S = 1.0
+
 # The Fast DDS profile of the graph, relative to the package's share folder.
 DDS_PROFILE = 'config/fastdds_shm.xml'
 
@@ -79,10 +82,12 @@ def dds_profile_env(profile, distro: str | None) -> dict:
     return {variable: profile}
 
 
-# Bring-up order: the simulator when asked for (its /clock drives sim time), the governor (its
-# tier is latched), then the sensors' consumers, the executor before the planner that sends
-# it plans, the agent that drives them last.
+# Bring-up order: the supervisor (it watches the others come up), the simulator when asked for
+# (its /clock drives sim time), the governor (its tier is latched), then the sensors'
+# consumers, the executor before the planner that sends it plans, the agent that drives them
+# last.
 NODES: tuple[NodeSpec, ...] = (
+    NodeSpec('supervisor', 'edge_agent.nodes.supervisor', 'SupervisorNode', lifecycle=False),
     NodeSpec('sim', 'edge_agent.sim.node', 'SimulatorNode', lifecycle=False, condition='sim'),
     NodeSpec('thermal_governor', 'edge_agent.nodes.thermal_governor', 'ThermalGovernor',
              lifecycle=False),

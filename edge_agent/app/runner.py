@@ -98,25 +98,11 @@ class AgentGraph:
         """Build, configure and activate every node in order, then spin; ``on_node(name)`` is
         called as each one comes up. Raises TransitionFailed (and stops what was started) when
         a node does not come up."""
-        import rclpy
-        from rclpy.context import Context
         from rclpy.parameter import Parameter
-        from rclpy.signals import SignalHandlerOptions
 
-        from edge_agent.nodes.common import NodeExecutor
-        from edge_agent.nodes.common.executor import spin_in_thread
         from edge_agent.nodes.common.run import bring_up
 
-        # Fast DDS reads its default profile file once per process, when the first
-        # participant is made: `edge-agent up`, `demo` and `replay` make the first one.
-        for variable, value in self.environment().items():
-            os.environ.setdefault(variable, value)
-        self.context = Context()
-        # The caller owns SIGINT/SIGTERM (edge-agent up turns them into KeyboardInterrupt and
-        # stops the graph in order); rclpy's handlers would shut the context down under it.
-        rclpy.init(context=self.context, signal_handler_options=SignalHandlerOptions.NO,
-                   domain_id=int(os.environ.get('ROS_DOMAIN_ID', '0') or 0))
-        self.executor = NodeExecutor(num_threads=self.num_threads, context=self.context)
+        self._open()
         try:
             for spec in self.specs:
                 params = [Parameter(k, value=v) for k, v in self.parameters(spec).items()]
@@ -131,11 +117,36 @@ class AgentGraph:
                 self.executor.add_node(node)
                 if on_node is not None:
                     on_node(spec.name)
-                if self._thread is None:
-                    self._thread = spin_in_thread(self.executor, 'edge_agent_graph')
+                self._spin()
         except BaseException:
             self.stop()
             raise
+
+    def _open(self) -> None:
+        """The DDS profile's variables, a private context and the executor."""
+        import rclpy
+        from rclpy.context import Context
+        from rclpy.signals import SignalHandlerOptions
+
+        from edge_agent.nodes.common import NodeExecutor
+
+        # Fast DDS reads its default profile file once per process, when the first
+        # participant is made: `edge-agent up`, `demo` and `replay` make the first one.
+        for variable, value in self.environment().items():
+            os.environ.setdefault(variable, value)
+        self.context = Context()
+        # The caller owns SIGINT/SIGTERM (edge-agent up turns them into KeyboardInterrupt and
+        # stops the graph in order); rclpy's handlers would shut the context down under it.
+        rclpy.init(context=self.context, signal_handler_options=SignalHandlerOptions.NO,
+                   domain_id=int(os.environ.get('ROS_DOMAIN_ID', '0') or 0))
+        self.executor = NodeExecutor(num_threads=self.num_threads, context=self.context)
+
+    def _spin(self) -> None:
+        """Spin the executor in a thread, once."""
+        from edge_agent.nodes.common.executor import spin_in_thread
+
+        if self._thread is None:
+            self._thread = spin_in_thread(self.executor, 'edge_agent_graph')
 
     def add(self, node):
         """Spin a further node (a probe, a bag player) with the graph; destroyed by stop()."""

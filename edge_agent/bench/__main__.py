@@ -1,13 +1,13 @@
 """``python -m edge_agent.bench NAME [args]``: run one benchmark (speech, vision, planner, swap,
-thermal, agent, stop, oversized, replay, sim, transport, e2e); ``--help`` after the name lists
-its options. ``edge-agent bench`` runs the suite and writes JSON and markdown."""
+thermal, agent, stop, oversized, replay, sim, transport, e2e, restart); ``--help`` after the
+name lists its options. ``edge-agent bench`` runs the suite and writes JSON and markdown."""
 from __future__ import annotations
 
 import importlib
 import sys
 
 NAMES = ('speech', 'vision', 'planner', 'swap', 'thermal', 'agent', 'stop', 'oversized',
-         'replay', 'sim', 'transport', 'e2e')
+         'replay', 'sim', 'transport', 'e2e', 'restart')
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -40,6 +40,7 @@ def stop_on_signals():
 
 
 def _cmd_up(args) -> int:
+    from edge_agent.app.processes import ProcessGraph
     from edge_agent.app.runner import AgentGraph
     from edge_agent.nodes.common.run import TransitionFailed
 
@@ -47,9 +48,10 @@ def _cmd_up(args) -> int:
     if args.config:
         given['params_file'] = args.config
     nodes = [n.strip() for n in args.nodes.split(',') if n.strip()] if args.nodes else None
-    agent = AgentGraph(given, nodes=nodes)
+    agent = (ProcessGraph if args.processes else AgentGraph)(given, nodes=nodes)
     names = ', '.join(s.name for s in agent.specs)
-    print(f'edge-agent up: starting {names} (Ctrl-C stops)', file=sys.stderr)
+    how = ', each in its own supervised process' if args.processes else ''
+    print(f'edge-agent up: starting {names}{how} (Ctrl-C stops)', file=sys.stderr)
     stopping = stop_on_signals()
     try:
         agent.start(on_node=lambda name: print(f'  {name}: active', file=sys.stderr))
@@ -84,4 +86,7 @@ def add_parser(sub) -> None:
     up.add_argument('--config', help="parameter YAML (default: the package's config/agent.yaml)")
     up.add_argument('--nodes', help='comma-separated node names to start (default: all of the '
                     'launch file\'s; ' + ', '.join(s.name for s in graph.NODES) + ')')
+    up.add_argument('--processes', action='store_true',
+                    help='run each node in its own process, as ros2 launch does, brought up in '
+                    'order and restarted by the supervisor when it dies or hangs')
     up.set_defaults(func=_cmd_up)

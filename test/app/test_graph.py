@@ -126,6 +126,8 @@ def _launched(description, given: dict[str, str]) -> dict:
             # launch_ros types a substitution's text as a YAML scalar
             'parameters': {k: launch_value(_resolve(v, args)) for k, v in values.items()},
             'log_level': _resolve(e.kwargs['arguments'][-1], args)}
+        # every node comes back when it dies (the supervisor reports it)
+        assert e.kwargs['respawn'] is True and e.kwargs['respawn_delay'] > 0, e.kwargs
     return {'declared': declared, 'nodes': nodes, 'env': env}
 
 
@@ -189,7 +191,7 @@ def test_replay_launch_runs_the_agent_launch_with_sim_time_and_plays_the_bag(mon
 
 def test_up_refuses_unknown_nodes_arguments_and_files_with_a_reason():
     with pytest.raises(ConfigError,
-                       match='unknown node.*nope.*the graph has sim, thermal_governor'):
+                       match='unknown node.*nope.*graph has supervisor, sim, thermal_governor'):
         AgentGraph(nodes=['speech', 'nope'])
     with pytest.raises(ConfigError, match='unknown launch argument.*robots'):
         resolve_arguments({'robots': 'nav2'})

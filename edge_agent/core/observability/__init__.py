@@ -1,5 +1,5 @@
-"""What the graph says about itself: each node's input health (/diagnostics) and each command's
-end-to-end trace. No rclpy."""
+"""What the graph says about itself: each node's input health (/diagnostics), each command's
+end-to-end trace, and which nodes serve (supervision). No rclpy."""
 from edge_agent.core.observability.health import (  # noqa: F401
     ERROR,
     OK,
@@ -7,6 +7,10 @@ from edge_agent.core.observability.health import (  # noqa: F401
     HealthReport,
     InputHealth,
     NodeHealth,
+)
+from edge_agent.core.observability.supervision import (  # noqa: F401
+    Member,
+    Supervision,
 )
 from edge_agent.core.observability.trace import (  # noqa: F401
     STAGES,
@@ -20,6 +24,8 @@ __all__ = [
     'WARN',
     'HealthReport',
     'InputHealth',
+    'Member',
     'NodeHealth',
+    'Supervision',
     'stage_latencies',
 ]

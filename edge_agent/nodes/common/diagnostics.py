@@ -9,6 +9,7 @@ before any callback runs: samples lost in the middleware and endpoints whose QoS
 from __future__ import annotations
 
 from edge_agent.core.observability.health import HealthReport, InputHealth, NodeHealth
+from edge_agent.nodes.common.heartbeat import start_heartbeat
 from edge_agent.nodes.common.params import Param, after_set
 
 __all__ = ['STALE_PARAM', 'ReportsHealth', 'diagnostic_array', 'publisher_events',
@@ -93,8 +94,9 @@ class ReportsHealth:
     """Mixin placed before ``OwnedEntities`` (or ``Node``): ``self.health`` on ``/diagnostics``
     every second.
 
-    ``watch_health(name, hardware_id)`` in ``__init__`` (after the parameters are declared),
-    ``own_diagnostics()`` in ``on_configure`` (a plain node: in ``__init__``);
+    ``watch_health(name, hardware_id)`` in ``__init__`` (after the parameters are declared;
+    it also starts the node's heartbeat), ``own_diagnostics()`` in ``on_configure`` (a plain
+    node: in ``__init__``);
     ``health_report()`` may add the model and the node's own warnings."""
 
     def watch_health(self, name: str, hardware_id: str) -> NodeHealth:
@@ -102,6 +104,7 @@ class ReportsHealth:
                  if self.has_parameter(STALE_PARAM.name) else 0.0)
         self.health = NodeHealth(stale)
         self._diagnostic_name, self._hardware_id = name, hardware_id
+        start_heartbeat(self)   # for the supervisor, from now until destroy_node
 
         def apply(params) -> None:
             for p in params:
