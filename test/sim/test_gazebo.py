@@ -104,9 +104,10 @@ def test_bridge_topics_and_types_are_the_mujoco_nodes(ros_context, executor):
         Parameter('width', value=64), Parameter('height', value=48)]))
     probe = executor.add(Node('probe', namespace=namespace, context=ros_context))
     # the MuJoCo node's own extras: ground truth, sim/run_skill (look_at, pick, place), the
-    # usual node topics, and /tf where tf2_msgs is installed (a distro; not on PyPI)
-    own = {f'{namespace}/sim/ground_truth', '/diagnostics', '/rosout', '/parameter_events',
-           '/tf'}
+    # usual node topics (every edge_agent node's heartbeat among them), and /tf where
+    # tf2_msgs is installed (a distro; not on PyPI)
+    own = {f'{namespace}/sim/ground_truth', f'{namespace}/supervision/heartbeat',
+           '/diagnostics', '/rosout', '/parameter_events', '/tf'}
 
     def interface(getter) -> set:
         return {(topic, kinds[0]) for topic, kinds in getter('sim', namespace)
