@@ -7,11 +7,13 @@
 #   scripts/setup.sh            # everything
 #   EDGE_AGENT_VENV=/path ...   # another environment folder (default: <repo>/.venv)
 #   EDGE_AGENT_SKIP_MODELS=1    # do not install the ~800 MB of models
+#   EDGE_AGENT_ROS_DISTRO=jazzy # ROS 2 Jazzy's wheels instead of Kilted's
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${EDGE_AGENT_VENV:-$ROOT/.venv}"
-BUILD="$ROOT/build/venv"
+DISTRO_TAG="${EDGE_AGENT_ROS_DISTRO:+-$EDGE_AGENT_ROS_DISTRO}"   # one build folder per distro
+BUILD="$ROOT/build/venv$DISTRO_TAG"
 STEPS=5
 step() { printf '\n\033[1m[%s/%s] %s\033[0m\n' "$1" "$STEPS" "$2"; }
 die() { printf 'setup.sh: error: %s\n' "$*" >&2; exit 1; }
@@ -41,7 +43,13 @@ else
 fi
 
 step 2 "Python packages: ROS 2 wheels, runtime and test libraries (llama-cpp-python compiles once, minutes)"
-REQS=("$ROOT/requirements/ros-wheels.txt" "$ROOT/requirements/runtime.txt" "$ROOT/requirements/test.txt")
+# EDGE_AGENT_ROS_DISTRO=jazzy takes ROS 2 Jazzy's wheels instead of Kilted's (CI runs both)
+case "${EDGE_AGENT_ROS_DISTRO:-kilted}" in
+  kilted) ROS_REQS="$ROOT/requirements/ros-wheels.txt" ;;
+  jazzy) ROS_REQS="$ROOT/requirements/ros-wheels-jazzy.txt" ;;
+  *) die "EDGE_AGENT_ROS_DISTRO=${EDGE_AGENT_ROS_DISTRO}: PyPI has wheels for kilted and jazzy only" ;;
+esac
+REQS=("$ROS_REQS" "$ROOT/requirements/runtime.txt" "$ROOT/requirements/test.txt")
 STAMP="$VENV/.edge_agent-requirements.sha256"
 WANT="$(cat "${REQS[@]}" | sha256sum | cut -d' ' -f1)"
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$WANT" ]; then
@@ -71,7 +79,7 @@ echo "installed into $VENV (executables: $VENV/lib/edge_agent, $VENV/bin/edge-ag
 # The Nav2 adapter's tests need nav2_msgs' NavigateToPose, which no PyPI wheel has: without a
 # real nav2_msgs, build the stand-in interface (the same definition) from test/fakes/nav2_msgs.
 if ! "$VENV/bin/python" -c 'import nav2_msgs.action' >/dev/null 2>&1; then
-  NAV2_BUILD="$ROOT/build/nav2_msgs"
+  NAV2_BUILD="$ROOT/build/nav2_msgs$DISTRO_TAG"
   mkdir -p "$NAV2_BUILD"
   { cmake -S "$ROOT/test/fakes/nav2_msgs" -B "$NAV2_BUILD" -DCMAKE_BUILD_TYPE=Release \
       -DBUILD_TESTING=OFF -DCMAKE_PREFIX_PATH="$VENV" -DCMAKE_INSTALL_PREFIX="$VENV" \

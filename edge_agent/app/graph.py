@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 import dataclasses
 
 __all__ = ['ARGUMENTS', 'DDS_PROFILE', 'NODES', 'RESPAWN_DELAY_S', 'Argument', 'NodeSpec',
-           'dds_profile_env', 'is_true', 'node_parameters', 'select']
+           'dds_profile_env', 'is_true', 'node_parameters', 'ros_distro', 'select']
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,6 +70,25 @@ RESPAWN_DELAY_S = 1.0
 
 # The Fast DDS profile of the graph, relative to the package's share folder.
 DDS_PROFILE = 'config/fastdds_shm.xml'
+
+
+# rclpy's major version in each distro, for an environment without ROS_DISTRO (PyPI wheels)
+_RCLPY_MAJOR = {3: 'humble', 7: 'jazzy', 9: 'kilted'}
+
+
+def ros_distro() -> str:
+    """The ROS 2 distro: $ROS_DISTRO (a sourced distro), else the one the installed rclpy
+    wheel belongs to ('' when neither says)."""
+    import os
+
+    if os.environ.get('ROS_DISTRO'):
+        return os.environ['ROS_DISTRO']
+    try:
+        from importlib.metadata import PackageNotFoundError, version
+
+        return _RCLPY_MAJOR.get(int(version('ros-rclpy').split('.')[0]), '')
+    except (ImportError, PackageNotFoundError, ValueError):
+        return ''
 
 
 def dds_profile_env(profile, distro: str | None) -> dict:

@@ -92,7 +92,7 @@ class AgentGraph:
         if not graph.is_true(self.arguments['shm_profile']):
             return {}
         return graph.dds_profile_env(str(data_file(graph.DDS_PROFILE)),
-                                     os.environ.get('ROS_DISTRO'))
+                                     graph.ros_distro())
 
     def start(self, on_node=None) -> None:
         """Build, configure and activate every node in order, then spin; ``on_node(name)`` is

@@ -1,5 +1,5 @@
 """``python -m edge_agent.bench NAME [args]``: run one benchmark (speech, vision, planner, swap,
-thermal, agent, stop, oversized, replay, sim, transport, e2e, restart); ``--help`` after the
+thermal, agent, stop, oversized, replay, sim, transport, e2e, restart, soak); ``--help`` after the
 name lists its options. ``edge-agent bench`` runs the suite and writes JSON and markdown."""
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import importlib
 import sys
 
 NAMES = ('speech', 'vision', 'planner', 'swap', 'thermal', 'agent', 'stop', 'oversized',
-         'replay', 'sim', 'transport', 'e2e', 'restart')
+         'replay', 'sim', 'transport', 'e2e', 'restart', 'soak')
 
 
 def main(argv: list[str] | None = None) -> int:

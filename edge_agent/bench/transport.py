@@ -61,14 +61,14 @@ def measure(profile: bool, count: int, rate: float, reliable: bool) -> dict:
     from rclpy.time import Time
     from sensor_msgs.msg import Image
 
-    from edge_agent.app.graph import DDS_PROFILE, dds_profile_env
+    from edge_agent.app.graph import DDS_PROFILE, dds_profile_env, ros_distro
     from edge_agent.core.config.paths import data_file
 
     env = dict(os.environ)
     for name in ('FASTRTPS_DEFAULT_PROFILES_FILE', 'FASTDDS_DEFAULT_PROFILES_FILE'):
         env.pop(name, None)
     if profile:
-        env.update(dds_profile_env(str(data_file(DDS_PROFILE)), os.environ.get('ROS_DISTRO')))
+        env.update(dds_profile_env(str(data_file(DDS_PROFILE)), ros_distro()))
     code = (f'from edge_agent.bench.transport import _publisher; '
             f'raise SystemExit(_publisher({count}, {rate}, {reliable}))')
     received: list[float] = []

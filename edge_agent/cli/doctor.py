@@ -8,7 +8,6 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import json
-import os
 import platform
 import sys
 
@@ -44,7 +43,9 @@ def _check_rclpy() -> Check:
     except Exception as exc:  # noqa: BLE001 - a broken RMW raises all kinds of errors
         return Check('ros2', FAIL, f'rclpy not importable: {exc}')
     rmw = get_rmw_implementation_identifier()
-    distro = os.environ.get('ROS_DISTRO', '')
+    from edge_agent.app.graph import ros_distro
+
+    distro = ros_distro()
     return Check('ros2', OK, f'rclpy ok, RMW {rmw}' + (f', distro {distro}' if distro else ''))
 
 

@@ -20,7 +20,8 @@ def _tracked_files() -> list[str]:
         out = subprocess.run(['git', 'ls-files', '-co', '--exclude-standard'], cwd=ROOT,
                              capture_output=True, text=True, check=True).stdout
         return [line for line in out.splitlines() if (ROOT / line).is_file()]
-    skip = {'.venv', 'build', 'install', 'log', '.git', '__pycache__', '.pytest_cache'}
+    skip = {'.venv', '.venv-jazzy', 'build', 'install', 'log', '.git', '__pycache__',
+            '.pytest_cache'}
     return [str(p.relative_to(ROOT)) for p in ROOT.rglob('*')
             if p.is_file() and not skip & set(p.relative_to(ROOT).parts)]
 
