@@ -9,7 +9,7 @@ import resource
 import statistics
 import time
 
-__all__ = ['SOURCE_ROOT', 'cpu_timed', 'peak_rss_mb', 'percentile', 'running_graph']
+__all__ = ['SOURCE_ROOT', 'cpu_timed', 'peak_rss_mb', 'percentile', 'rss_mb', 'running_graph']
 
 # Benchmarks read test data of the source tree (held-out renders, the speech set).
 SOURCE_ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -29,6 +29,15 @@ def cpu_timed(fn: Callable[[], object], repeats: int) -> list[float]:
         fn()
         out.append(time.process_time() - start)
     return out
+
+
+def rss_mb(pid: int | str = 'self') -> float | None:
+    """Resident memory of process ``pid`` now [MiB]; None when it is gone."""
+    try:
+        with open(f'/proc/{pid}/statm') as fh:
+            return int(fh.read().split()[1]) * os.sysconf('SC_PAGE_SIZE') / 1024 ** 2
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def peak_rss_mb() -> float:

@@ -21,20 +21,14 @@ import tempfile
 import threading
 import time
 
+from edge_agent.bench.common import rss_mb
+
 # Simple commands the rules parse, and commands only a model plans (phrasings the rules do not
 # know); every one ends in a first step (navigate_to, wait, look_at, say).
 RULES = ['Go to the kitchen.', 'Drive to the office.', 'Go to the bedroom.',
          'Go to the living room.']
 MODEL = ['I need you in the bedroom.', 'Could you make your way over to the office?',
          'Please head towards the hallway.', 'Get yourself over to the kitchen.']
-
-
-def _rss_mb() -> float:
-    with open('/proc/self/status') as f:
-        for line in f:
-            if line.startswith('VmRSS:'):
-                return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def synthesize(directory: pathlib.Path) -> None:
@@ -75,7 +69,7 @@ def measure(tier: int, early_end: bool, directory: pathlib.Path, repeats: int) -
 
     def sample() -> None:
         while not sampling.wait(0.2):
-            peak[0] = max(peak[0], _rss_mb())
+            peak[0] = max(peak[0], rss_mb())
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
@@ -83,7 +77,7 @@ def measure(tier: int, early_end: bool, directory: pathlib.Path, repeats: int) -
     graph = AgentGraph({'log_level': 'error'}, overrides=overrides)
     graph.start()
     up_s = time.monotonic() - began
-    idle_mb = _rss_mb()
+    idle_mb = rss_mb()
     rows = []
     mic = None
     try:

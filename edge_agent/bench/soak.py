@@ -22,12 +22,13 @@ import time
 
 import numpy as np
 
+from edge_agent.bench.common import rss_mb
+
 __all__ = ['COMMANDS', 'SoakResult', 'main', 'soak']
 
 COMMANDS = ('Go to the kitchen.', 'Look at the red cup.', 'Go to the living room.',
             'Go to the office.')
 TIER_CYCLE = (0, 1, 2, 1)
-_PAGE_MB = os.sysconf('SC_PAGE_SIZE') / 1024 ** 2
 _TICK_S = 1.0 / os.sysconf('SC_CLK_TCK')
 
 
@@ -36,11 +37,10 @@ def _sample(pid: int) -> tuple[float, float] | None:
     try:
         with open(f'/proc/{pid}/stat') as fh:
             fields = fh.read().rsplit(')', 1)[1].split()
-        with open(f'/proc/{pid}/statm') as fh:
-            rss_pages = int(fh.read().split()[1])
-    except (OSError, IndexError, ValueError):
+    except (OSError, IndexError):
         return None
-    return rss_pages * _PAGE_MB, (int(fields[11]) + int(fields[12])) * _TICK_S
+    rss = rss_mb(pid)
+    return None if rss is None else (rss, (int(fields[11]) + int(fields[12])) * _TICK_S)
 
 
 @dataclasses.dataclass
