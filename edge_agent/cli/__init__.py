@@ -1,6 +1,6 @@
 """The `edge-agent` command: one module per command group (demo, up, trace, bench,
-bag/replay, doctor, models, planner, thermal, vision); this module builds the parser and turns
-errors into one line and an exit status."""
+bag/replay, doctor, models, planner, thermal, vision, security); this module builds the parser
+and turns errors into one line and an exit status."""
 from __future__ import annotations
 
 import argparse
@@ -13,6 +13,7 @@ from edge_agent.cli import (
     doctor,
     models,
     planner,
+    security,
     thermal,
     trace,
     up,
@@ -22,7 +23,7 @@ from edge_agent.core.errors import EdgeAgentError
 
 __all__ = ['build_parser', 'main']
 
-GROUPS = (demo, up, trace, bench, bags, doctor, models, planner, thermal, vision)
+GROUPS = (demo, up, trace, bench, bags, doctor, models, planner, thermal, vision, security)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -17,6 +17,34 @@ from edge_agent.bench.restart import kill_and_wait
 BOUND_S = 120.0   # generous for a loaded CI machine; measured: docs/benchmarks.md
 
 
+def assert_policy_grants_what_the_nodes_use(probe, names):
+    """The SROS2 policy (config/security/policy.yaml) grants each running node, in its own
+    enclave and in the one-process `graph` enclave, every interface the graph shows it uses,
+    and another node's enclave would not do (the check can fail)."""
+    from rclpy.action import (
+        get_action_client_names_and_types_by_node,
+        get_action_server_names_and_types_by_node,
+    )
+
+    from edge_agent.core.config.paths import data_file
+    from edge_agent.core.security import load_policy, not_granted
+
+    policy = load_policy(data_file('config/security/policy.yaml'))
+    getters = {'publish': probe.get_publisher_names_and_types_by_node,
+               'subscribe': probe.get_subscriber_names_and_types_by_node,
+               'reply': probe.get_service_names_and_types_by_node,
+               'request': probe.get_client_names_and_types_by_node,
+               'execute': lambda n, ns: get_action_server_names_and_types_by_node(probe, n, ns),
+               'call': lambda n, ns: get_action_client_names_and_types_by_node(probe, n, ns)}
+    for name in names:
+        used = {kind: [topic for topic, _ in get(name, '/')] for kind, get in getters.items()}
+        assert used['publish'], name
+        assert not_granted(policy.enclaves[name], used) == [], name
+        assert not_granted(policy.enclaves['graph'], used) == [], name
+    agent = {kind: [t for t, _ in get('agent', '/')] for kind, get in getters.items()}
+    assert 'publish /agent/belief' in not_granted(policy.enclaves['speech'], agent)
+
+
 def test_every_node_killed_comes_back_and_a_hung_one_is_restarted(ros_context, executor):
     probe = executor.add(Node('supervision_probe', context=ros_context))
     statuses: dict[str, list] = {}
@@ -29,6 +57,7 @@ def test_every_node_killed_comes_back_and_a_hung_one_is_restarted(ros_context, e
         graph.start()
         first = graph.pids()
         assert set(first) == set(children)
+        assert_policy_grants_what_the_nodes_use(probe, children)
         for name in children:
             seconds = kill_and_wait(graph, name, timeout=BOUND_S)
             print(f'{name}: back in {seconds:.2f} s after kill -9')
