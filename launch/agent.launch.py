@@ -46,7 +46,8 @@ def generate_launch_description():
              namespace=LaunchConfiguration('namespace'), output='screen',
              parameters=[LaunchConfiguration('params_file'),
                          node_parameters(spec, LaunchConfiguration)],
-             arguments=['--ros-args', '--log-level', LaunchConfiguration('log_level')],
+             arguments=['--ros-args', '--log-level', LaunchConfiguration('log_level'),
+                        '--enclave', spec.enclave],   # used with ROS_SECURITY_ENABLE=true
              # a node that dies comes back; the supervisor node reports it (and kills a hung
              # one so that it comes back too)
              respawn=True, respawn_delay=RESPAWN_DELAY_S,

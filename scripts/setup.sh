@@ -49,6 +49,11 @@ case "${EDGE_AGENT_ROS_DISTRO:-kilted}" in
   jazzy) ROS_REQS="$ROOT/requirements/ros-wheels-jazzy.txt" ;;
   *) die "EDGE_AGENT_ROS_DISTRO=${EDGE_AGENT_ROS_DISTRO}: PyPI has wheels for kilted and jazzy only" ;;
 esac
+# llama.cpp is built for this CPU (-march=native), but without its AMX kernels: on Intel Xeons
+# with AMX, llama-cpp-python 0.3.36's AMX path crashes (SIGSEGV in decode of any prompt longer
+# than one token; AVX-512 and the other paths are fine). CMAKE_ARGS set by the caller win.
+NO_AMX="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
+export CMAKE_ARGS="${CMAKE_ARGS:--DCMAKE_C_FLAGS='$NO_AMX' -DCMAKE_CXX_FLAGS='$NO_AMX'}"
 REQS=("$ROS_REQS" "$ROOT/requirements/runtime.txt" "$ROOT/requirements/test.txt")
 STAMP="$VENV/.edge_agent-requirements.sha256"
 WANT="$(cat "${REQS[@]}" | sha256sum | cut -d' ' -f1)"
@@ -61,6 +66,16 @@ else
     die "pip install failed (see the output above)"
   fi
   echo "$WANT" > "$STAMP"
+fi
+# An environment (or pip's wheel cache) from before holds a build with the AMX kernels: on a
+# CPU with AMX, rebuild it without them (the marker is the AMX weight-repacking log line).
+GGML_CPU="$(ls "$VENV"/lib/python3*/site-packages/llama_cpp/lib/libggml-cpu.so 2>/dev/null | head -1)"
+if [ -n "$GGML_CPU" ] && grep -qw amx_int8 /proc/cpuinfo 2>/dev/null \
+   && grep -q "amx repack tensor" "$GGML_CPU"; then
+  echo "llama-cpp-python was built with the AMX kernels, which crash on this CPU: rebuilding"
+  LLAMA_REQ="$(grep -E '^llama-cpp-python==' "$ROOT/requirements/runtime.txt")"
+  "$VENV/bin/python" -m pip install --progress-bar off --no-cache-dir --force-reinstall \
+    --no-deps "$LLAMA_REQ" 2>&1 | pip_filter || die "rebuilding llama-cpp-python failed"
 fi
 "$VENV/bin/python" "$ROOT/scripts/fix_wheel_cmake.py" "$VENV"
 

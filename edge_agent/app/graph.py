@@ -9,8 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 import dataclasses
 
-__all__ = ['ARGUMENTS', 'DDS_PROFILE', 'NODES', 'RESPAWN_DELAY_S', 'Argument', 'NodeSpec',
-           'dds_profile_env', 'is_true', 'node_parameters', 'ros_distro', 'select']
+from edge_agent.core.security.policy import DEFAULT_ROOT
+
+__all__ = ['ARGUMENTS', 'DDS_PROFILE', 'GRAPH_ENCLAVE', 'NODES', 'RESPAWN_DELAY_S', 'Argument',
+           'NodeSpec', 'dds_profile_env', 'is_true', 'node_parameters', 'ros_distro', 'select']
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,6 +36,12 @@ class NodeSpec:
     lifecycle: bool = True
     condition: str | None = None
     from_arguments: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def enclave(self) -> str:
+        """The SROS2 enclave the node runs in (``--enclave``); it matters only with
+        ROS_SECURITY_ENABLE=true and a keystore from `edge-agent security keystore`."""
+        return f'{DEFAULT_ROOT}/{self.name}'
 
     def load(self) -> type:
         """The node class (imports rclpy)."""
@@ -64,6 +72,9 @@ ARGUMENTS: tuple[Argument, ...] = (
              '(config/fastdds_shm.xml), so camera images pass through shared memory; false = '
              'the middleware default.'),
 )
+
+# The enclave of `edge-agent up`/`demo`/`replay`'s own process (the nodes it runs in-process)
+GRAPH_ENCLAVE = f'{DEFAULT_ROOT}/graph'
 
 # Seconds launch waits before it starts a node that ended again (respawn).
 RESPAWN_DELAY_S = 1.0

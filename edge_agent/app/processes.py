@@ -65,7 +65,7 @@ class ProcessGraph(AgentGraph):
             'ros__parameters': self.parameters(spec)}}))
         cmd = [str(executable(spec.name)), '--ros-args', '-r', f'__node:={spec.name}',
                '--params-file', self.arguments['params_file'], '--params-file', str(overrides),
-               '--log-level', self.arguments['log_level'].lower()]
+               '--log-level', self.arguments['log_level'].lower(), '--enclave', spec.enclave]
         if self.arguments['namespace']:
             cmd[3:3] = ['-r', f'__ns:=/{self.arguments["namespace"].strip("/")}']
         return cmd

@@ -137,7 +137,9 @@ class AgentGraph:
         self.context = Context()
         # The caller owns SIGINT/SIGTERM (edge-agent up turns them into KeyboardInterrupt and
         # stops the graph in order); rclpy's handlers would shut the context down under it.
-        rclpy.init(context=self.context, signal_handler_options=SignalHandlerOptions.NO,
+        # the enclave matters only with ROS_SECURITY_ENABLE=true (edge-agent security keystore)
+        rclpy.init(args=['--ros-args', '--enclave', graph.GRAPH_ENCLAVE], context=self.context,
+                   signal_handler_options=SignalHandlerOptions.NO,
                    domain_id=int(os.environ.get('ROS_DOMAIN_ID', '0') or 0))
         self.executor = NodeExecutor(num_threads=self.num_threads, context=self.context)
 

@@ -21,6 +21,7 @@ def assert_policy_grants_what_the_nodes_use(probe, names):
     """The SROS2 policy (config/security/policy.yaml) grants each running node, in its own
     enclave and in the one-process `graph` enclave, every interface the graph shows it uses,
     and another node's enclave would not do (the check can fail)."""
+    from rclpy._rclpy_pybind11 import NodeNameNonExistentError
     from rclpy.action import (
         get_action_client_names_and_types_by_node,
         get_action_server_names_and_types_by_node,
@@ -36,6 +37,14 @@ def assert_policy_grants_what_the_nodes_use(probe, names):
                'request': probe.get_client_names_and_types_by_node,
                'execute': lambda n, ns: get_action_server_names_and_types_by_node(probe, n, ns),
                'call': lambda n, ns: get_action_client_names_and_types_by_node(probe, n, ns)}
+    # the probe's own view of the graph may lag behind the supervisor's (another participant)
+    def seen(name):
+        try:
+            return bool(probe.get_publisher_names_and_types_by_node(name, '/'))
+        except NodeNameNonExistentError:
+            return False
+    for name in names:
+        wait_for(lambda n=name: seen(n), BOUND_S, message=f'the probe to see {name} publish')
     for name in names:
         used = {kind: [topic for topic, _ in get(name, '/')] for kind, get in getters.items()}
         assert used['publish'], name

@@ -12,6 +12,7 @@ from edge_agent.core.security.plugins import (  # noqa: F401
     has_security_plugins,
 )
 from edge_agent.core.security.policy import (  # noqa: F401
+    DEFAULT_ROOT,
     Enclave,
     Policy,
     dds_topics,
@@ -21,6 +22,6 @@ from edge_agent.core.security.policy import (  # noqa: F401
     permissions_xml,
 )
 
-__all__ = ['ENCLAVE_FILES', 'Enclave', 'EnclaveCheck', 'Policy', 'check_keystore',
+__all__ = ['DEFAULT_ROOT', 'ENCLAVE_FILES', 'Enclave', 'EnclaveCheck', 'Policy', 'check_keystore',
            'create_keystore', 'dds_topics', 'enclave_dir', 'fastdds_library', 'governance_xml',
            'has_security_plugins', 'load_policy', 'not_granted', 'permissions_xml']

@@ -28,6 +28,10 @@ import yaml
 
 from edge_agent.core.errors import ConfigError
 
+# The enclaves' common prefix when a policy names none: each node of the graph runs in
+# DEFAULT_ROOT/<node name>, and `edge-agent up`'s own process in DEFAULT_ROOT/graph.
+DEFAULT_ROOT = '/edge_agent'
+
 __all__ = ['Enclave', 'Policy', 'dds_topics', 'not_granted', 'governance_xml', 'load_policy',
            'permissions_xml']
 
@@ -58,7 +62,7 @@ class Policy:
     """The enclaves of the graph, each with the common rules merged in."""
 
     enclaves: dict[str, Enclave]
-    root: str = '/edge_agent'
+    root: str = DEFAULT_ROOT
 
     def path(self, name: str) -> str:
         """The enclave path of ``name`` (as ``--enclave`` and the keystore take it)."""
@@ -98,7 +102,7 @@ def load_policy(path: str | pathlib.Path) -> Policy:
     if not isinstance(data, dict) or not isinstance(data.get('enclaves'), dict) \
             or not data['enclaves']:
         raise ConfigError(f'{path}: expected a mapping with "enclaves" (name -> rules)')
-    root = data.get('root', '/edge_agent')
+    root = data.get('root', DEFAULT_ROOT)
     if not isinstance(root, str) or not root.startswith('/') or root.endswith('/'):
         raise ConfigError(f'{path}: root must be an absolute enclave path like /edge_agent, '
                           f'got {root!r}')
