@@ -74,8 +74,9 @@ if [ -n "$GGML_CPU" ] && grep -qw amx_int8 /proc/cpuinfo 2>/dev/null \
    && grep -q "amx repack tensor" "$GGML_CPU"; then
   echo "llama-cpp-python was built with the AMX kernels, which crash on this CPU: rebuilding"
   LLAMA_REQ="$(grep -E '^llama-cpp-python==' "$ROOT/requirements/runtime.txt")"
-  "$VENV/bin/python" -m pip install --progress-bar off --no-cache-dir --force-reinstall \
-    --no-deps "$LLAMA_REQ" 2>&1 | pip_filter || die "rebuilding llama-cpp-python failed"
+  "$VENV/bin/python" -m pip cache remove llama_cpp_python >/dev/null 2>&1 || true
+  "$VENV/bin/python" -m pip install --progress-bar off --force-reinstall --no-deps \
+    "$LLAMA_REQ" 2>&1 | pip_filter || die "rebuilding llama-cpp-python failed"
 fi
 "$VENV/bin/python" "$ROOT/scripts/fix_wheel_cmake.py" "$VENV"
 

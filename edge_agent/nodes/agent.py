@@ -244,6 +244,10 @@ class AgentNode(ReportsHealth, OwnedEntities, LifecycleNode):
             self._transcripts_in.processed(time.monotonic() - received)
             self._execute(generation, heard.text, 1.0, self._traced(trace, 'decision'))
             return
+        blind = self._detections_in.silent_for()
+        if blind is not None:   # the user waits for an answer: say the robot is blind
+            self.get_logger().warning(f'{heard.text!r} came while {self._detections_in.stale()}')
+            self._say(f'My camera has sent nothing for {blind:.0f} seconds.')
         loop = self._deliberation(heard, candidates)
         self.decisions = []
         began = time.monotonic()

@@ -22,6 +22,7 @@ import numpy as np
 from edge_agent.core.errors import EdgeAgentError
 from edge_agent.core.execution.drive import wrap
 from edge_agent.core.planning.skills import split_side
+from edge_agent.sim import import_mujoco
 from edge_agent.sim.world import CAMERA, GRIPPER, Layout, Pose, build
 
 __all__ = ['ObjectState', 'SimError', 'SimState', 'Simulator']
@@ -65,7 +66,7 @@ class Simulator:
 
     def __init__(self, layout: Layout, width: int = 640, height: int = 480,
                  reach_m: float = 0.9) -> None:
-        import mujoco
+        mujoco = import_mujoco()
 
         self._mj = mujoco
         self.layout = layout

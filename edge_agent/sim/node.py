@@ -362,10 +362,12 @@ class SimulatorNode(ReportsHealth, Node):
 
     def destroy_node(self):
         self._running = False
-        if self._thread.is_alive():
-            self._thread.join(timeout=5)
+        thread = getattr(self, '_thread', None)   # None when construction failed before it
+        if thread is not None and thread.is_alive():
+            thread.join(timeout=5)
         destroy_waitables(self)   # sim/run_skill (each keeps the rcl node alive otherwise)
-        self.sim.close()
+        if getattr(self, 'sim', None) is not None:
+            self.sim.close()
         return super().destroy_node()
 
 

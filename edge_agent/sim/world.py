@@ -19,6 +19,7 @@ import yaml
 
 from edge_agent.core.config.paths import data_file
 from edge_agent.core.errors import ConfigError
+from edge_agent.sim import import_mujoco
 from edge_agent.sim.scene import COLOURS, SHAPES
 
 __all__ = ['CAMERA', 'Layout', 'ObjectSpec', 'Pose', 'build', 'load_layout']
@@ -174,7 +175,7 @@ def _rgba(item: dict, default=(0.7, 0.7, 0.7, 1.0)) -> tuple[float, ...]:
 def camera_quat(pitch: float) -> np.ndarray:
     """Orientation of a camera on the mast that looks along the base's +x, tilted down by
     ``pitch``: MuJoCo cameras look along their -z with +y up and +x right."""
-    import mujoco
+    mujoco = import_mujoco()
 
     right = np.array([0.0, -1.0, 0.0])
     up = np.array([math.sin(pitch), 0.0, math.cos(pitch)])
@@ -188,7 +189,7 @@ def camera_quat(pitch: float) -> np.ndarray:
 def build(layout: Layout, width: int = 640, height: int = 480):
     """Compile ``layout``; returns the MjModel (the robot at the origin: ``Simulator`` puts it
     at the start place)."""
-    import mujoco
+    mujoco = import_mujoco()
 
     spec = mujoco.MjSpec()
     spec.modelname = 'edge_agent_home'
@@ -225,7 +226,7 @@ def build(layout: Layout, width: int = 640, height: int = 480):
 
 
 def _add_robot(spec) -> None:
-    import mujoco
+    mujoco = import_mujoco()
 
     geom, joint = mujoco.mjtGeom, mujoco.mjtJoint
     base = spec.worldbody.add_body(name='base', pos=[0, 0, 0.0])

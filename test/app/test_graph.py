@@ -119,13 +119,16 @@ def _launched(description, given: dict[str, str]) -> dict:
         if type(e).__name__ != 'Node' or not holds(e):
             continue
         params_file, values = e.kwargs['parameters']
+        ros_args = e.kwargs['arguments']
         nodes[e.kwargs['name']] = {
             'executable': e.kwargs['executable'],
             'namespace': _resolve(e.kwargs['namespace'], args),
             'params_file': _resolve(params_file, args),
             # launch_ros types a substitution's text as a YAML scalar
             'parameters': {k: launch_value(_resolve(v, args)) for k, v in values.items()},
-            'log_level': _resolve(e.kwargs['arguments'][-1], args)}
+            'log_level': _resolve(ros_args[ros_args.index('--log-level') + 1], args),
+            # the SROS2 enclave, used with ROS_SECURITY_ENABLE=true
+            'enclave': ros_args[ros_args.index('--enclave') + 1]}
         # every node comes back when it dies (the supervisor reports it)
         assert e.kwargs['respawn'] is True and e.kwargs['respawn_delay'] > 0, e.kwargs
     return {'declared': declared, 'nodes': nodes, 'env': env}
@@ -137,7 +140,7 @@ def _up(given: dict[str, str]) -> dict:
     args = agent.arguments
     return {spec.name: {'executable': spec.name, 'namespace': args['namespace'],
                         'params_file': args['params_file'], 'parameters': agent.parameters(spec),
-                        'log_level': args['log_level']}
+                        'log_level': args['log_level'], 'enclave': spec.enclave}
             for spec in agent.specs}
 
 

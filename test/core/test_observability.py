@@ -42,8 +42,9 @@ def test_a_silent_stream_warns_and_an_event_input_never_does():
     camera = health.input('camera/image_raw', stream=True)
     health.input('speech/transcript')            # commands come when someone speaks
     clock.now += 4.0
-    assert health.report().level == OK
+    assert health.report().level == OK and camera.silent_for() is None
     clock.now += 2.0
+    assert camera.silent_for() == 6.0
     report = health.report()
     assert report.level == WARN
     assert report.message == 'no camera/image_raw for 6.0 s (none since start)'
@@ -52,6 +53,7 @@ def test_a_silent_stream_warns_and_an_event_input_never_does():
     assert health.report().level == OK
     clock.now += 7.5
     assert health.report().message == 'no camera/image_raw for 7.5 s'
+    assert camera.silent_for() == 7.5
     health.stale_after_s = 0.0                   # the parameter turns it off
     assert health.report().level == OK
     health.stale_after_s = 10.0

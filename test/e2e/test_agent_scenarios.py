@@ -13,6 +13,7 @@ cups side by side. Real models: whisper tiny.en, the project's detector; the pla
 from __future__ import annotations
 
 import pathlib
+import re
 import threading
 import time
 import wave
@@ -128,6 +129,21 @@ def test_clear_command_and_clear_detection_act_without_a_request(robot_at):
     assert belief.requests_used == 0
     objects = {h.value: h.probability for h in belief.hypotheses if h.factor == 'object'}
     assert objects['the red cup'] > 0.9
+
+
+def test_a_command_while_the_camera_is_silent_is_answered_with_a_spoken_warning(robot_at):
+    """The camera stops: /diagnostics warns (tested in test_diagnostics) and the user, who
+    waits for the robot, hears why it cannot see; a command that needs no eyes still runs."""
+    robot = robot_at(17, stale_input_s=1.0)
+    robot.close()                                # the camera goes quiet
+    wait_for(lambda: robot.agent._detections_in.silent_for() is not None, timeout=30,
+             message='the detections to go stale')
+    robot.say(DATA / 'speech' / 'nav_kitchen.wav')
+    wait_for(lambda: robot.said, timeout=60, message='a spoken warning')
+    assert re.fullmatch(r'My camera has sent nothing for \d+ seconds\.', robot.said[0])
+    wait_for(lambda: robot.plans, timeout=60, message='a plan')
+    assert [(s.skill, s.arguments[0].string_value) for s in robot.plans[0].steps] == [
+        ('navigate_to', 'kitchen')]
 
 
 def test_two_matching_objects_lead_to_a_question_and_the_spoken_answer_picks_one(robot_at):

@@ -92,17 +92,23 @@ class InputHealth:
         return statistics.median(values), statistics.quantiles(values, n=20,
                                                                method='inclusive')[18]
 
-    def stale(self, now: float | None = None) -> str | None:
-        """Why this stream counts as stale, or None (event inputs never are)."""
+    def silent_for(self, now: float | None = None) -> float | None:
+        """Seconds this stream has been silent (since its newest input, or since watching
+        began when none came), when that is longer than ``stale_after_s``; else None."""
         if self.stale_after_s <= 0:
             return None
         now = self._clock() if now is None else now
-        if self.newest is None or self.newest < self.since:
-            silent = now - self.since
-            return (f'no {self.name} for {silent:.1f} s (none since start)'
-                    if silent > self.stale_after_s else None)
-        silent = now - self.newest
-        return f'no {self.name} for {silent:.1f} s' if silent > self.stale_after_s else None
+        began = self.since if self.newest is None or self.newest < self.since else self.newest
+        silent = now - began
+        return silent if silent > self.stale_after_s else None
+
+    def stale(self, now: float | None = None) -> str | None:
+        """Why this stream counts as stale, or None (event inputs never are)."""
+        silent = self.silent_for(now)
+        if silent is None:
+            return None
+        never = self.newest is None or self.newest < self.since
+        return f'no {self.name} for {silent:.1f} s' + (' (none since start)' if never else '')
 
     def values(self, now: float | None = None) -> dict[str, str]:
         """The input's diagnostics values, keys prefixed with its name."""

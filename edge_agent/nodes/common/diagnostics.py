@@ -17,7 +17,8 @@ __all__ = ['STALE_PARAM', 'ReportsHealth', 'diagnostic_array', 'publisher_events
 
 STALE_PARAM = Param('stale_input_s', 5.0, 'A stream input (camera, microphone, detections) '
                     'silent this long makes /diagnostics WARN ("no camera/image_raw for 6.0 '
-                    's"); 0 = never [s].', (0.0, 86400.0))
+                    's"); the agent also tells a user who gives a command while its '
+                    'detections are silent; 0 = never [s].', (0.0, 86400.0))
 
 
 
