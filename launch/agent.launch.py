@@ -11,8 +11,6 @@ shm_profile:=false keeps the middleware's default transport settings.
 The node list, the arguments and the parameters each node takes from them come from
 edge_agent.app.graph, which `edge-agent up` reads too: both start the same graph.
 """
-import os
-
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, SetEnvironmentVariable
 from launch.conditions import IfCondition
@@ -27,6 +25,7 @@ from edge_agent.app.graph import (
     RESPAWN_DELAY_S,
     dds_profile_env,
     node_parameters,
+    ros_distro,
 )
 
 
@@ -40,7 +39,7 @@ def generate_launch_description():
     profile = PathJoinSubstitution([share, *DDS_PROFILE.split('/')])
     shm = [SetEnvironmentVariable(variable, value,
                                   condition=IfCondition(LaunchConfiguration('shm_profile')))
-           for variable, value in dds_profile_env(profile, os.environ.get('ROS_DISTRO')).items()]
+           for variable, value in dds_profile_env(profile, ros_distro()).items()]
     nodes = [
         Node(package='edge_agent', executable=spec.name, name=spec.name,
              namespace=LaunchConfiguration('namespace'), output='screen',

@@ -52,6 +52,16 @@ def _half_built_action_client(exc: AttributeError) -> bool:
                                                                  ActionClient)
 
 
+def _canceled_timer(exc: BaseException) -> bool:
+    """Jazzy's rclpy takes a timer that was canceled between the wait and the take by raising
+    RCLError "timer is canceled" from the callback's task (Kilted skips it: TimerCancelledError
+    is caught in rclpy); raised in the spinning thread it ended the spin. Only that case is
+    dropped: the timer is canceled, there is nothing to run."""
+    from rclpy._rclpy_pybind11 import RCLError
+
+    return isinstance(exc, RCLError) and 'timer is canceled' in str(exc)
+
+
 class NodeExecutor(Executor):
     """Multi-threaded executor that never queues the same callback twice."""
 
@@ -75,7 +85,8 @@ class NodeExecutor(Executor):
             self._queued.discard(task)
             self._state.notify_all()
         task()
-        if task.done() and task.exception() is not None:
+        if task.done() and task.exception() is not None \
+                and not _canceled_timer(task.exception()):
             with self._state:
                 self._errors.append(task.exception())
             self.wake()
