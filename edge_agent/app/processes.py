@@ -100,7 +100,8 @@ class ProcessGraph(AgentGraph):
         if old is not None and old.poll() is None:
             old.kill()
             old.wait(timeout=30)
-            self._reaped.add(old.pid)
+            with self._lock:   # poll() reads it from the supervisor's thread
+                self._reaped.add(old.pid)
         return self._spawn(spec)
 
     # -- the graph ----------------------------------------------------------------------------

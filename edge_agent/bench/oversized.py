@@ -16,6 +16,8 @@ import sys
 import textwrap
 import time
 
+from edge_agent.bench.common import rss_mb
+
 __all__ = ['main']
 
 PUBLISHER = textwrap.dedent('''
@@ -46,11 +48,6 @@ PUBLISHER = textwrap.dedent('''
             sys.stdin.readline()
         time.sleep(0.05)
 ''')
-
-
-def _rss_mb() -> float:
-    with open('/proc/self/statm') as f:
-        return int(f.read().split()[1]) * os.sysconf('SC_PAGE_SIZE') / 1e6
 
 
 def main() -> int:
@@ -87,17 +84,17 @@ def main() -> int:
             text=True, env=dict(os.environ))
         try:
             assert publisher.stdout.readline().strip() == 'ready'
-            before = _rss_mb()
+            before = rss_mb()
             publisher.stdin.write('\n')
             publisher.stdin.flush()
             publisher.stdout.readline()
             time.sleep(1.0)
-            after_first = _rss_mb()
+            after_first = rss_mb()
             publisher.stdin.write('\n')
             publisher.stdin.flush()
             publisher.wait(timeout=600)
             time.sleep(2.0)
-            after_all = _rss_mb()
+            after_all = rss_mb()
         finally:
             publisher.kill()
     v, s = vision._stats, speech._stats

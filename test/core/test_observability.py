@@ -1,21 +1,14 @@
 """Without ROS: input health (rate, age, latency percentiles, drops, staleness, the report)
 and a command's stage latencies from its trace."""
+from manual_clock import ManualClock
 import pytest
 
 from edge_agent.core.observability import OK, WARN, NodeHealth, stage_latencies
 from edge_agent.core.observability.health import QOS_HOLD_S
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_rate_age_latency_and_drops_of_a_stream():
-    clock = Clock()
+    clock = ManualClock(100.0)
     health = NodeHealth(stale_after_s=2.0, clock=clock)
     camera = health.input('camera/image_raw', stream=True)
     for i in range(50):            # 10 Hz for 5 s, each frame 3 ms (one slow: 30 ms)
@@ -37,7 +30,7 @@ def test_rate_age_latency_and_drops_of_a_stream():
 
 
 def test_a_silent_stream_warns_and_an_event_input_never_does():
-    clock = Clock()
+    clock = ManualClock(100.0)
     health = NodeHealth(stale_after_s=5.0, clock=clock)
     camera = health.input('camera/image_raw', stream=True)
     health.input('speech/transcript')            # commands come when someone speaks
@@ -62,7 +55,7 @@ def test_a_silent_stream_warns_and_an_event_input_never_does():
 
 
 def test_restart_counts_staleness_from_activation():
-    clock = Clock()
+    clock = ManualClock(100.0)
     health = NodeHealth(stale_after_s=1.0, clock=clock)
     health.input('audio', stream=True)
     clock.now += 30.0                            # configured long ago, activated now
@@ -73,7 +66,7 @@ def test_restart_counts_staleness_from_activation():
 
 
 def test_problems_warn_once_and_incompatible_qos_is_held():
-    clock = Clock()
+    clock = ManualClock(100.0)
     health = NodeHealth(clock=clock)
     health.problems.append('frame skipped: bad encoding')
     assert health.report().message == 'frame skipped: bad encoding'
@@ -89,7 +82,7 @@ def test_problems_warn_once_and_incompatible_qos_is_held():
 
 
 def test_model_counters_and_own_warnings():
-    health = NodeHealth(clock=Clock())
+    health = NodeHealth(clock=ManualClock(100.0))
     health.counters['frames_oversized'] += 2
     report = health.report(needs_model=True)
     assert (report.level, report.message) == (WARN, 'no model loaded')

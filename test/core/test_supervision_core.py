@@ -1,19 +1,13 @@
 """Supervision without ROS: heartbeats, exits, hangs, restarts, giving up, the report."""
 from __future__ import annotations
 
+from manual_clock import ManualClock
+
 from edge_agent.core.observability.supervision import Supervision
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_a_killed_node_is_restarted_and_its_time_back_measured():
-    clock = Clock()
+    clock = ManualClock()
     sup = Supervision(['vision'], heartbeat_timeout_s=2.0, clock=clock)
     assert sup.report()[0] == 1   # waiting: not serving yet
     sup.started('vision', 100)
@@ -37,7 +31,7 @@ def test_a_killed_node_is_restarted_and_its_time_back_measured():
 
 
 def test_a_hung_node_is_lost_after_the_heartbeat_timeout():
-    clock = Clock()
+    clock = ManualClock()
     sup = Supervision(heartbeat_timeout_s=2.0, clock=clock)
     sup.beat('planner', 7, 'active')         # members also join by their first heartbeat
     assert sup.serving('planner')
@@ -48,7 +42,7 @@ def test_a_hung_node_is_lost_after_the_heartbeat_timeout():
 
 
 def test_a_respawned_process_is_a_restart_and_a_bad_state_a_loss():
-    clock = Clock()
+    clock = ManualClock()
     sup = Supervision(clock=clock)
     sup.beat('agent', 1, 'active')
     clock.now = 1.0
@@ -64,7 +58,7 @@ def test_a_respawned_process_is_a_restart_and_a_bad_state_a_loss():
 
 
 def test_a_node_that_keeps_dying_fails_instead_of_restarting_forever():
-    clock = Clock()
+    clock = ManualClock()
     sup = Supervision(['speech'], max_restarts=3, restart_window_s=60.0, clock=clock)
     sup.started('speech', 1)
     for pid in range(2, 5):
@@ -82,7 +76,7 @@ def test_a_node_that_keeps_dying_fails_instead_of_restarting_forever():
 
 
 def test_a_node_that_never_serves_is_lost_after_the_start_timeout():
-    clock = Clock()
+    clock = ManualClock()
     sup = Supervision(start_timeout_s=30.0, clock=clock)
     sup.started('vision', 5)
     sup.beat('vision', 5, 'inactive')
