@@ -81,3 +81,32 @@ def test_a_close_error_is_kept_not_raised():
     swap.swap(0, lambda: Bad('bad'))
     swap.swap(1, lambda: Engine('ok'))
     assert swap.key == 1 and 'driver gone' in swap.close_errors[0]
+
+
+def test_the_old_engine_is_gone_when_its_memory_is_handed_back(monkeypatch):
+    """After a swap (and a close) nothing holds the old engine any more when the heap is trimmed
+    (return_freed_memory: gc, then glibc's malloc_trim), so what it freed can go back; a
+    reference kept by the swap would make the trim useless (each whisper swap left ~150 MB)."""
+    import gc
+    import weakref
+
+    from edge_agent.core import hotswap
+
+    seen = []
+    real = hotswap.return_freed_memory
+
+    def checked():
+        gc.collect()
+        seen.append([ref() is None for ref in refs])
+        real()
+
+    monkeypatch.setattr(hotswap, 'return_freed_memory', checked)
+    swap = HotSwap()
+    refs = []
+    for key in range(3):
+        engine = Engine(str(key))
+        refs.append(weakref.ref(engine))
+        swap.swap(key, lambda e=engine: e)
+        del engine
+    swap.close()
+    assert seen == [[True, False], [True, True, False], [True, True, True]]
