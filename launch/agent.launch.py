@@ -1,8 +1,10 @@
 """Launch the edge_agent graph: `ros2 launch edge_agent agent.launch.py [namespace:=robot1]`.
 
 Starts the supervisor, thermal governor, speech, vision, skill executor, planner, agent and
-speaker nodes, and the microphone with mic:=true; every node is respawned when it dies, and the
-supervisor reports each one's state and restarts on /diagnostics. robot:=nav2 drives a Nav2
+speaker nodes, and the microphone with mic:=true; every node is respawned when it dies. The
+lifecycle nodes start with autostart false and the supervisor brings them up (configure,
+activate, each checked) in bring-up order, and again after each respawn; it reports each
+one's state and restarts on /diagnostics. robot:=nav2 drives a Nav2
 robot (navigate_to as NavigateToPose goals, poses from config/places.yaml) instead of the dry run;
 vision_model:=/path/model.onnx (or a TensorRT .engine) runs your own YOLO export instead of
 the tiers; vision_backend:=tensorrt|onnxruntime|opencv picks the vision backend;

@@ -138,9 +138,17 @@ NODES: tuple[NodeSpec, ...] = (
 
 def node_parameters(spec: NodeSpec, value: Callable[[str], object]) -> dict:
     """The parameters ``spec`` gets from launch arguments (besides the YAML file), with
-    ``value(argument_name)`` giving an argument's value or substitution."""
-    return {'use_sim_time': value('use_sim_time'),
-            **{param: value(arg) for param, arg in spec.from_arguments}}
+    ``value(argument_name)`` giving an argument's value or substitution; and the lifecycle
+    nodes' ``autostart`` false with the supervisor's ``managed_nodes`` naming them in bring-up
+    order: the supervisor drives their transitions. (Every lifecycle node is unconditional;
+    a conditional one would need its condition in ``managed_nodes``.)"""
+    values = {'use_sim_time': value('use_sim_time'),
+              **{param: value(arg) for param, arg in spec.from_arguments}}
+    if spec.lifecycle:   # the supervisor brings it up, in order (nodes/supervisor.py)
+        values['autostart'] = False
+    if spec.name == 'supervisor':
+        values['managed_nodes'] = ','.join(s.name for s in NODES if s.lifecycle)
+    return values
 
 
 def select(names: Iterable[str] | None, arguments: dict[str, str]) -> list[NodeSpec]:

@@ -3,9 +3,10 @@ brought up in order and kept up by the supervisor (``nodes/supervisor.py``) in t
 
 Each node runs its installed executable (``lib/edge_agent/<name>``, what ``ros2 launch``
 starts) with the same parameter YAML and the parameters that come from launch arguments;
-lifecycle nodes configure and activate themselves in their ``main()`` and say so in their
-heartbeat. Bring-up starts one node, waits until it serves (or ends with the reason), then
-the next. Afterwards the supervisor restarts a node whose process ended (``kill -9``, a crash)
+lifecycle nodes start unconfigured (``autostart`` false, as under launch) and the supervisor
+configures and activates them over DDS; heartbeats say how far each got. Bring-up starts one
+node, waits until it serves (or its process ends, or a transition fails: with the reason),
+then the next. Afterwards the supervisor restarts a node whose process ended (``kill -9``, a crash)
 or whose heartbeats stopped (a hang: the process is killed first). The children run in their
 own session, so a Ctrl-C reaches only this process, which stops them in reverse order.
 """
@@ -60,6 +61,8 @@ class ProcessGraph(AgentGraph):
     # -- the children -------------------------------------------------------------------------
     def command(self, spec) -> list[str]:
         """The command line of node ``spec``, as launch would build it."""
+        if self._params_dir is None:   # removed by stop()
+            self._params_dir = tempfile.TemporaryDirectory(prefix='edge_agent_up_')
         overrides = pathlib.Path(self._params_dir.name) / f'{spec.name}.yaml'
         overrides.write_text(yaml.safe_dump({f'/**/{spec.name}': {
             'ros__parameters': self.parameters(spec)}}))
@@ -113,10 +116,11 @@ class ProcessGraph(AgentGraph):
         from edge_agent.nodes.supervisor import SupervisorNode
 
         children = [s for s in self.specs if s.name != _IN_PROCESS]
-        self._params_dir = tempfile.TemporaryDirectory(prefix='edge_agent_up_')
         self._open()   # the DDS profile's variables (the children inherit them), the context
         try:
-            params = [Parameter('expected_nodes', value=','.join(s.name for s in children))]
+            params = [Parameter('expected_nodes', value=','.join(s.name for s in children)),
+                      Parameter('managed_nodes', value=','.join(
+                          s.name for s in children if s.lifecycle))]
             self.supervisor = SupervisorNode(
                 processes=self, context=self.context, namespace=self.arguments['namespace'],
                 cli_args=['--ros-args', '--params-file', self.arguments['params_file']],
@@ -133,6 +137,13 @@ class ProcessGraph(AgentGraph):
 
     def _bring_up(self, spec) -> None:
         sup = self.supervisor
+        sup.hold.add(spec.name)   # a failure here ends the bring-up: no restart
+        try:
+            self._await_serving(spec, sup)
+        finally:
+            sup.hold.discard(spec.name)
+
+    def _await_serving(self, spec, sup) -> None:
         pid = self._spawn(spec)
         with sup.lock:
             sup.supervision.started(spec.name, pid)
@@ -141,6 +152,13 @@ class ProcessGraph(AgentGraph):
             with sup.lock:
                 if sup.supervision.serving(spec.name):
                     return
+                member = sup.supervision.member(spec.name)
+                # a failed transition, once its reason came with a heartbeat (or 2 s later)
+                failed = member.failed_transition and (
+                    member.node_reason or time.monotonic() - member.since > 2.0)
+                reason = member.reason
+            if failed:
+                raise TransitionFailed(f'{spec.name}: {reason}')
             proc = self.procs[spec.name]
             if proc.poll() is not None:
                 raise TransitionFailed(f'{spec.name}: its process exited with status '

@@ -105,7 +105,10 @@ class AgentGraph:
         self._open()
         try:
             for spec in self.specs:
-                params = [Parameter(k, value=v) for k, v in self.parameters(spec).items()]
+                values = self.parameters(spec)
+                if spec.name == 'supervisor':   # the nodes here are brought up just below
+                    values['managed_nodes'] = ''
+                params = [Parameter(k, value=v) for k, v in values.items()]
                 node = spec.load()(
                     context=self.context, namespace=self.arguments['namespace'],
                     cli_args=['--ros-args', '--params-file', self.arguments['params_file']],

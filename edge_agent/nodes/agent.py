@@ -42,6 +42,7 @@ from edge_agent.msg import (
     Transcript,
 )
 from edge_agent.nodes.common import (
+    AUTOSTART_PARAM,
     RELIABLE,
     SENSOR,
     STALE_PARAM,
@@ -57,6 +58,7 @@ from edge_agent.nodes.common.trace import TRACE_TOPIC, traced
 __all__ = ['PARAMETERS', 'AgentNode', 'main']
 
 PARAMETERS = [
+    AUTOSTART_PARAM,
     Param('max_requests', 3, 'Information requests (observe, ask) allowed per command.',
           (0, 20)),
     Param('max_time_s', 30.0, 'Time allowed per command before acting or giving up [s].',

@@ -46,6 +46,7 @@ from edge_agent.core.planning.rules import RuleParser
 from edge_agent.msg import DetectionArray, RobotState
 from edge_agent.msg import Plan as PlanMsg
 from edge_agent.nodes.common import (
+    AUTOSTART_PARAM,
     LATCHED,
     RELIABLE,
     SENSOR,
@@ -65,6 +66,7 @@ __all__ = ['PARAMETERS', 'PlannerNode', 'main', 'plan_to_msg']
 
 
 PARAMETERS = [
+    AUTOSTART_PARAM,
     *tier_parameters(initial=0),
     Param('server_url', '', 'OpenAI-compatible server tried first (llama.cpp server, vLLM), e.g. '
           'http://edge-server:8080; empty = on-device only.'),

@@ -46,6 +46,7 @@ from edge_agent.nodes.adapters import Nav2Adapter, VoiceAdapter, load_places
 from edge_agent.nodes.adapters.nav2 import navigate_to_pose_type
 from edge_agent.nodes.adapters.sim import SimAdapter
 from edge_agent.nodes.common import (
+    AUTOSTART_PARAM,
     LATCHED,
     RELIABLE,
     OwnedEntities,
@@ -61,6 +62,7 @@ from edge_agent.nodes.common.trace import TRACE_TOPIC, traced
 __all__ = ['PARAMETERS', 'SkillExecutorNode', 'main']
 
 PARAMETERS = [
+    AUTOSTART_PARAM,
     Param('adapter', 'dry_run', 'How motion skills reach the robot: dry_run (nothing moves), '
           'nav2 (navigate_to as nav2_msgs/NavigateToPose goals; pick, place, look_at dry-run), '
           'sim (the simulator node: navigate_to over cmd_vel/odom, the rest as sim/run_skill '

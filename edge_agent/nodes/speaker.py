@@ -23,6 +23,7 @@ from edge_agent.core.errors import EdgeAgentError, MissingDependency
 from edge_agent.core.speech import PiperVoiceEngine
 from edge_agent.msg import AudioChunk
 from edge_agent.nodes.common import (
+    AUTOSTART_PARAM,
     LATCHED,
     RELIABLE,
     OwnedEntities,
@@ -36,6 +37,7 @@ from edge_agent.nodes.common.futures import serve_queue
 __all__ = ['PARAMETERS', 'SpeakerNode', 'main']
 
 PARAMETERS = [
+    AUTOSTART_PARAM,
     Param('tts', 'auto', 'auto: Piper when installed, else log only; piper: fail to configure '
           'without it; none: log only.', read_only=True, choices=('auto', 'piper', 'none')),
     Param('voice_model', '', 'Piper voice .onnx (with its .onnx.json); empty = en_US-joe-medium '

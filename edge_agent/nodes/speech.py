@@ -44,6 +44,7 @@ from edge_agent.core.speech import (
 )
 from edge_agent.msg import AudioChunk, Transcript, WordInfo
 from edge_agent.nodes.common import (
+    AUTOSTART_PARAM,
     LATCHED,
     OVERRIDABLE,
     RELIABLE,
@@ -67,6 +68,7 @@ WAKE_WORDS = ('okay_nabu', 'hey_jarvis', 'hey_mycroft', 'alexa')
 _CONFIG = SpeechConfig()
 
 PARAMETERS = [
+    AUTOSTART_PARAM,
     *tier_parameters(initial=1),
     Param('device', 'auto', '"auto" (CUDA float16 when available, else CPU int8), "cpu", '
           '"cuda".', read_only=True, choices=('auto', 'cpu', 'cuda')),

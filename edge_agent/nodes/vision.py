@@ -34,6 +34,7 @@ from edge_agent.core.vision import (
 )
 from edge_agent.msg import Detection, DetectionArray, FusedDetection
 from edge_agent.nodes.common import (
+    AUTOSTART_PARAM,
     OVERRIDABLE,
     RELIABLE,
     SENSOR,
@@ -49,6 +50,7 @@ from edge_agent.nodes.common.goals import bounded, goal_parameters
 __all__ = ['PARAMETERS', 'VisionNode', 'box_to_msg', 'main']
 
 PARAMETERS = [
+    AUTOSTART_PARAM,
     Param('model_path', '', 'YOLO-family ONNX model ([1,N,5+C], [1,4+C,N] or [1,N,6] output) or '
           "TensorRT engine; empty = the tier catalog's model for the current tier.",
           read_only=True),

@@ -125,7 +125,9 @@ def _launched(description, given: dict[str, str]) -> dict:
             'namespace': _resolve(e.kwargs['namespace'], args),
             'params_file': _resolve(params_file, args),
             # launch_ros types a substitution's text as a YAML scalar
-            'parameters': {k: launch_value(_resolve(v, args)) for k, v in values.items()},
+            # (a literal bool stays one)
+            'parameters': {k: v if isinstance(v, bool) else launch_value(_resolve(v, args))
+                           for k, v in values.items()},
             'log_level': _resolve(ros_args[ros_args.index('--log-level') + 1], args),
             # the SROS2 enclave, used with ROS_SECURITY_ENABLE=true
             'enclave': ros_args[ros_args.index('--enclave') + 1]}

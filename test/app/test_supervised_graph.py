@@ -2,12 +2,17 @@
 file's graph up in its own process (real models), in order; each node killed with SIGKILL
 while the graph serves is back and serving, a hung one (SIGSTOP: alive, silent) is found by
 its missing heartbeats, killed and started again, the supervisor says so on /diagnostics,
-and stopping leaves no process behind."""
+and stopping leaves no process behind. Under `ros2 launch` (its respawn played by the test)
+the supervisor node drives the nodes' lifecycle transitions, in order and after each respawn.
+"""
 from __future__ import annotations
 
+import os
 import signal
+import subprocess
+import time
 
-from diagnostic_msgs.msg import DiagnosticArray
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from rclpy.node import Node
 from ros_helpers import wait_for
 
@@ -99,3 +104,137 @@ def test_every_node_killed_comes_back_and_a_hung_one_is_restarted(ros_context, e
         graph.stop()
     assert all(p.poll() is not None for p in procs)
     assert graph.pids() == {}
+
+
+class _Respawner:
+    """Launch's part under ``ros2 launch``, played here (``launch`` is not on PyPI): every
+    node's process started at once with the launch file's command line, and started again
+    ``delay_s`` after it ends (``respawn=True``)."""
+
+    def __init__(self, graph, delay_s: float = 1.0) -> None:
+        import threading
+
+        self.graph, self.delay_s = graph, delay_s
+        self.procs: dict[str, subprocess.Popen] = {}
+        self.spawns: dict[str, int] = {}
+        self._stop = threading.Event()
+        for spec in graph.specs:
+            if spec.name != 'supervisor':
+                self._spawn(spec)
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+
+    def _spawn(self, spec) -> None:
+        self.procs[spec.name] = subprocess.Popen(
+            self.graph.command(spec), start_new_session=True, stdin=subprocess.DEVNULL,
+            env=dict(os.environ, PYTHONUNBUFFERED='1'))
+        self.spawns[spec.name] = self.spawns.get(spec.name, 0) + 1
+
+    def _watch(self) -> None:
+        while not self._stop.wait(0.1):
+            for spec in self.graph.specs:
+                proc = self.procs.get(spec.name)
+                if proc is not None and proc.poll() is not None and not self._stop.wait(
+                        self.delay_s):
+                    self._spawn(spec)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGINT)
+        for proc in self.procs.values():
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+        self.graph.stop()
+
+
+def _launch_supervisor(executor, ros_context, graph, **params):
+    """The supervisor node as the launch file starts it: no processes of its own, the
+    launch file's parameters (managed_nodes: every lifecycle node, in bring-up order)."""
+    from rclpy.parameter import Parameter
+
+    from edge_agent.app import graph as graph_module
+    from edge_agent.nodes.supervisor import SupervisorNode
+
+    values = graph_module.node_parameters(graph_module.NODES[0], lambda _arg: False)
+    values['managed_nodes'] = ','.join(  # the launch file's, less the nodes not started here
+        n for n in values['managed_nodes'].split(',') if n in {s.name for s in graph.specs})
+    values.update(params)
+    return executor.add(SupervisorNode(context=ros_context, parameter_overrides=[
+        Parameter(k, value=v) for k, v in values.items()]))
+
+
+def test_under_launch_the_supervisor_brings_the_nodes_up_in_order_and_after_each_respawn(
+        ros_context, executor):
+    """Launch starts every process at once, each with autostart false: they wait
+    unconfigured, and the supervisor configures and activates them over change_state in
+    bring-up order (the executor before the agent, though the agent's process is as quick);
+    after a kill -9 and launch's respawn it brings the new process up, alone."""
+    from edge_agent.msg import Heartbeat
+
+    probe = executor.add(Node('launch_probe', context=ros_context))
+    active_at: dict[tuple[str, int], float] = {}
+    states: dict[str, set] = {}
+
+    def beat(msg):
+        name = msg.node.rsplit('/', 1)[-1]
+        states.setdefault(name, set()).add(msg.state)
+        if msg.state == 'active':
+            active_at.setdefault((name, msg.pid), time.monotonic())
+
+    probe.create_subscription(Heartbeat, 'supervision/heartbeat', beat, 50)
+    graph = ProcessGraph(nodes=['skill_executor', 'agent'])
+    sup = _launch_supervisor(executor, ros_context, graph)
+    assert sup.supervision.managed == ['skill_executor', 'agent']
+    launch = _Respawner(graph)
+    try:
+        wait_for(lambda: all(sup.supervision.serving(n) for n in ('skill_executor', 'agent')),
+                 timeout=BOUND_S, message='both nodes brought up by the supervisor')
+        first = {n: p.pid for n, p in launch.procs.items()}
+        assert states['agent'] >= {'unconfigured', 'active'}   # it waited for the supervisor
+        assert active_at[('skill_executor', first['skill_executor'])] < active_at[
+            ('agent', first['agent'])]
+        launch.procs['agent'].kill()
+        wait_for(lambda: launch.spawns['agent'] == 2 and sup.supervision.serving('agent')
+                 and sup.supervision.members['agent'].pid == launch.procs['agent'].pid,
+                 timeout=BOUND_S, message='the respawned agent brought up again')
+        member = sup.supervision.members['agent']
+        assert member.restarts == 1 and len(member.back_in_s) == 1
+        print(f'agent: back in {member.back_in_s[0]:.2f} s after its last heartbeat '
+              '(kill -9, respawn 1 s)')
+        assert sup.supervision.serving('skill_executor')
+        assert launch.procs['skill_executor'].pid == first['skill_executor']
+    finally:
+        launch.stop()
+
+
+def test_under_launch_a_node_whose_configure_fails_is_named_restarted_then_given_up(
+        ros_context, executor, tmp_path):
+    """The agent with a broken skill catalog: its configure fails, the supervisor says why on
+    /diagnostics (the node's reason came in its heartbeat), kills it so that launch respawns
+    it, and gives up after max_restarts with an ERROR, as for a node that keeps dying."""
+    bad = tmp_path / 'skills.yaml'
+    bad.write_text('places: []\nskills: {}\n')
+    probe = executor.add(Node('launch_fail_probe', context=ros_context))
+    statuses: list = []
+    probe.create_subscription(DiagnosticArray, '/diagnostics', lambda m: statuses.extend(
+        s for s in m.status if s.name == 'edge_agent: supervisor'), 50)
+    graph = ProcessGraph(nodes=['agent'], overrides={'agent': {'skills_file': str(bad)}})
+    sup = _launch_supervisor(executor, ros_context, graph, max_restarts=2)
+    launch = _Respawner(graph, delay_s=0.5)
+    assert sup.supervision.managed == ['agent']
+    try:
+        wait_for(lambda: any(s.level == DiagnosticStatus.ERROR for s in statuses),
+                 timeout=BOUND_S, message='the agent given up, on /diagnostics')
+        message = [s for s in statuses if s.level == DiagnosticStatus.ERROR][-1].message
+        assert message.startswith('agent failed: configure failed: '), message
+        assert 'skills: Dictionary should have at least 1 item' in message
+        assert 'restarted 2 times' in message
+        assert launch.spawns['agent'] >= 3   # killed after each failure, respawned by launch
+    finally:
+        launch.stop()

@@ -48,11 +48,11 @@ def test_a_respawned_process_is_a_restart_and_a_bad_state_a_loss():
     clock.now = 1.0
     sup.beat('agent', 2, 'unconfigured')     # launch respawned it; not serving yet
     member = sup.members['agent']
-    assert member.restarts == 1 and member.state == 'lost'
+    assert member.restarts == 1 and member.state == 'starting'
     assert 'process 1 was replaced by 2' in member.reason
     clock.now = 2.0
     sup.beat('agent', 2, 'active')
-    assert sup.serving('agent') and member.back_in_s == [1.0]
+    assert sup.serving('agent') and member.back_in_s == [2.0]   # from its last heartbeat
     sup.beat('agent', 2, 'inactive')         # deactivated under us
     assert sup.due() == [('agent', "state 'inactive' instead of active")]
 
@@ -82,3 +82,70 @@ def test_a_node_that_never_serves_is_lost_after_the_start_timeout():
     sup.beat('vision', 5, 'inactive')
     clock.now = 31.0
     assert sup.due() == [('vision', "not serving 30 s after start (state 'inactive')")]
+
+
+def test_managed_nodes_are_brought_up_in_order_then_each_again_after_a_restart():
+    clock = ManualClock()
+    sup = Supervision(managed=['speech', 'vision', 'agent'], clock=clock)
+    assert sup.bring_ups() == []                       # nobody heard yet
+    sup.beat('vision', 20, 'unconfigured')
+    sup.beat('agent', 30, 'unconfigured')
+    assert sup.bring_ups() == []                       # speech first
+    sup.beat('speech', 10, 'unconfigured')
+    assert sup.bring_ups() == ['speech']
+    sup.drive('speech')
+    assert sup.bring_ups() == []                       # under way: not twice
+    sup.brought_up('speech', 10)
+    sup.beat('speech', 10, 'inactive')                 # a beat sent before it activated
+    assert sup.bring_ups() == []                       # driven: not again for this process
+    sup.beat('speech', 10, 'active')
+    assert sup.bring_ups() == ['vision']
+    for name, pid in (('vision', 20), ('agent', 30)):
+        sup.drive(name)
+        sup.brought_up(name, pid)
+        sup.beat(name, pid, 'active')
+    assert [sup.serving(n) for n in ('speech', 'vision', 'agent')] == [True] * 3
+    # after the first bring-up, a respawned node comes up whatever the others do
+    clock.now = 5.0
+    sup.exited('speech', -9)
+    sup.beat('agent', 31, 'unconfigured')              # launch respawned the agent
+    assert sup.members['agent'].restarts == 1
+    assert sup.bring_ups() == ['agent']
+    sup.drive('agent')
+    sup.brought_up('agent', 30)                        # the old process's answer: ignored
+    assert sup.members['agent'].driving
+    sup.brought_up('agent', 31)
+    clock.now = 6.5
+    sup.beat('agent', 31, 'active')
+    assert sup.members['agent'].back_in_s == [6.5]   # from its last heartbeat (t=0)
+
+
+def test_a_failed_transition_is_a_loss_with_the_nodes_reason_and_is_not_retried():
+    clock = ManualClock()
+    sup = Supervision(managed=['vision', 'agent'], max_restarts=2, clock=clock)
+    sup.beat('vision', 5, 'unconfigured')
+    sup.drive('vision')
+    sup.transition_failed('vision', 4, 'configure')    # another process's answer: ignored
+    assert sup.members['vision'].driving
+    sup.transition_failed('vision', 5, 'configure')
+    assert sup.due() == [('vision', 'configure failed')]
+    sup.beat('vision', 5, 'unconfigured', 'configure failed: model file x.onnx is corrupt')
+    member = sup.members['vision']
+    assert member.state == 'lost' and member.reason == (
+        'configure failed: model file x.onnx is corrupt')
+    assert sup.bring_ups() == []                       # not again in the same process
+    sup.started('vision', 5)                           # a restart (here: the same process)
+    sup.beat('vision', 5, 'unconfigured')
+    assert sup.bring_ups() == ['vision']
+    sup.drive('vision')
+    sup.transition_failed('vision', 5, 'activate')
+    sup.beat('vision', 5, 'inactive', 'no vision model loaded')
+    assert sup.members['vision'].reason == 'activate failed: no vision model loaded'
+    sup.started('vision', 6)
+    sup.beat('vision', 6, 'unconfigured')
+    sup.drive('vision')
+    sup.transition_failed('vision', 6, 'configure')
+    assert sup.due() == []                             # restarted twice: given up
+    assert sup.members['vision'].state == 'failed'
+    sup.beat('agent', 7, 'unconfigured')
+    assert sup.bring_ups() == ['agent']                # the next one is not held back

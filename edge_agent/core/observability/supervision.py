@@ -9,6 +9,15 @@ heartbeat timer), or when it reports another state after serving; *starting* mem
 ``start_timeout_s`` to serve (models load). A member restarted more than ``max_restarts``
 times within ``restart_window_s`` is *failed* and left alone, so a node that cannot run does
 not restart forever. The time from loss to serving again is kept per member.
+
+*Managed* members (``managed``, in bring-up order) are lifecycle nodes that do not bring
+themselves up (``autostart`` false): the supervisor configures and activates them over their
+``change_state`` services. ``bring_ups()`` names the ones to drive now: heard from, in
+"unconfigured" or "inactive", not already being driven, and, until every managed member has
+served once, only when each managed member before it serves (or has failed): the first
+bring-up goes in order. After that a restarted member is brought up as soon as it is heard,
+whatever the others do. ``driving``, ``driven`` and ``transition_failed`` say how it went; a
+failed transition makes the member lost, so ``due()`` restarts it (within ``max_restarts``).
 """
 from __future__ import annotations
 
@@ -17,9 +26,11 @@ from collections.abc import Callable, Iterable
 import dataclasses
 import time
 
-__all__ = ['SERVING_STATES', 'Member', 'Supervision']
+__all__ = ['DRIVABLE_STATES', 'SERVING_STATES', 'Member', 'Supervision']
 
 SERVING_STATES = frozenset({'active', 'running'})
+# lifecycle states a bring-up starts from: configure from the first, activate from the second
+DRIVABLE_STATES = ('unconfigured', 'inactive')
 
 
 @dataclasses.dataclass
@@ -37,6 +48,10 @@ class Member:
     restarts: int = 0
     recent: collections.deque = dataclasses.field(default_factory=collections.deque)
     back_in_s: list[float] = dataclasses.field(default_factory=list)   # loss -> serving [s]
+    node_reason: str = ''           # why its last transition failed, as its heartbeat says
+    driving: bool = False           # a managed bring-up of this process is under way
+    driven: bool = False            # ... and went through (until the next process)
+    failed_transition: str = ''     # the transition that failed for this process
 
 
 class Supervision:
@@ -44,7 +59,7 @@ class Supervision:
 
     def __init__(self, names: Iterable[str] = (), *, heartbeat_timeout_s: float = 3.0,
                  start_timeout_s: float = 120.0, max_restarts: int = 5,
-                 restart_window_s: float = 300.0,
+                 restart_window_s: float = 300.0, managed: Iterable[str] = (),
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.heartbeat_timeout_s = heartbeat_timeout_s
         self.start_timeout_s = start_timeout_s
@@ -52,8 +67,11 @@ class Supervision:
         self.restart_window_s = restart_window_s
         self._clock = clock
         self.members: dict[str, Member] = {}
-        for name in names:
+        self.managed = list(dict.fromkeys(managed))
+        self._in_order = False
+        for name in [*names, *self.managed]:
             self.member(name)
+        self._in_order = bool(self.managed)   # the first bring-up, until each has served
 
     def member(self, name: str) -> Member:
         """The member ``name``, added (waiting) when new."""
@@ -69,6 +87,9 @@ class Supervision:
             member.back_in_s.append(round(now - member.lost_at, 3))
             member.lost_at = None
         member.state, member.since = state, now
+        if self._in_order and state in ('serving', 'failed') and all(
+                self.members[n].state in ('serving', 'failed') for n in self.managed):
+            self._in_order = False   # the first bring-up is over
         if reason or state == 'serving':
             member.reason = reason
 
@@ -80,19 +101,35 @@ class Supervision:
             member.restarts += 1
             member.recent.append(self._clock())
         member.pid, member.last_beat, member.node_state = pid, None, ''
+        self._new_process(member)
         self._set(member, 'starting')
 
-    def beat(self, name: str, pid: int, node_state: str) -> None:
-        """A heartbeat from ``name``: its process and its state."""
+    @staticmethod
+    def _new_process(member: Member) -> None:
+        member.driving = member.driven = False
+        member.failed_transition = member.node_reason = ''
+
+    def beat(self, name: str, pid: int, node_state: str, reason: str = '') -> None:
+        """A heartbeat from ``name``: its process, its state and why its last transition
+        failed ('' when none did)."""
         member = self.member(name)
         if member.state == 'failed':
             return
         if member.pid is not None and pid != member.pid:
-            if member.state == 'serving':   # restarted by someone else (launch's respawn)
+            # restarted by someone else (launch's respawn): starting until the new one serves
+            if member.state == 'serving':
                 self._set(member, 'lost', f'process {member.pid} was replaced by {pid}')
+                # it was last seen alive at its last heartbeat: the time back counts from there
+                member.lost_at = member.last_beat if member.last_beat is not None else (
+                    member.lost_at)
             member.restarts += 1
             member.recent.append(self._clock())
+            self._new_process(member)
+            self._set(member, 'starting')
         member.pid, member.last_beat, member.node_state = pid, self._clock(), node_state
+        member.node_reason = reason
+        if member.failed_transition and reason:
+            member.reason = self._failure(member)
         if node_state in SERVING_STATES:
             if member.state != 'serving':
                 self._set(member, 'serving')
@@ -100,6 +137,51 @@ class Supervision:
             self._set(member, 'lost', f'state {node_state!r} instead of active')
         elif member.state == 'waiting':
             self._set(member, 'starting')
+
+    # -- managed bring-up ---------------------------------------------------------------------
+    def bring_ups(self) -> list[str]:
+        """Managed members to configure and activate now (see the module docstring)."""
+        out = []
+        for name in self.managed:
+            m = self.members[name]
+            if m.state == 'failed':
+                continue
+            if (m.state != 'serving' and m.last_beat is not None and not m.driving
+                    and not m.driven and not m.failed_transition
+                    and m.node_state in DRIVABLE_STATES):
+                out.append(name)
+            if self._in_order and m.state != 'serving' and not (
+                    m.state == 'waiting' and self._clock() - m.since > self.start_timeout_s):
+                break   # the ones after it wait (not for one that never showed up)
+        return out
+
+    def drive(self, name: str) -> None:
+        """A bring-up of ``name`` began."""
+        self.members[name].driving = True
+
+    def brought_up(self, name: str, pid: int | None) -> None:
+        """The bring-up of process ``pid`` of ``name`` went through (its heartbeat will
+        say active)."""
+        m = self.members[name]
+        if pid == m.pid:
+            m.driving, m.driven = False, True
+
+    def transition_failed(self, name: str, pid: int | None, transition: str) -> None:
+        """``transition`` of process ``pid`` of ``name`` failed (or was refused): lost, so
+        ``due()`` restarts it."""
+        m = self.members[name]
+        if pid != m.pid or m.state == 'failed':
+            return   # an older process's answer
+        m.driving, m.failed_transition = False, transition
+        self._set(m, 'lost', self._failure(m))
+
+    @staticmethod
+    def _failure(m: Member) -> str:
+        # the node's own reason usually says which transition ("configure failed: ...")
+        if m.node_reason:
+            return (m.node_reason if m.node_reason.startswith(m.failed_transition)
+                    else f'{m.failed_transition} failed: {m.node_reason}')
+        return f'{m.failed_transition} failed'
 
     def exited(self, name: str, returncode: int) -> None:
         """The process of ``name`` ended (a negative code: killed by that signal)."""

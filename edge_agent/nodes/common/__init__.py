@@ -8,6 +8,7 @@ from edge_agent.nodes.common.executor import (  # noqa: F401
     NodeExecutor,
 )
 from edge_agent.nodes.common.lifecycle import (  # noqa: F401
+    AUTOSTART_PARAM,
     OwnedEntities,
 )
 from edge_agent.nodes.common.model_node import (  # noqa: F401
@@ -39,6 +40,7 @@ from edge_agent.nodes.common.tiers import (  # noqa: F401
 )
 
 __all__ = [
+    'AUTOSTART_PARAM',
     'LATCHED',
     'MAX_TIERS',
     'ModelNode',

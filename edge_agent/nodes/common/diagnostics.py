@@ -105,7 +105,8 @@ class ReportsHealth:
                  if self.has_parameter(STALE_PARAM.name) else 0.0)
         self.health = NodeHealth(stale)
         self._diagnostic_name, self._hardware_id = name, hardware_id
-        start_heartbeat(self)   # for the supervisor, from now until destroy_node
+        # for the supervisor, from now until destroy_node
+        self._send_heartbeat = start_heartbeat(self)
 
         def apply(params) -> None:
             for p in params:

@@ -26,8 +26,10 @@ def _state(node) -> str:
         return 'unknown'
 
 
-def start_heartbeat(node, period_s: float = HEARTBEAT_PERIOD_S) -> None:
-    """Publish ``node``'s heartbeat every ``period_s``, for the node's whole life."""
+def start_heartbeat(node, period_s: float = HEARTBEAT_PERIOD_S):
+    """Publish ``node``'s heartbeat every ``period_s``, for the node's whole life; returns
+    the function that sends one now (a failed transition does, so its reason reaches the
+    supervisor with the failure)."""
     from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 
     from edge_agent.msg import Heartbeat
@@ -40,6 +42,8 @@ def start_heartbeat(node, period_s: float = HEARTBEAT_PERIOD_S) -> None:
     def send() -> None:
         beat.header.stamp = node.get_clock().now().to_msg()
         beat.state = _state(node)
+        beat.reason = getattr(node, 'failure_reason', '') if beat.state != 'active' else ''
         pub.publish(beat)
 
     node.create_timer(period_s, send, callback_group=MutuallyExclusiveCallbackGroup())
+    return send

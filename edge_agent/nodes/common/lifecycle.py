@@ -12,7 +12,14 @@ from __future__ import annotations
 
 from rclpy.lifecycle import TransitionCallbackReturn
 
-__all__ = ['OwnedEntities', 'destroy_waitables']
+from edge_agent.nodes.common.params import Param
+
+__all__ = ['AUTOSTART_PARAM', 'OwnedEntities', 'destroy_waitables']
+
+AUTOSTART_PARAM = Param('autostart', True, 'Configure and activate in main(), as soon as the '
+                        'node is built; false = stay unconfigured until a lifecycle manager '
+                        "(the supervisor node's managed_nodes) drives the transitions.",
+                        read_only=True)
 
 
 def destroy_waitables(node) -> None:
@@ -109,6 +116,9 @@ class OwnedEntities:
         """Log ``reason`` as the transition's failure and return FAILURE."""
         self.failure_reason = reason
         self.get_logger().error(reason)
+        send = getattr(self, '_send_heartbeat', None)
+        if send is not None:   # the reason reaches a supervisor with the failure
+            send()
         return TransitionCallbackReturn.FAILURE
 
     def release_entities(self) -> None:

@@ -1,7 +1,9 @@
 """main() of every node: init, build, drive the lifecycle, spin, shut down cleanly.
 
 Works on Humble through Rolling (no ``with rclpy.init()``). A lifecycle node is configured and
-activated here and each transition's result is checked: a failure (a missing model file, a bad
+activated here (unless its ``autostart`` parameter is false: under ``ros2 launch`` and
+``edge-agent up --processes`` the supervisor node drives its transitions over DDS instead, in
+bring-up order) and each transition's result is checked: a failure (a missing model file, a bad
 catalog) ends the process with status 1 and the reason on one line, never a traceback; so do
 edge_agent's own errors, a parameter value that its range refuses, and the ``fatal`` ones.
 """
@@ -41,8 +43,12 @@ def run(factory, args=None, lifecycle: bool = False, fatal: tuple = ()) -> int:
     node = None
     try:
         node = factory()
-        if lifecycle:
+        if lifecycle and (not node.has_parameter('autostart')
+                          or node.get_parameter('autostart').value):
             bring_up(node)
+        elif lifecycle:
+            node.get_logger().info('autostart false: unconfigured until the supervisor (or '
+                                   'another lifecycle manager) configures it')
         executor = NodeExecutor()
         executor.add_node(node)
         executor.spin()
