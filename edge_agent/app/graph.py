@@ -12,7 +12,8 @@ import dataclasses
 from edge_agent.core.security.policy import DEFAULT_ROOT
 
 __all__ = ['ARGUMENTS', 'DDS_PROFILE', 'GRAPH_ENCLAVE', 'NODES', 'RESPAWN_DELAY_S', 'Argument',
-           'NodeSpec', 'dds_profile_env', 'is_true', 'node_parameters', 'ros_distro', 'select']
+           'NodeSpec', 'dds_profile_env', 'is_true', 'managed_nodes', 'node_parameters',
+           'ros_distro', 'select']
 
 
 @dataclasses.dataclass(frozen=True)
@@ -147,8 +148,13 @@ def node_parameters(spec: NodeSpec, value: Callable[[str], object]) -> dict:
     if spec.lifecycle:   # the supervisor brings it up, in order (nodes/supervisor.py)
         values['autostart'] = False
     if spec.name == 'supervisor':
-        values['managed_nodes'] = ','.join(s.name for s in NODES if s.lifecycle)
+        values['managed_nodes'] = managed_nodes(NODES)
     return values
+
+
+def managed_nodes(specs: Iterable[NodeSpec]) -> str:
+    """The supervisor's ``managed_nodes`` for ``specs``: their lifecycle nodes, in order."""
+    return ','.join(s.name for s in specs if s.lifecycle)
 
 
 def select(names: Iterable[str] | None, arguments: dict[str, str]) -> list[NodeSpec]:

@@ -23,6 +23,7 @@ import time
 
 import yaml
 
+from edge_agent.app import graph
 from edge_agent.app.runner import AgentGraph
 from edge_agent.nodes.common.run import TransitionFailed
 
@@ -119,8 +120,7 @@ class ProcessGraph(AgentGraph):
         self._open()   # the DDS profile's variables (the children inherit them), the context
         try:
             params = [Parameter('expected_nodes', value=','.join(s.name for s in children)),
-                      Parameter('managed_nodes', value=','.join(
-                          s.name for s in children if s.lifecycle))]
+                      Parameter('managed_nodes', value=graph.managed_nodes(children))]
             self.supervisor = SupervisorNode(
                 processes=self, context=self.context, namespace=self.arguments['namespace'],
                 cli_args=['--ros-args', '--params-file', self.arguments['params_file']],

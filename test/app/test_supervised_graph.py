@@ -162,8 +162,8 @@ def _launch_supervisor(executor, ros_context, graph, **params):
     from edge_agent.nodes.supervisor import SupervisorNode
 
     values = graph_module.node_parameters(graph_module.NODES[0], lambda _arg: False)
-    values['managed_nodes'] = ','.join(  # the launch file's, less the nodes not started here
-        n for n in values['managed_nodes'].split(',') if n in {s.name for s in graph.specs})
+    assert values['managed_nodes'] == graph_module.managed_nodes(graph_module.NODES)
+    values['managed_nodes'] = graph_module.managed_nodes(graph.specs)   # the nodes started here
     values.update(params)
     return executor.add(SupervisorNode(context=ros_context, parameter_overrides=[
         Parameter(k, value=v) for k, v in values.items()]))

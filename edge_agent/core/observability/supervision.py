@@ -68,10 +68,9 @@ class Supervision:
         self._clock = clock
         self.members: dict[str, Member] = {}
         self.managed = list(dict.fromkeys(managed))
-        self._in_order = False
+        self._in_order = bool(self.managed)   # the first bring-up, until each has served
         for name in [*names, *self.managed]:
             self.member(name)
-        self._in_order = bool(self.managed)   # the first bring-up, until each has served
 
     def member(self, name: str) -> Member:
         """The member ``name``, added (waiting) when new."""

@@ -18,6 +18,7 @@ from rclpy.executors import ExternalShutdownException
 
 from edge_agent.core.errors import EdgeAgentError
 from edge_agent.nodes.common.executor import NodeExecutor
+from edge_agent.nodes.common.lifecycle import AUTOSTART_PARAM
 
 __all__ = ['TransitionFailed', 'bring_up', 'run']
 
@@ -43,8 +44,9 @@ def run(factory, args=None, lifecycle: bool = False, fatal: tuple = ()) -> int:
     node = None
     try:
         node = factory()
-        if lifecycle and (not node.has_parameter('autostart')
-                          or node.get_parameter('autostart').value):
+        autostart = AUTOSTART_PARAM.name
+        if lifecycle and (not node.has_parameter(autostart)
+                          or node.get_parameter(autostart).value):
             bring_up(node)
         elif lifecycle:
             node.get_logger().info('autostart false: unconfigured until the supervisor (or '
