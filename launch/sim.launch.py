@@ -57,6 +57,6 @@ def generate_launch_description():
         IncludeLaunchDescription(
             PythonLaunchDescriptionSource(PathJoinSubstitution(
                 [share, 'launch', 'agent.launch.py'])),
-            launch_arguments={'use_sim_time': 'true', 'robot': 'sim',
+            launch_arguments={'use_sim_time': 'true', 'robot': 'sim', 'vision_world': 'synthetic',
                               **{name: LaunchConfiguration(name) for name in passed}}.items()),
     ])

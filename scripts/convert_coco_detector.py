@@ -21,8 +21,6 @@ Usage (in the throw-away environment):
 from __future__ import annotations
 
 import argparse
-import base64
-import copy
 import hashlib
 import json
 import pathlib

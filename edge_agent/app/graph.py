@@ -63,8 +63,13 @@ ARGUMENTS: tuple[Argument, ...] = (
              'odom, sim/run_skill).'),
     Argument('sim', 'false', 'Start the MuJoCo simulator node (camera, odom, /clock, cmd_vel, '
              'sim/run_skill); use with robot:=sim use_sim_time:=true.'),
-    Argument('vision_model', '', "YOLO-family ONNX model (or TensorRT .engine) for the vision "
-             "node; empty = the project's detector from the tier catalog."),
+    Argument('vision_world', 'real', 'What the camera shows: real (a robot; the COCO detector '
+             'of each tier) or synthetic (the MuJoCo simulation and the bundled rendered '
+             "scenarios: the project's detector of their four shapes). With sim:=true, "
+             'edge-agent up defaults to synthetic; ros2 launch needs vision_world:=synthetic.'),
+    Argument('vision_model', '', "Your own detector (ONNX: YOLO, end-to-end or TensorFlow "
+             "detection outputs, docs/vision_models.md; or a TensorRT .engine) for the vision "
+             "node; empty = the tier catalog's detectors."),
     Argument('vision_model_sha256', '', 'Expected SHA-256 of vision_model; a file that differs '
              'is refused, named; empty = not checked.'),
     Argument('vision_backend', 'auto', 'Vision backend: auto (TensorRT when available, else ONNX '
@@ -126,7 +131,7 @@ NODES: tuple[NodeSpec, ...] = (
              lifecycle=False, condition='mic'),
     NodeSpec('speech', 'edge_agent.nodes.speech', 'SpeechNode'),
     NodeSpec('vision', 'edge_agent.nodes.vision', 'VisionNode',
-             from_arguments=(('model_path', 'vision_model'),
+             from_arguments=(('model_path', 'vision_model'), ('world', 'vision_world'),
                              ('model_sha256', 'vision_model_sha256'),
                              ('backend', 'vision_backend'))),
     NodeSpec('skill_executor', 'edge_agent.nodes.skill_executor', 'SkillExecutorNode',

@@ -24,13 +24,17 @@ _LOG_LEVELS = {'debug': 10, 'info': 20, 'warn': 30, 'error': 40, 'fatal': 50}
 
 def resolve_arguments(given: dict[str, str] | None = None) -> dict[str, str]:
     """Every launch argument's value: ``given`` over the declared defaults; an empty
-    ``params_file`` becomes the package's config/agent.yaml. Unknown names raise ConfigError."""
+    ``params_file`` becomes the package's config/agent.yaml; with sim true and no
+    ``vision_world`` given, it is synthetic (the simulated scene). Unknown names raise
+    ConfigError."""
     values = {a.name: a.default for a in graph.ARGUMENTS}
     unknown = sorted(set(given or {}) - set(values))
     if unknown:
         raise ConfigError(f'unknown launch argument(s) {", ".join(unknown)}; known: '
                           f'{", ".join(values)}')
     values.update({k: str(v) for k, v in (given or {}).items()})
+    if 'vision_world' not in (given or {}) and graph.is_true(values['sim']):
+        values['vision_world'] = 'synthetic'   # the simulator renders the project's scene
     if not values['params_file']:
         values['params_file'] = str(data_file('config/agent.yaml'))
     return values

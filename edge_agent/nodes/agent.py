@@ -30,6 +30,7 @@ from edge_agent.core.inference import (
     FrameDetection,
     Heard,
     RecentDetections,
+    SensorModels,
 )
 from edge_agent.core.planning import is_stop
 from edge_agent.core.planning.skills import SkillCatalog
@@ -52,6 +53,11 @@ from edge_agent.nodes.common import (
     declare,
     run,
 )
+from edge_agent.nodes.common.detector_info import (
+    detector_model,
+    info_labels,
+    subscribe_detector_info,
+)
 from edge_agent.nodes.common.futures import goal_result, serve_queue, wait_future
 from edge_agent.nodes.common.trace import TRACE_TOPIC, traced
 
@@ -72,8 +78,8 @@ PARAMETERS = [
           (1.0, 120.0)),
     Param('planner_timeout_s', 300.0, 'Give up on a planner goal after this long [s].',
           (1.0, 3600.0)),
-    Param('labels', 'cup,bottle,box,ball', 'Object labels a command may name (besides those '
-          'the detector reports).'),
+    Param('labels', '', 'Object labels a command may name besides the detector\'s own (its '
+          'class names come on vision/detector_info) and those it reports (comma-separated).'),
     Param('skills_file', '', "Skill catalog YAML (its synonyms: mug -> cup); empty = the "
           "package's config/skills.yaml."),
     Param('speculative_planning', True, 'Plan the words heard at a pause in speech before '
@@ -107,6 +113,8 @@ class AgentNode(ReportsHealth, OwnedEntities, LifecycleNode):
     def __init__(self, **kwargs) -> None:
         super().__init__('agent', **kwargs)
         self._synonyms: dict[str, str] = {}
+        self._detector_labels: frozenset[str] = frozenset()   # vision/detector_info
+        self._sensor_models = SensorModels()   # its detector model fitted to the detector
         self._recent = RecentDetections()
         self._commands: queue.Queue = queue.Queue()
         self._generation = 0             # bumped by every new command: the running one ends
@@ -151,6 +159,7 @@ class AgentNode(ReportsHealth, OwnedEntities, LifecycleNode):
             DetectionArray, 'vision/detections', self._on_detections, SENSOR,
             callback_group=MutuallyExclusiveCallbackGroup(),
             event_callbacks=self.subscription_events('vision/detections', self._detections_in)))
+        self.own(subscribe_detector_info(self, self._on_detector_info))
         self._action_clients = {  # made once, kept for the node's lifetime
             'observe': self.action_client(Observe, 'vision/observe'),
             'listen': self.action_client(Listen, 'speech/listen'),
@@ -178,6 +187,11 @@ class AgentNode(ReportsHealth, OwnedEntities, LifecycleNode):
                                         float(d.color_fraction), float(d.score),
                                         (d.x_min + d.x_max) / 2 / width)
                          for d in msg.detections)
+
+    def _on_detector_info(self, msg) -> None:
+        self._detector_labels = info_labels(msg)
+        fitted = detector_model(msg)
+        self._sensor_models = SensorModels(detector=fitted) if fitted else SensorModels()
 
     def _on_transcript(self, msg: Transcript) -> None:
         if not msg.is_final and msg.at_pause and msg.text.strip() and self._worker is not None:
@@ -215,7 +229,8 @@ class AgentNode(ReportsHealth, OwnedEntities, LifecycleNode):
         param = self.get_parameter
         labels = {x.strip() for x in param('labels').value.split(',') if x.strip()}
         return Deliberation(
-            heard, candidates, labels | self._recent.labels,
+            heard, candidates, labels | self._detector_labels | self._recent.labels,
+            models=self._sensor_models,
             budget=Budget(param('max_requests').value, param('max_time_s').value),
             observe_frames=param('observe_frames').value,
             frame_rate_hz=param('camera_rate_hz').value, can_look_elsewhere=False,

@@ -57,6 +57,11 @@ from edge_agent.nodes.common import (
     run,
     tier_parameters,
 )
+from edge_agent.nodes.common.detector_info import (
+    detector_model,
+    info_labels,
+    subscribe_detector_info,
+)
 from edge_agent.nodes.common.futures import wait_future
 from edge_agent.nodes.common.goals import goal_parameters
 from edge_agent.nodes.common.plans import plan_to_msg
@@ -75,8 +80,9 @@ PARAMETERS = [
     Param('skills_file', '', "Skill catalog YAML; empty = the package's config/skills.yaml.",
           read_only=True),
     Param('n_threads', 0, 'CPU threads for llama.cpp; 0 = all cores.', (0, 256), read_only=True),
-    Param('detection_min_score', 0.4, 'Detections below this score are not in the world state '
-          '[0..1].', (0.0, 1.0)),
+    Param('detection_min_score', 0.4, 'Detections below this score are not in the world state; '
+          "a detector calibrated on real photos lowers it to its own threshold (its "
+          'vision/detector_info) [0..1].', (0.0, 1.0)),
     Param('detection_max_age_s', 5.0, 'Forget detections older than this [s].', (0.0, 3600.0)),
     Param('executor_timeout_s', 5.0, 'Wait this long for the skill executor '
           '(executor/execute_plan) before the command fails [s].', (0.1, 120.0)),
@@ -117,6 +123,7 @@ class PlannerNode(ModelNode, LifecycleNode):
         super().__init__('planner', **kwargs)
         self.init_tiers()
         self._memory = WorldMemory()
+        self._calibrated_score: float | None = None   # a calibrated detector's threshold
         self._robot = RobotState()   # the skill executor's last word on held object and place
         self._skills: SkillCatalog | None = None
         self._models: ModelCatalog | None = None
@@ -144,7 +151,7 @@ class PlannerNode(ModelNode, LifecycleNode):
                 threading.Thread(target=self.switch_tier, args=(self.engines.key,),
                                  kwargs={'force': True}, daemon=True).start()
             elif p.name == 'detection_min_score':
-                self._memory.min_score = p.value
+                self._set_min_score(p.value)
             elif p.name == 'detection_max_age_s':
                 self._memory.max_age_s = p.value
 
@@ -163,6 +170,7 @@ class PlannerNode(ModelNode, LifecycleNode):
         self.own(self.create_subscription(
             DetectionArray, 'vision/detections', self._on_detections, SENSOR,
             event_callbacks=self.subscription_events('vision/detections', self._detections_in)))
+        self.own(subscribe_detector_info(self, self._on_detector_info))
         self.own(self.create_subscription(RobotState, 'robot/state', self._on_robot_state,
                                           LATCHED))
         self.own(self.create_subscription(Bool, 'emergency_stop', self._on_emergency_stop,
@@ -200,6 +208,18 @@ class PlannerNode(ModelNode, LifecycleNode):
         return dataclasses.replace(self._memory.world(self._skills),
                                    held=self._robot.held_object.strip().lower(),
                                    location=self._robot.location.strip().lower())
+
+    def _on_detector_info(self, msg) -> None:
+        self._memory.vocabulary = info_labels(msg)
+        self._calibrated_score = (float(msg.conf_threshold) if detector_model(msg) is not None
+                                  else None)
+        self._set_min_score(self.get_parameter('detection_min_score').value)
+
+    def _set_min_score(self, wanted: float) -> None:
+        """detection_min_score, but never above a calibrated detector's own threshold (its
+        detections at that score are what it was calibrated to report)."""
+        calibrated = self._calibrated_score
+        self._memory.min_score = wanted if calibrated is None else min(wanted, calibrated)
 
     def _on_detections(self, msg: DetectionArray) -> None:
         self._detections_in.received()

@@ -32,9 +32,11 @@ from edge_agent.core.vision import (
     image_to_rgb,
     read_labels,
 )
-from edge_agent.msg import Detection, DetectionArray, FusedDetection
+from edge_agent.core.vision.spec import OBSERVATION_KEYS
+from edge_agent.msg import Detection, DetectionArray, DetectorInfo, FusedDetection
 from edge_agent.nodes.common import (
     AUTOSTART_PARAM,
+    LATCHED,
     OVERRIDABLE,
     RELIABLE,
     SENSOR,
@@ -51,9 +53,14 @@ __all__ = ['PARAMETERS', 'VisionNode', 'box_to_msg', 'main']
 
 PARAMETERS = [
     AUTOSTART_PARAM,
-    Param('model_path', '', 'YOLO-family ONNX model ([1,N,5+C], [1,4+C,N] or [1,N,6] output) or '
-          "TensorRT engine; empty = the tier catalog's model for the current tier.",
-          read_only=True),
+    Param('model_path', '', 'Detector ONNX model (YOLOv5/v8/11, end-to-end [1,N,6], TensorFlow '
+          'detection outputs; read as its spec says: a YAML beside it or its metadata, '
+          "docs/vision_models.md) or TensorRT engine; empty = the tier catalog's model for the "
+          'current tier.', read_only=True),
+    Param('world', 'real', 'Which detectors of the tier catalog serve: "real" (trained on real '
+          'images, COCO classes: a robot\'s camera) or "synthetic" (the project\'s detector for '
+          'the MuJoCo scene and the bundled rendered scenarios).', read_only=True,
+          choices=('real', 'synthetic')),
     Param('model_sha256', '', 'Expected SHA-256 of model_path (64 hex digits); the file is '
           'hashed before every load and refused, named, when it differs; empty = not checked '
           '(catalog models are always verified against the manifest).', read_only=True),
@@ -75,7 +82,8 @@ PARAMETERS = [
           'order; unavailable ones are skipped.', read_only=True),
     Param('input_size', 0, "Square input size [px]; 0 = the model's own.", (0, 4096),
           read_only=True),
-    Param('conf_threshold', 0.25, 'Minimum detection score [0..1].', (0.0, 1.0)),
+    Param('conf_threshold', 0.0, "Minimum detection score [0..1]; 0 = the model's own (the "
+          "threshold its spec was calibrated at, else 0.25).", (0.0, 1.0)),
     Param('iou_threshold', 0.45, 'NMS overlap threshold [0..1].', (0.0, 1.0)),
     Param('max_rate_hz', 0.0, "Process at most this many frames a second; 0 = the tier's rate "
           '[Hz].', (0.0, 1000.0)),
@@ -128,8 +136,11 @@ class VisionNode(ModelNode, LifecycleNode):
         for p in params:
             if p.name == 'tier':
                 self.tier_changed(p.value)
-            elif p.name in ('conf_threshold', 'iou_threshold') and detector is not None:
-                setattr(detector, p.name, p.value)
+            elif p.name == 'iou_threshold' and detector is not None:
+                detector.iou_threshold = p.value
+            elif p.name == 'conf_threshold' and detector is not None:
+                detector.conf_threshold = self._conf_threshold(detector, p.value)
+                self._publish_info(detector)
 
     # -- lifecycle ----------------------------------------------------------------------------
     def on_configure(self, state) -> TransitionCallbackReturn:
@@ -141,6 +152,9 @@ class VisionNode(ModelNode, LifecycleNode):
         self._pub = self.own(self.create_lifecycle_publisher(
             DetectionArray, 'vision/detections', RELIABLE,
             event_callbacks=self.publisher_events('vision/detections')))
+        # not a lifecycle publisher: what the model can see holds while the node is inactive
+        self._info_pub = self.own(self.create_publisher(DetectorInfo, 'vision/detector_info',
+                                                        LATCHED))
         self.own_diagnostics()
         self.own(self.follow_tiers())
         self.own(self.create_subscription(Image, 'camera/image_raw', self._on_image, SENSOR,
@@ -164,8 +178,19 @@ class VisionNode(ModelNode, LifecycleNode):
             self._worker = None
 
     # -- tiers --------------------------------------------------------------------------------
+    @property
+    def _modality(self) -> str:
+        """The tier catalog's vision entry this node follows (its world)."""
+        return 'vision' if self.get_parameter('world').value == 'real' else 'vision_synthetic'
+
+    @staticmethod
+    def _conf_threshold(detector: Detector, value: float) -> float:
+        return value or detector.spec.conf_threshold or 0.25
+
     def _load_tier(self, index: int) -> Detector:
-        entry = self._tiers[index].modalities.get('vision') or {}
+        entry = self._tiers[index].modalities.get(self._modality) or {}
+        if not entry.get('model') and not self.get_parameter('model_path').value:
+            raise DetectorError(f'tier {index} of the catalog has no {self._modality} model')
         own_model = self.get_parameter('model_path').value
         if own_model:
             check_sha256(own_model, self.get_parameter('model_sha256').value)
@@ -177,12 +202,13 @@ class VisionNode(ModelNode, LifecycleNode):
             labels=read_labels(labels_file) if labels_file else None,
             input_size=self.get_parameter('input_size').value or (
                 0 if own_model else int(entry.get('input_size', 0))),
-            conf_threshold=self.get_parameter('conf_threshold').value,
             iou_threshold=self.get_parameter('iou_threshold').value,
             backend=self.get_parameter('backend').value,
             tensorrt_precision=self.get_parameter('tensorrt_precision').value,
             engine_cache_dir=self.get_parameter('engine_cache_dir').value or None,
             log=self.get_logger().info)
+        detector.conf_threshold = self._conf_threshold(
+            detector, self.get_parameter('conf_threshold').value)
         if detector.fallback_reason:
             self.get_logger().warning(f'vision tier {index}: {detector.fallback_reason}; '
                                       'using ONNX Runtime')
@@ -194,9 +220,20 @@ class VisionNode(ModelNode, LifecycleNode):
                 f'{len(detector.labels)} classes')
 
     def _swapped(self, index: int, detector) -> None:
-        entry = self._tiers[index].modalities.get('vision') or {}
+        entry = self._tiers[index].modalities.get(self._modality) or {}
         self._tier_rate = float(entry.get('rate_hz', 10.0))
         self._stats['tier_switches'] += 1
+        self._publish_info(detector)
+
+    def _publish_info(self, detector: Detector) -> None:
+        """What this detector can see, latched for the agent and the planner."""
+        fit = detector.spec.observation or {}
+        msg = DetectorInfo(model=str(detector.path), world=self.get_parameter('world').value,
+                           labels=list(detector.labels),
+                           conf_threshold=float(detector.conf_threshold),
+                           **{k: float(fit.get(k, 0.0)) for k in OBSERVATION_KEYS})
+        msg.header.stamp = self.get_clock().now().to_msg()
+        self._info_pub.publish(msg)
 
     # -- frames -------------------------------------------------------------------------------
     def _on_image(self, msg: Image) -> None:
@@ -318,7 +355,9 @@ class VisionNode(ModelNode, LifecycleNode):
     # -- diagnostics --------------------------------------------------------------------------
     def model_facts(self, detector: Detector) -> dict:
         return {'provider': detector.provider, 'model': detector.path,
-                'input_size': detector.input_size, 'layout': detector.layout}
+                'input_size': detector.input_size, 'layout': detector.layout,
+                'world': self.get_parameter('world').value,
+                'conf_threshold': detector.conf_threshold}
 
 def main(args=None) -> int:
     """Run the vision node; it configures and activates itself."""

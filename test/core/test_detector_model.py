@@ -41,7 +41,7 @@ def test_fp32_and_int8_find_the_objects():
 
 def test_vision_node_on_renders_follows_the_governor(ros_context, executor):
     node = VisionNode(context=ros_context, parameter_overrides=[
-        Parameter('max_rate_hz', value=20.0)])
+        Parameter('max_rate_hz', value=20.0), Parameter('world', value='synthetic')])
     executor.activate(node)
     probe = executor.add(Node('render_probe', context=ros_context))
     got: list[DetectionArray] = []

@@ -221,7 +221,8 @@ def test_vision_node_on_the_tensorrt_backend(gpu, ros_context, executor, tmp_pat
     node = VisionNode(context=ros_context, parameter_overrides=[
         Parameter('backend', value='tensorrt'), Parameter('max_rate_hz', value=30.0),
         Parameter('engine_cache_dir', value=str(tmp_path)), Parameter('conf_threshold',
-                                                                       value=0.3)])
+                                                                       value=0.3),
+        Parameter('world', value='synthetic')])
     executor.activate(node)
     probe = executor.add(Node('trt_probe', context=ros_context))
     got: list[DetectionArray] = []

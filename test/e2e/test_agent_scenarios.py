@@ -52,7 +52,7 @@ class Robot:
             Parameter('tier', value=1), Parameter('language', value='en'),
             Parameter('qos_overrides./audio.subscription.depth', value=200)]))
         self.vision = executor.activate(VisionNode(context=ros_context, parameter_overrides=[
-            Parameter('max_rate_hz', value=5.0)]))
+            Parameter('max_rate_hz', value=5.0), Parameter('world', value='synthetic')]))
         self.skills = executor.activate(SkillExecutorNode(
             context=ros_context, parameter_overrides=[
                 Parameter('step_time_s', value=step_time_s)]))

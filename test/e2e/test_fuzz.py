@@ -76,7 +76,7 @@ def image(w, h, encoding='rgb8', step=None, data=None, fill=0):
 def test_vision_node_survives_hostile_frames_and_goals(ros_context, executor):
     node = executor.activate(VisionNode(context=ros_context, parameter_overrides=[
         Parameter('max_rate_hz', value=30.0), Parameter('max_image_bytes', value=1 << 20),
-        Parameter('max_observe_duration_s', value=3.0)]))
+        Parameter('max_observe_duration_s', value=3.0), Parameter('world', value='synthetic')]))
     probe = executor.add(Node('fuzz_vision', context=ros_context))
     cam = probe.create_publisher(Image, 'camera/image_raw', qos_profile_sensor_data)
     got: list[DetectionArray] = []

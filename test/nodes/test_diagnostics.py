@@ -65,7 +65,7 @@ def test_every_node_reports_its_inputs_health(ros_context, executor, tmp_path):
         Parameter('tier', value=2), Parameter('language', value='en'),
         Parameter('stale_input_s', value=1.0)]))
     executor.activate(VisionNode(context=ros_context, parameter_overrides=[
-        Parameter('tier', value=2)]))
+        Parameter('tier', value=2), Parameter('world', value='synthetic')]))
     executor.activate(SkillExecutorNode(context=ros_context, parameter_overrides=[
         Parameter('step_time_s', value=0.05)]))
     executor.activate(PlannerNode(context=ros_context, parameter_overrides=[

@@ -16,8 +16,8 @@ import yaml
 
 from edge_agent.core.errors import ConfigError
 
-__all__ = ['ARG_TYPES', 'EvalFile', 'ManifestFile', 'PlacesFile', 'SkillFile', 'TierFile',
-           'describe_error', 'load_yaml']
+__all__ = ['ARG_TYPES', 'EvalFile', 'ManifestFile', 'PhotoSetFile', 'PlacesFile', 'SkillFile',
+           'TierFile', 'describe_error', 'load_yaml']
 
 ARG_TYPES = ('location', 'object', 'target', 'text', 'number')
 _SHA256 = r'^[0-9a-fA-F]{64}$'
@@ -54,7 +54,8 @@ class TierEntry(_Strict):
     description: str = ''
     stt: SttTier | None = None
     llm: LlmTier | None = None
-    vision: VisionTier | None = None
+    vision: VisionTier | None = None            # real-world detectors (a robot's camera)
+    vision_synthetic: VisionTier | None = None  # the project's detector for the simulated world
 
 
 class TierFile(_Strict):
@@ -175,6 +176,45 @@ class EvalFile(_Strict):
 
     world: EvalWorld
     commands: list[EvalCommand] = Field(min_length=1)
+
+
+# -- labelled real photos (data/vision/real_photos.yaml) -----------------------------------------
+class PhotoSource(_Strict):
+    pip: str | None = None      # importable module whose folder holds the photo
+    deb: str | None = None      # Debian package that installs it (path is absolute)
+    path: str = Field(min_length=1)
+
+    @model_validator(mode='after')
+    def _one_source(self):
+        if (self.pip is None) == (self.deb is None):
+            raise ValueError('name one source: pip (a module) or deb (a Debian package)')
+        return self
+
+
+class PhotoObject(_Strict):
+    label: str = Field(min_length=1)
+    box: tuple[float, float, float, float]
+
+    @model_validator(mode='after')
+    def _ordered(self):
+        x0, y0, x1, y1 = self.box
+        if not (x1 > x0 and y1 > y0):
+            raise ValueError(f'box {list(self.box)} is not x_min, y_min, x_max, y_max')
+        return self
+
+
+class PhotoEntry(_Strict):
+    name: str = Field(min_length=1)
+    split: Literal['calibration', 'test']
+    source: PhotoSource
+    sha256: str = Field(pattern=_SHA256)
+    objects: list[PhotoObject]
+    ignore: list[str] = []
+
+
+class PhotoSetFile(_Strict):
+    schema_version: Literal[1] = 1
+    photos: list[PhotoEntry] = Field(min_length=1)
 
 
 # -- loading -------------------------------------------------------------------------------------

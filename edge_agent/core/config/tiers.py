@@ -9,7 +9,10 @@ from edge_agent.core.config.paths import data_file
 from edge_agent.core.config.schema import TierFile, load_yaml
 from edge_agent.core.errors import ConfigError
 
-__all__ = ['Tier', 'TierCatalog', 'default_tier_catalog_path']
+__all__ = ['MODALITIES', 'Tier', 'TierCatalog', 'default_tier_catalog_path']
+
+# The catalog's keys per tier; vision_synthetic is the vision node's world:=synthetic entry.
+MODALITIES = ('stt', 'llm', 'vision', 'vision_synthetic')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,7 +42,7 @@ class TierCatalog:
         data = load_yaml(self.path, TierFile, 'tier catalog')
         self.tiers: list[Tier] = []
         for index, entry in enumerate(data.tiers):
-            modalities = {m: getattr(entry, m).model_dump() for m in ('stt', 'llm', 'vision')
+            modalities = {m: getattr(entry, m).model_dump() for m in MODALITIES
                           if getattr(entry, m) is not None}
             tier = Tier(index, entry.name, entry.description, modalities)
             for modality in modalities:

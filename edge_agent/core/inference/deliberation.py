@@ -82,16 +82,29 @@ def _words(text: str) -> list[str]:
 def find_reference(text: str, labels: Iterable[str],
                    synonyms: dict[str, str] | None = None) -> Reference | None:
     """The first known label (or synonym, or plural) the text names, with a colour word just
-    before it; None when the command names no object."""
+    before it; None when the command names no object. Labels may be two words ("cell phone",
+    "teddy bear": the pair is tried before its last word); a synonym counts only when its
+    label is one the detector knows ("ball" -> "sports ball" for a COCO detector, "ball"
+    itself for the simulated world's)."""
     labels = set(labels)
     synonyms = synonyms or {}
     words = _words(text)
+
+    def known(word: str) -> str | None:
+        for label in (synonyms.get(word), word):
+            if label is None:
+                continue
+            if label in labels:
+                return label
+            if label.endswith('s') and label[:-1] in labels:
+                return label[:-1]
+        return None
+
     for i, word in enumerate(words):
-        label = synonyms.get(word, word)
-        if label not in labels and label.endswith('s') and label[:-1] in labels:
-            label = label[:-1]
-        if label in labels:
-            colour = words[i - 1] if i and words[i - 1] in COLOUR_NAMES else ''
+        pair = f'{word} {words[i + 1]}' if i + 1 < len(words) else ''
+        label, start = (known(pair), i) if pair and known(pair) else (known(word), i)
+        if label is not None:
+            colour = words[start - 1] if start and words[start - 1] in COLOUR_NAMES else ''
             return Reference(label, colour)
     return None
 

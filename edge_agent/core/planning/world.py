@@ -38,6 +38,7 @@ class WorldMemory:
         self._lock = threading.Lock()
         self._seen: dict[str, float] = {}     # "colour label" -> last seen [clock s]
         self._labels: dict[str, float] = {}   # every label the detector named -> last seen
+        self.vocabulary: frozenset[str] = frozenset()   # every label the detector knows
 
     def observe(self, detections: Iterable[SeenObject], now: float | None = None) -> None:
         """Remember one frame's detections (labels always; objects above ``min_score``)."""
@@ -67,8 +68,9 @@ class WorldMemory:
             return sorted(phrase for phrase, seen in self._seen.items() if seen >= horizon)
 
     def labels(self) -> list[str]:
+        """The labels the detector knows (its class names) or has named."""
         with self._lock:
-            return sorted(self._labels)
+            return sorted(set(self._labels) | self.vocabulary)
 
     def world(self, catalog: SkillCatalog, now: float | None = None) -> WorldState:
         """The world state for planning: the catalog's places and the visible objects."""

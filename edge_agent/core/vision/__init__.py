@@ -21,12 +21,18 @@ from edge_agent.core.vision.image import (  # noqa: F401
     ImageFormatError,
     image_to_rgb,
     letterbox,
+    stretch,
 )
 from edge_agent.core.vision.postprocess import (  # noqa: F401
     Box,
     decode_output,
+    decode_outputs,
     iou,
     nms,
+)
+from edge_agent.core.vision.spec import (  # noqa: F401
+    ModelSpec,
+    resolve_spec,
 )
 
 __all__ = [
@@ -47,6 +53,10 @@ __all__ = [
     'image_to_rgb',
     'iou',
     'letterbox',
+    'ModelSpec',
+    'decode_outputs',
+    'resolve_spec',
+    'stretch',
     'nms',
     'read_labels',
 ]

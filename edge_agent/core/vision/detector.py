@@ -1,4 +1,8 @@
-"""YOLO-family detector: image in, boxes with labels and colours out.
+"""Detector: image in, boxes with labels and colours out, for the models people export.
+
+How a model is read (input layout and scaling, resize, output layout, box convention, class
+names) comes from its ``ModelSpec`` (``spec.py``: a YAML beside the model, its metadata, or
+the YOLO convention), never from a guess.
 
 Backends (``backend=``): ``onnxruntime`` with provider priority TensorRT > CUDA > CPU among those
 the installed onnxruntime offers (configurable); ``tensorrt``, native TensorRT engines built from
@@ -6,7 +10,7 @@ the ONNX model on the device and cached (``backends.tensorrt``), or a ready ``.e
 file; ``opencv``, OpenCV's DNN module (FP32 models; opencv-python is optional); ``auto``, native
 TensorRT when ``tensorrt`` is importable and a CUDA device answers, otherwise ONNX Runtime (the
 reason is kept in ``fallback_reason``). ``provider`` reports what runs. Class names come from the
-model's metadata (the ``names`` entry that YOLO exporters write) or a labels file.
+spec, the model's metadata (the ``names`` entry that YOLO exporters write) or a labels file.
 """
 from __future__ import annotations
 
@@ -26,8 +30,9 @@ from edge_agent.core.vision.backends.common import (
 from edge_agent.core.vision.backends.onnxruntime import DEFAULT_PROVIDERS, OrtBackend
 from edge_agent.core.vision.backends.opencv import OpenCvBackend
 from edge_agent.core.vision.colour import dominant_colour
-from edge_agent.core.vision.image import letterbox
-from edge_agent.core.vision.postprocess import Box, decode_output
+from edge_agent.core.vision.image import letterbox, stretch
+from edge_agent.core.vision.postprocess import Box, decode_outputs
+from edge_agent.core.vision.spec import ModelSpec, resolve_spec
 
 __all__ = ['BACKENDS', 'DEFAULT_PROVIDERS', 'Detector', 'DetectorError', 'read_labels']
 
@@ -36,14 +41,14 @@ BACKENDS = ('auto', 'onnxruntime', 'tensorrt', 'opencv')
 
 
 class Detector:
-    """Run an exported YOLO-family model; ``detect`` returns boxes in image pixels."""
+    """Run an exported detector; ``detect`` returns boxes in image pixels."""
 
     def __init__(self, model_path: str | os.PathLike, providers=DEFAULT_PROVIDERS,
                  labels: list[str] | None = None, input_size: int = 0,
                  conf_threshold: float = 0.25, iou_threshold: float = 0.45,
                  layout: str = 'auto', threads: int = 0, backend: str = 'onnxruntime',
                  tensorrt_precision: str = 'fp16', engine_cache_dir: str | None = None,
-                 log=None) -> None:
+                 log=None, spec: ModelSpec | None = None) -> None:
         self.path = pathlib.Path(model_path)
         if backend not in BACKENDS:
             raise DetectorError(f'unknown backend {backend!r}: one of {", ".join(BACKENDS)}')
@@ -70,8 +75,15 @@ class Detector:
         self.provider = self.backend.provider
         self.input_size = self.backend.input_size
         self.dtype = self.backend.dtype
-        self.labels = labels or names_from_metadata(self.backend.meta)
-        out_shape = self.backend.output_shape
+        try:
+            self.spec = resolve_spec(self.path, self.backend.meta, self.backend.input_shape,
+                                     self.backend.output_shapes, spec)
+        except DetectorError:
+            self.close()
+            raise
+        self._check_input(self.backend.input_shape)
+        self.labels = labels or list(self.spec.names) or names_from_metadata(self.backend.meta)
+        out_shape = self.backend.output_shapes[0]
         if not self.labels:
             count = out_shape[1] - 4 if len(out_shape) > 1 and isinstance(out_shape[1], int) \
                 else 80
@@ -92,26 +104,69 @@ class Detector:
             raise DetectorError(f'the tensorrt backend failed on {self.path}: '
                                 f'{type(exc).__name__}: {exc}') from exc
 
-    def preprocess(self, rgb: np.ndarray) -> tuple[np.ndarray, float, tuple[int, int]]:
-        boxed, scale, pad = letterbox(rgb, self.input_size)
-        tensor = boxed.transpose(2, 0, 1)[None].astype(self.dtype) / 255.0
-        return tensor, scale, pad
+    def _check_input(self, shape: tuple) -> None:
+        """The model's input must have 3 channels where its spec says they are."""
+        if len(shape) != 4:
+            self.close()
+            raise DetectorError(f'{self.path}: input of shape {list(shape)}; a detector takes '
+                                'one image [1,3,H,W] (NCHW) or [1,H,W,3] (NHWC)')
+        channels = shape[3] if self.spec.input_layout == 'nhwc' else shape[1]
+        if isinstance(channels, int) and channels != 3:
+            self.close()
+            raise DetectorError(
+                f'{self.path}: input {list(shape)} has {channels} channels where its spec '
+                f'({self.spec.source}) says {self.spec.input_layout.upper()} puts 3: set '
+                f'input_layout to {"nchw" if self.spec.input_layout == "nhwc" else "nhwc"}')
+
+    def preprocess(self, rgb: np.ndarray) -> tuple[np.ndarray, tuple[float, float],
+                                                   tuple[int, int]]:
+        """The model's input tensor for ``rgb``, the (x, y) scale and (left, top) padding
+        that map input pixels back to the image."""
+        spec = self.spec
+        if spec.resize == 'letterbox':
+            boxed, scale, pad = letterbox(rgb, self.input_size)
+            scales = (scale, scale)
+        else:
+            boxed, scales = stretch(rgb, self.input_size), (
+                self.input_size / rgb.shape[1], self.input_size / rgb.shape[0])
+            pad = (0, 0)
+        if spec.channels == 'bgr':
+            boxed = boxed[..., ::-1]
+        if spec.input_layout == 'nchw':
+            boxed = boxed.transpose(2, 0, 1)
+        if self.dtype == np.uint8:
+            tensor = np.ascontiguousarray(boxed[None])
+        elif spec.scale == 'unit':
+            tensor = boxed[None].astype(self.dtype) / self.dtype(255.0)
+        elif spec.scale == 'none':
+            tensor = np.ascontiguousarray(boxed[None], dtype=self.dtype)
+        else:
+            shape = (1, 3, 1, 1) if spec.input_layout == 'nchw' else (1, 1, 1, 3)
+            mean = np.array(spec.mean, np.float32).reshape(shape)
+            std = np.array(spec.std, np.float32).reshape(shape)
+            tensor = ((boxed[None].astype(np.float32) - mean) / std).astype(self.dtype)
+        return tensor, scales, pad
 
     def detect(self, rgb: np.ndarray) -> list[Box]:
         """Detections in the pixels of ``rgb`` (HxWx3 uint8), best first, with colours."""
         if self.backend is None:
             raise DetectorError(f'the detector of {self.path} was closed')
         began = time.perf_counter()
-        tensor, scale, (left, top) = self.preprocess(rgb)
+        tensor, (sx, sy), (left, top) = self.preprocess(rgb)
         try:
-            output = self.backend.infer(tensor)
+            outputs = self.backend.infer_all(tensor)
         except Exception as exc:  # noqa: BLE001 - ORT, OpenCV, TensorRT raise their own types
             raise DetectorError(f'inference failed on {self.path}: {exc}') from exc
-        boxes, scores, classes, self.layout = decode_output(
-            output, len(self.labels), self.conf_threshold, self.iou_threshold, self.layout)
+        try:
+            boxes, scores, classes, self.layout = decode_outputs(
+                outputs, self.spec, len(self.labels), self.conf_threshold, self.iou_threshold,
+                self.input_size, self.layout)
+        except ValueError as exc:
+            raise DetectorError(f'{self.path}: {exc} (its spec: {self.spec.source})') from exc
         h, w = rgb.shape[:2]
         if len(boxes):
-            boxes = (boxes - np.array([left, top, left, top], np.float32)) / scale
+            boxes = (boxes - np.array([left, top, left, top], np.float32)) / np.array(
+                [sx, sy, sx, sy], np.float32)
             boxes = np.clip(boxes, 0, [w, h, w, h])
         result = []
         for (x0, y0, x1, y1), score, cls in zip(boxes, scores, classes, strict=True):

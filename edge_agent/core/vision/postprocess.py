@@ -1,7 +1,9 @@
-"""Decoding YOLO-family outputs and class-aware NMS.
+"""Decoding detector outputs and class-aware NMS.
 
-Three layouts: YOLOv5 ``[1, N, 5+C]``, YOLOv8/11 ``[1, 4+C, N]``, end-to-end with NMS
-``[1, N, 6]``; boxes are mapped back to the original pixels.
+Single-output layouts: YOLOv5 ``[1, N, 5+C]``, YOLOv8/11 ``[1, 4+C, N]``, end-to-end
+``[1, N, 6]`` (x1, y1, x2, y2, score, class); and the TensorFlow detection API's four outputs
+(boxes ``[1,N,4]``, scores ``[1,N]``, classes ``[1,N]``, count ``[1]``). ``decode_outputs``
+reads them the way a ``ModelSpec`` says and returns boxes in input pixels (xyxy).
 """
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ import dataclasses
 
 import numpy as np
 
-__all__ = ['Box', 'decode_output', 'iou', 'nms']
+__all__ = ['Box', 'decode_output', 'decode_outputs', 'iou', 'nms']
 
 
 @dataclasses.dataclass
@@ -107,3 +109,66 @@ def decode_output(output: np.ndarray, num_classes: int, conf_threshold: float,
     scores, classes = scores[keep], classes[keep]
     kept = nms(boxes, scores, classes, iou_threshold)
     return boxes[kept], scores[kept], classes[kept], layout
+
+
+def _to_xyxy(boxes: np.ndarray, order: str) -> np.ndarray:
+    if order == 'yxyx':
+        return boxes[:, [1, 0, 3, 2]]
+    if order == 'cxcywh':
+        return _xywh_to_xyxy(boxes)
+    return boxes
+
+
+def _tf_detection(outputs: list[np.ndarray]) -> np.ndarray:
+    """The TF detection API's outputs (any order) as end2end rows [N, 6] (boxes as stored)."""
+    squeezed = [np.asarray(o, np.float32).reshape(np.asarray(o).shape[1:])
+                if np.asarray(o).ndim > 1 and np.asarray(o).shape[0] == 1
+                else np.asarray(o, np.float32).reshape(-1) for o in outputs]
+    boxes = [o for o in squeezed if o.ndim == 2 and o.shape[1] == 4]
+    vectors = [o for o in squeezed if o.ndim == 1 and o.size > 1]
+    counts = [o for o in squeezed if o.size == 1]
+    if len(boxes) != 1 or len(vectors) != 2:
+        raise ValueError('tf_detection needs boxes [1,N,4], scores [1,N], classes [1,N] and an '
+                         f'optional count [1]; got {[list(np.shape(o)) for o in outputs]}')
+    # scores lie in 0..1 and are sorted best first; class ids are whole numbers
+    whole = [np.allclose(v, np.round(v)) for v in vectors]
+    scores, classes = (vectors[1], vectors[0]) if whole[0] and not whole[1] else vectors
+    n = len(scores)
+    if counts:
+        n = min(n, max(int(counts[0].reshape(-1)[0]), 0))
+    return np.concatenate([boxes[0][:n], scores[:n, None], classes[:n, None]], axis=1)
+
+
+def decode_outputs(outputs: list[np.ndarray], spec, num_classes: int, conf_threshold: float,
+                   iou_threshold: float, input_size: int, layout: str = 'auto') -> tuple[
+                       np.ndarray, np.ndarray, np.ndarray, str]:
+    """Decode a model's outputs as ``spec`` (a ModelSpec) says: (boxes xyxy in input pixels,
+    scores, class ids, layout)."""
+    layout = spec.output if spec.output != 'auto' else layout
+    if layout == 'tf_detection' or (layout == 'auto' and len(outputs) > 1):
+        rows, layout = _tf_detection(outputs), 'tf_detection'
+    elif layout == 'end2end' or spec.boxes == 'normalized' or spec.box_order != 'xyxy':
+        rows = np.asarray(outputs[0], np.float32)
+        rows = rows[0] if rows.ndim == 3 and rows.shape[0] == 1 else rows
+        if rows.ndim != 2 or rows.shape[1] != 6:
+            raise ValueError(f'end2end output must be [1,N,6], not {list(np.shape(outputs[0]))}')
+        layout = 'end2end'
+    else:
+        boxes, scores, classes, layout = decode_output(outputs[0], num_classes, conf_threshold,
+                                                       iou_threshold, layout)
+        if spec.class_offset:
+            classes = classes - spec.class_offset
+        return boxes, scores, classes, layout
+    rows = rows[np.isfinite(rows).all(axis=1) & (rows[:, 4] >= conf_threshold)]
+    boxes = _to_xyxy(rows[:, :4], spec.box_order)   # the TF detection API's: yxyx
+    if spec.boxes == 'normalized':
+        boxes = boxes * float(input_size)
+    scores = rows[:, 4]
+    classes = np.round(rows[:, 5]).astype(np.int64) - spec.class_offset
+    if spec.one_label_per_box and len(boxes):
+        # the same box with several classes (CenterNet's top-k over class x location): keep
+        # the best class; a nearly identical box of another class is the same object
+        keep = nms(boxes, scores, np.zeros_like(classes), 0.8)
+        boxes, scores, classes = boxes[keep], scores[keep], classes[keep]
+    keep = nms(boxes, scores, classes, iou_threshold)
+    return boxes[keep], scores[keep], classes[keep], layout

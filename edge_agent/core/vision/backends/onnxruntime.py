@@ -60,16 +60,22 @@ class OrtBackend:
         inp = self.session.get_inputs()[0]
         self.input_name = inp.name
         shape = inp.shape
+        self.input_shape = tuple(shape)
         fixed = shape[2] if len(shape) == 4 and isinstance(shape[2], int) else None
         self.input_size = resolve_input_size(path, fixed, input_size)
-        self.dtype = np.float16 if 'float16' in inp.type else np.float32
+        self.dtype = (np.float16 if 'float16' in inp.type else
+                      np.uint8 if 'uint8' in inp.type else np.float32)
         self.meta = self.session.get_modelmeta().custom_metadata_map
-        self.output_shape = tuple(self.session.get_outputs()[0].shape)
+        self.output_shapes = [tuple(o.shape) for o in self.session.get_outputs()]
+        self.output_shape = self.output_shapes[0]
 
     def infer(self, tensor: np.ndarray) -> np.ndarray:
+        return self.infer_all(tensor)[0]
+
+    def infer_all(self, tensor: np.ndarray) -> list[np.ndarray]:
         if self.session is None:
             raise DetectorError('the detector was closed')
-        return self.session.run(None, {self.input_name: tensor})[0]
+        return self.session.run(None, {self.input_name: tensor})
 
     def close(self) -> None:
         self.session = None

@@ -27,10 +27,15 @@ class OpenCvBackend(OrtBackend):
         self.provider = 'opencv:dnn-cpu'
 
     def infer(self, tensor: np.ndarray) -> np.ndarray:
+        return self.infer_all(tensor)[0]
+
+    def infer_all(self, tensor: np.ndarray) -> list[np.ndarray]:
         if self.net is None:
             raise DetectorError('the detector was closed')
         self.net.setInput(tensor)
-        return self.net.forward()
+        if len(self.output_shapes) == 1:
+            return [self.net.forward()]
+        return list(self.net.forward(self.net.getUnconnectedOutLayersNames()))
 
     def close(self) -> None:
         super().close()

@@ -345,8 +345,20 @@ class TensorRtBackend:
     def output_shape(self) -> tuple[int, ...]:
         return self.host[self.outputs[0]].shape
 
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return tuple(self.host[self.input_name].shape)
+
+    @property
+    def output_shapes(self) -> list[tuple[int, ...]]:
+        return [self.host[name].shape for name in self.outputs]
+
     def infer(self, tensor: np.ndarray) -> np.ndarray:
-        """Run one NCHW input through the engine; returns (a copy of) the first output."""
+        """Run one input through the engine; returns (a copy of) the first output."""
+        return self.infer_all(tensor)[0]
+
+    def infer_all(self, tensor: np.ndarray) -> list[np.ndarray]:
+        """Run one input through the engine; returns copies of every output."""
         host_in = self.host[self.input_name]
         if tensor.shape != host_in.shape:
             raise DetectorError(f'input shape {tensor.shape} is not the engine\'s '
@@ -358,7 +370,7 @@ class TensorRtBackend:
         for name in self.outputs:
             self.cuda.to_host(self.host[name], self.device[name])
         self.cuda.synchronize()
-        return self.host[self.outputs[0]].copy()
+        return [self.host[name].copy() for name in self.outputs]
 
     def close(self) -> None:
         """Free the device buffers and the stream (also done when the object is collected)."""
