@@ -81,9 +81,9 @@ def load_expectation(path: str | pathlib.Path) -> Expectation:
     if unknown:
         raise ConfigError(f'{path}: unknown expect key(s) {", ".join(unknown)}; known: '
                           f'{", ".join(KEYS)}')
-    # scenario files also say how the bag was made (scenario, lines, render, snr_db)
+    # scenario files also say how the bag was made (scenario, lines, render or photo, snr_db)
     extra = sorted(set(data) - {'expect', 'description', 'parameters', 'timeout_s',
-                                'scenario', 'lines', 'render', 'snr_db'})
+                                'scenario', 'lines', 'render', 'photo', 'snr_db'})
     if extra:
         raise ConfigError(f'{path}: unknown key(s) {", ".join(extra)}')
     params = data.get('parameters') or {}

@@ -162,6 +162,9 @@ class RuleParser:
         for i, word in enumerate(words):
             noun = word[:-1] if word.endswith('s') and word[:-1] in labels else word
             colour = words[i - 1] if i and words[i - 1] in COLOURS else ''
+            following = words[i + 1] if i + 1 < len(words) else ''
+            if word in COLOURS and (following in labels or following in _KNOWN_THINGS):
+                continue   # "the orange cup": a colour here, though COCO has an orange too
             if noun in labels:
                 phrase = f'{colour} {noun}'.strip()
                 if not any(o == phrase or (not colour and o.endswith(' ' + noun))

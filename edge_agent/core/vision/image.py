@@ -6,7 +6,8 @@ import numpy as np
 
 from edge_agent.core.errors import EdgeAgentError
 
-__all__ = ['ImageFormatError', 'MAX_PIXELS', 'image_to_rgb', 'letterbox', 'stretch']
+__all__ = ['ImageFormatError', 'MAX_PIXELS', 'image_to_rgb', 'letterbox', 'stretch',
+           'stretch_to']
 
 
 _CHANNELS = {'rgb8': 3, 'bgr8': 3, 'rgba8': 4, 'bgra8': 4, 'mono8': 1, 'mono16': 1,
@@ -73,38 +74,39 @@ def letterbox(image: np.ndarray, size: int) -> tuple[np.ndarray, float, tuple[in
 
 def stretch(image: np.ndarray, size: int) -> np.ndarray:
     """Resize to ``size`` x ``size`` ignoring the aspect ratio (the models trained that way,
-    e.g. TensorFlow's), by area averaging where it shrinks (each output pixel the mean of the
-    input pixels it covers, as the training pipelines' bilinear/area resizes approximate) and
-    nearest neighbour where it grows. OpenCV's INTER_AREA does the same 5-10x faster and is
-    used when it is installed."""
+    e.g. TensorFlow's); see ``stretch_to``."""
+    return stretch_to(image, size, size)
+
+
+def stretch_to(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Resize to ``width`` x ``height``: by area averaging where it shrinks (each output pixel
+    the mean of the input pixels it covers, as the training pipelines' bilinear/area resizes
+    approximate) and nearest neighbour where it grows. OpenCV's INTER_AREA does the same 5-10x
+    faster and is used when it is installed."""
     h, w = image.shape[:2]
-    if (h, w) == (size, size):
+    if (h, w) == (height, width):
         return np.ascontiguousarray(image)
     try:
         import cv2
     except ImportError:
         cv2 = None
     if cv2 is not None:
-        return cv2.resize(np.ascontiguousarray(image), (size, size),
+        return cv2.resize(np.ascontiguousarray(image), (width, height),
                           interpolation=cv2.INTER_AREA)
-    rows = _bins(h, size)
-    cols = _bins(w, size)
-    if rows is None and cols is None:
-        ys = np.minimum((np.arange(size) * h / size).astype(np.intp), h - 1)
-        xs = np.minimum((np.arange(size) * w / size).astype(np.intp), w - 1)
-        return np.take(np.take(image, ys, axis=0), xs, axis=1)
     out = image.astype(np.float32)
-    out = np.add.reduceat(out, rows, axis=0) / np.diff(np.append(rows, h))[:, None, None] \
-        if rows is not None else np.take(out, np.minimum(
-            (np.arange(size) * h / size).astype(np.intp), h - 1), axis=0)
-    out = np.add.reduceat(out, cols, axis=1) / np.diff(np.append(cols, w))[None, :, None] \
-        if cols is not None else np.take(out, np.minimum(
-            (np.arange(size) * w / size).astype(np.intp), w - 1), axis=1)
+    out = _resize_axis(out, height, 0)
+    out = _resize_axis(out, width, 1)
     return np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
 
-def _bins(length: int, size: int) -> np.ndarray | None:
-    """Start index of each of ``size`` bins over ``length`` pixels, when shrinking."""
-    if length <= size:
-        return None
-    return (np.arange(size) * length // size).astype(np.intp)
+def _resize_axis(image: np.ndarray, size: int, axis: int) -> np.ndarray:
+    """Area-average (shrink) or nearest-neighbour (grow) ``image`` to ``size`` along ``axis``."""
+    length = image.shape[axis]
+    if length > size:
+        starts = (np.arange(size) * length // size).astype(np.intp)
+        counts = np.diff(np.append(starts, length)).astype(np.float32)
+        shape = [1, 1, 1]
+        shape[axis] = size
+        return np.add.reduceat(image, starts, axis=axis) / counts.reshape(shape)
+    index = np.minimum((np.arange(size) * length / size).astype(np.intp), length - 1)
+    return np.take(image, index, axis=axis)
