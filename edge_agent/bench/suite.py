@@ -167,8 +167,8 @@ def targets(benchmarks: dict) -> list[dict]:
                 f'{r["overhead_ratio"]:.2f}x', r['overhead_ratio'] <= 1.10)
     vision = _result(benchmarks, 'vision') or {}
     for r in vision.get('rows', []):
-        add(f'vision node / bare {r["provider"]} (tier {r["tier"]})', '<= 1.10x',
-            f'{r["ratio"]:.2f}x', r['ratio'] <= 1.10)
+        add(f'vision node / bare {r["provider"]} ({r.get("world", "synthetic")} tier '
+            f'{r["tier"]})', '<= 1.10x', f'{r["ratio"]:.2f}x', r['ratio'] <= 1.10)
     for r in (_result(benchmarks, 'planner') or {}).get('rows', []):
         slower = r['direct_tok_s'] / r['tok_s']
         add(f'planner decode / llama-cpp-python ({r["model"]})', '<= 1.10x',

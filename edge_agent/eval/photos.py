@@ -50,6 +50,8 @@ def read_image(path: str | pathlib.Path) -> np.ndarray:
     except ImportError as exc:
         raise MissingDependency('reading image files needs OpenCV: pip install '
                                 'opencv-python-headless') from exc
+    if not pathlib.Path(path).is_file():
+        raise ConfigError(f'{path}: no such file')
     bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if bgr is None:
         raise ConfigError(f'{path}: not an image OpenCV can read (missing, empty or corrupt)')

@@ -357,3 +357,39 @@ def test_heldout_set_halves_and_the_rules_floor():
 def test_whole_commands_for_semantic_end_pointing(text, whole):
     """A pause ends an utterance only when its words are a whole command the rules parse."""
     assert RuleParser(SkillCatalog()).complete(text) is whole
+
+
+COCO = ('person', 'cup', 'bottle', 'orange', 'cell phone', 'sports ball', 'teddy bear', 'bear',
+        'couch', 'dog', 'giraffe')
+
+
+def test_the_real_detectors_words_ground_and_plan():
+    """COCO labels: two-word ones ("cell phone", "teddy bear"), everyday words for them
+    ("phone", "sofa") only where the detector knows the label, "orange" a colour before a
+    label and a fruit alone, and any label the detector knows refused when it is not in view."""
+    from edge_agent.core.inference.deliberation import find_reference
+
+    syn = CATALOG.synonyms
+    assert find_reference('hand me the black phone', COCO, syn) == find_reference(
+        'hand me the black cell phone', COCO, syn)
+    assert find_reference('hand me the black phone', COCO, syn).label == 'cell phone'
+    assert find_reference('hug the teddy bear', COCO, syn).label == 'teddy bear'
+    assert find_reference('look at the bear', COCO, syn).label == 'bear'
+    assert find_reference('kick the ball', COCO, syn).label == 'sports ball'
+    assert find_reference('kick the ball', ('cup', 'ball'), syn).label == 'ball'   # simulated
+    assert CATALOG.canonical('kick the ball', ('cup', 'blue ball')) == 'kick the ball'
+    assert CATALOG.canonical('kick the ball', COCO) == 'kick the sports ball'
+    assert CATALOG.canonical('the cell phone and the phone', COCO) == \
+        'the cell phone and the cell phone'
+    world = CATALOG.world(['orange cup', 'black cell phone', 'blue person'], labels=COCO)
+    planner = Planner(CATALOG, [])
+    assert planner.plan('pick up the cup', world).plan.steps[0].args == {'object': 'orange cup'}
+    assert planner.plan('pick up the orange cup', world).plan.skills() == ['pick']
+    assert planner.plan('look at the person', world).plan.steps[0].args == {
+        'target': 'blue person'}
+    assert planner.plan('grab the phone', world).plan.steps[0].args == {
+        'object': 'black cell phone'}
+    refused = planner.plan('pick up the orange', world).plan
+    assert refused.skills() == ['say'] and 'orange' in refused.steps[0].args['text']
+    refused = planner.plan('look at the giraffe', world).plan    # a label, not in view
+    assert refused.skills() == ['say'] and 'giraffe' in refused.steps[0].args['text']

@@ -68,7 +68,7 @@ class Planner:
         unseen object; a simple command the rules parse, when the tier has a model), else None.
         Takes microseconds and touches no model, so it may run while a model plans."""
         began = time.monotonic()
-        command = self.catalog.canonical(command)
+        command = self.catalog.canonical(command, (*world.labels, *world.known_objects))
         guarded = self.rules.guard(command, world)
         if guarded is not None:
             self.catalog.validate(guarded, world)
@@ -93,7 +93,7 @@ class Planner:
         quick = self.quick(command, world, start)
         if quick is not None:
             return quick
-        command = self.catalog.canonical(command)
+        command = self.catalog.canonical(command, (*world.labels, *world.known_objects))
         fallbacks = []
         for backend in self.backends[min(max(start, 0), len(self.backends) - 1):]:
             if interrupted():

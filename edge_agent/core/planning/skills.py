@@ -141,13 +141,25 @@ class SkillCatalog:
                     p.strip().lower() for p in entry.limits.allowed_places))
             for name, entry in data.skills.items()}
 
-    def canonical(self, text: str) -> str:
+    def canonical(self, text: str, labels=()) -> str:
         """``text`` with every synonym replaced by its label ("the red mugs" -> "the red
-        cups"), so rules, grounding and the model see the detector's words."""
+        cups"), so rules, grounding and the model see the detector's words. With ``labels``
+        (the detector's labels and the objects in view, "red cup"), a synonym whose label the detector does not know stays as said
+        ("ball" is "sports ball" to a COCO detector, "ball" to the simulated world's); a word
+        already inside its label is left alone ("cell phone" does not become "cell cell
+        phone")."""
         if self._synonym_re is None:
             return text
+        known = {label.strip().lower() for label in labels}
+
         def label(match) -> str:
+            said = match.group(0)
             word = self.synonyms[match.group(1).lower()]
+            if known and not any(k == word or k.endswith(' ' + word) for k in known):
+                return said
+            head = word[:-len(match.group(1))] if word.endswith(match.group(1).lower()) else ''
+            if head and text[:match.start()].lower().endswith(head):
+                return said
             if not match.group(2):
                 return word
             return word + ('es' if word.endswith(('s', 'x', 'ch', 'sh')) else 's')

@@ -22,6 +22,7 @@ from edge_agent.core.vision.image import (  # noqa: F401
     image_to_rgb,
     letterbox,
     stretch,
+    stretch_to,
 )
 from edge_agent.core.vision.postprocess import (  # noqa: F401
     Box,
@@ -57,6 +58,7 @@ __all__ = [
     'decode_outputs',
     'resolve_spec',
     'stretch',
+    'stretch_to',
     'nms',
     'read_labels',
 ]
