@@ -73,7 +73,7 @@ ARGUMENTS: tuple[Argument, ...] = (
     Argument('vision_model_sha256', '', 'Expected SHA-256 of vision_model; a file that differs '
              'is refused, named; empty = not checked.'),
     Argument('vision_backend', 'auto', 'Vision backend: auto (TensorRT when available, else ONNX '
-             'Runtime), tensorrt, onnxruntime or opencv.'),
+             'Runtime; LiteRT for a .tflite model), tensorrt, onnxruntime, opencv or litert.'),
     Argument('shm_profile', 'true', 'Use the Fast DDS profile with a 10 MB shared-memory segment '
              '(config/fastdds_shm.xml), so camera images pass through shared memory; false = '
              'the middleware default.'),

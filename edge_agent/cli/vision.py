@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 
+from edge_agent.core.vision.detector import BACKENDS
+
 __all__ = ['add_parser']
 
 
@@ -104,8 +106,9 @@ def add_parser(sub) -> None:
     det.add_argument('--tier', type=int, default=0, help='tier index (default 0, the richest)')
     det.add_argument('--conf', type=float, default=0.0,
                      help="minimum score (default: the model's calibrated threshold, else 0.25)")
-    det.add_argument('--backend', default='onnxruntime',
-                     choices=('auto', 'onnxruntime', 'tensorrt', 'opencv'))
+    det.add_argument('--backend', default='auto', choices=BACKENDS,
+                     help='auto: litert for a .tflite model, TensorRT where it runs, else ONNX '
+                     'Runtime')
     det.add_argument('--out', help='write each image with its boxes drawn to DIR/NAME.png')
     det.set_defaults(func=_cmd_vision_detect)
     eng = vsub.add_parser('engines', help='build (or find cached) TensorRT engines for the '

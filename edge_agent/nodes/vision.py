@@ -69,8 +69,9 @@ PARAMETERS = [
           read_only=True),
     Param('backend', 'auto', '"auto" (native TensorRT when the tensorrt package and a CUDA '
           'device are there, else ONNX Runtime), "tensorrt" (engines built from the ONNX model '
-          'on this device and cached, or a .engine model_path), "onnxruntime" (providers below) '
-          'or "opencv" (OpenCV DNN, FP32 models).', read_only=True, choices=BACKENDS),
+          'on this device and cached, or a .engine model_path), "onnxruntime" (providers below), '
+          '"opencv" (OpenCV DNN, FP32 models) or "litert" (.tflite models; auto picks it for '
+          'one).', read_only=True, choices=BACKENDS),
     Param('tensorrt_precision', 'fp16', "Precision of TensorRT engines (tensorrt backend, and "
           "ONNX Runtime's TensorRT provider); INT8 models keep their Q/DQ INT8 layers; "
           "TensorRT 11 follows the model's own types.", read_only=True,

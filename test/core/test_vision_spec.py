@@ -144,3 +144,30 @@ def test_stretch_with_and_without_opencv(monkeypatch, cv2_present):
     assert out.shape == (60, 20, 3) and out.dtype == np.uint8
     assert out[:, :9].max() == 0 and out[:, 11:].min() == 200   # halves kept apart
     assert stretch(image, 16).shape == (16, 16, 3)
+
+
+def test_ssd_anchors_and_decoding():
+    """The TF object detection API's anchor layout (MediaPipe's OID v4 settings give the 1917
+    anchors of a 300 px SSD-MobileNetV2), and a zero offset decodes to the anchor itself."""
+    from edge_agent.core.vision.postprocess import decode_outputs, ssd_anchors
+    from edge_agent.core.vision.spec import SsdAnchors
+
+    anchors = ssd_anchors(SsdAnchors(aspect_ratios=(1.0, 2.0, 0.5, 3.0, 1 / 3)), 300)
+    assert anchors.shape == (1917, 4)   # 19x19x3 + (10x10 + 5x5 + 3x3 + 2x2 + 1) x 6
+    assert anchors[0] == pytest.approx([0.5 / 19, 0.5 / 19, 0.1, 0.1])
+    spec = ModelSpec.from_dict({'output': 'ssd', 'anchors': {
+        'aspect_ratios': [1.0, 2.0, 0.5, 3.0, 0.3333]}, 'score_activation': 'sigmoid',
+        'background_class': 0}, 'x')
+    logits = np.full((1, 1917, 3), -20.0)
+    logits[0, 5, 2] = 5.0                     # anchor 5, class 2, sigmoid ~0.993
+    logits[0, 6, 0] = 9.0                     # the background never counts
+    raw = np.zeros((1, 1917, 4))
+    boxes, scores, classes, layout = decode_outputs([raw, logits], spec, 3, 0.5, 0.45, 300)
+    assert layout == 'ssd' and classes.tolist() == [2] and scores[0] == pytest.approx(0.993, 1e-3)
+    y, x, h, w = anchors[5]
+    assert boxes[0] == pytest.approx(np.array([x - w / 2, y - h / 2, x + w / 2, y + h / 2]) * 300,
+                                     rel=1e-4)
+    with pytest.raises(ValueError, match='anchor settings give 1917 anchors, the model has 10'):
+        decode_outputs([raw[:, :10], logits[:, :10]], spec, 3, 0.5, 0.45, 300)
+    with pytest.raises(DetectorError, match='output ssd needs anchors'):
+        ModelSpec.from_dict({'output': 'ssd'}, 'x')

@@ -142,12 +142,12 @@ class SkillCatalog:
             for name, entry in data.skills.items()}
 
     def canonical(self, text: str, labels=()) -> str:
-        """``text`` with every synonym replaced by its label ("the red mugs" -> "the red
-        cups"), so rules, grounding and the model see the detector's words. With ``labels``
-        (the detector's labels and the objects in view, "red cup"), a synonym whose label the detector does not know stays as said
-        ("ball" is "sports ball" to a COCO detector, "ball" to the simulated world's); a word
-        already inside its label is left alone ("cell phone" does not become "cell cell
-        phone")."""
+        """``text`` with every synonym replaced by its label ("the red mugs" -> "the red cups"), so
+        rules, grounding and the model see the detector's words. With ``labels`` (the detector's
+        labels and the objects in view, "red cup"), a synonym whose label the detector does not
+        know stays as said ("ball" is "sports ball" to a COCO detector, "ball" to the simulated
+        world's); a word already inside its label is left alone ("cell phone" does not become "cell
+        cell phone")."""
         if self._synonym_re is None:
             return text
         known = {label.strip().lower() for label in labels}

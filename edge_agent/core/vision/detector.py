@@ -6,11 +6,13 @@ the YOLO convention), never from a guess.
 
 Backends (``backend=``): ``onnxruntime`` with provider priority TensorRT > CUDA > CPU among those
 the installed onnxruntime offers (configurable); ``tensorrt``, native TensorRT engines built from
-the ONNX model on the device and cached (``backends.tensorrt``), or a ready ``.engine``
-file; ``opencv``, OpenCV's DNN module (FP32 models; opencv-python is optional); ``auto``, native
-TensorRT when ``tensorrt`` is importable and a CUDA device answers, otherwise ONNX Runtime (the
-reason is kept in ``fallback_reason``). ``provider`` reports what runs. Class names come from the
-spec, the model's metadata (the ``names`` entry that YOLO exporters write) or a labels file.
+the ONNX model on the device and cached (``backends.tensorrt``), or a ready ``.engine`` file;
+``opencv``, OpenCV's DNN module (FP32 models; opencv-python is optional); ``litert``, TensorFlow
+Lite models through LiteRT (ai-edge-litert is optional; ``auto`` picks it for a ``.tflite`` file);
+``auto``, native TensorRT when ``tensorrt`` is importable and a CUDA device answers, otherwise ONNX
+Runtime (the reason is kept in ``fallback_reason``). ``provider`` reports what runs. Class names
+come from the spec, the model's metadata (the ``names`` entry that YOLO exporters write) or a
+labels file.
 """
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ from edge_agent.core.vision.backends.common import (
     names_from_metadata,
     read_labels,
 )
+from edge_agent.core.vision.backends.litert import TFLITE_SUFFIXES, LiteRtBackend
 from edge_agent.core.vision.backends.onnxruntime import DEFAULT_PROVIDERS, OrtBackend
 from edge_agent.core.vision.backends.opencv import OpenCvBackend
 from edge_agent.core.vision.colour import dominant_colour
@@ -37,7 +40,7 @@ from edge_agent.core.vision.spec import ModelSpec, resolve_spec
 __all__ = ['BACKENDS', 'DEFAULT_PROVIDERS', 'Detector', 'DetectorError', 'read_labels']
 
 
-BACKENDS = ('auto', 'onnxruntime', 'tensorrt', 'opencv')
+BACKENDS = ('auto', 'onnxruntime', 'tensorrt', 'opencv', 'litert')
 
 
 class Detector:
@@ -57,9 +60,15 @@ class Detector:
         is_engine = self.path.suffix.lower() in ENGINE_SUFFIXES
         if is_engine and backend not in ('auto', 'tensorrt'):
             raise DetectorError(f'{self.path} is a TensorRT engine: use backend tensorrt')
+        is_tflite = self.path.suffix.lower() in TFLITE_SUFFIXES
+        if is_tflite != (backend == 'litert') and not (is_tflite and backend == 'auto'):
+            raise DetectorError(f'{self.path}: the litert backend runs .tflite models, and only '
+                                f'it does (backend {backend!r})')
         self.fallback_reason = ''
         self.backend = None
-        if backend == 'tensorrt' or (backend == 'auto' and (
+        if is_tflite:
+            self.backend = LiteRtBackend(self.path, threads, input_size)
+        elif backend == 'tensorrt' or (backend == 'auto' and (
                 is_engine or importlib.util.find_spec('tensorrt') is not None)):
             try:
                 self.backend = self._tensorrt(input_size, tensorrt_precision, engine_cache_dir,

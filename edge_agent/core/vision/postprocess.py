@@ -1,9 +1,10 @@
 """Decoding detector outputs and class-aware NMS.
 
-Single-output layouts: YOLOv5 ``[1, N, 5+C]``, YOLOv8/11 ``[1, 4+C, N]``, end-to-end
-``[1, N, 6]`` (x1, y1, x2, y2, score, class); and the TensorFlow detection API's four outputs
-(boxes ``[1,N,4]``, scores ``[1,N]``, classes ``[1,N]``, count ``[1]``). ``decode_outputs``
-reads them the way a ``ModelSpec`` says and returns boxes in input pixels (xyxy).
+Single-output layouts: YOLOv5 ``[1, N, 5+C]``, YOLOv8/11 ``[1, 4+C, N]``, end-to-end ``[1, N, 6]``
+(x1, y1, x2, y2, score, class); the TensorFlow detection API's four outputs (boxes ``[1,N,4]``,
+scores ``[1,N]``, classes ``[1,N]``, count ``[1]``); an SSD head's raw box offsets ``[1,A,4]`` and
+class logits ``[1,A,C]`` with the anchors they refer to. ``decode_outputs`` reads them the way a
+``ModelSpec`` says and returns boxes in input pixels (xyxy).
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import dataclasses
 
 import numpy as np
 
-__all__ = ['Box', 'decode_output', 'decode_outputs', 'iou', 'nms']
+__all__ = ['Box', 'decode_output', 'decode_outputs', 'iou', 'nms', 'ssd_anchors']
 
 
 @dataclasses.dataclass
@@ -139,12 +140,92 @@ def _tf_detection(outputs: list[np.ndarray]) -> np.ndarray:
     return np.concatenate([boxes[0][:n], scores[:n, None], classes[:n, None]], axis=1)
 
 
+def ssd_anchors(config, input_size: int) -> np.ndarray:
+    """[A, 4] anchors (y_center, x_center, height, width, normalised) for a square input, as
+    the TF object detection API's multiple-grid generator lays them out (MediaPipe's
+    SsdAnchorsCalculator with fixed_anchor_size false)."""
+    def scale(index: int) -> float:
+        if config.num_layers == 1:
+            return (config.min_scale + config.max_scale) / 2
+        return config.min_scale + (config.max_scale - config.min_scale) * index / (
+            config.num_layers - 1)
+
+    anchors = []
+    layer = 0
+    strides = list(config.strides)
+    while layer < config.num_layers:
+        ratios, scales = [], []
+        last = layer
+        while last < len(strides) and strides[last] == strides[layer]:
+            if last == 0 and config.reduce_boxes_in_lowest_layer:
+                ratios += [1.0, 2.0, 0.5]
+                scales += [0.1, scale(last), scale(last)]
+            else:
+                ratios += list(config.aspect_ratios)
+                scales += [scale(last)] * len(config.aspect_ratios)
+                if config.interpolated_scale_aspect_ratio > 0:
+                    following = 1.0 if last == len(strides) - 1 else scale(last + 1)
+                    scales.append(float(np.sqrt(scale(last) * following)))
+                    ratios.append(config.interpolated_scale_aspect_ratio)
+            last += 1
+        root = np.sqrt(np.array(ratios))
+        heights, widths = np.array(scales) / root, np.array(scales) * root
+        cells = int(np.ceil(input_size / strides[layer]))
+        offset = config.anchor_offset
+        ys, xs = np.meshgrid((np.arange(cells) + offset) / cells,
+                             (np.arange(cells) + offset) / cells, indexing='ij')
+        centres = np.stack([ys.reshape(-1), xs.reshape(-1)], axis=1)
+        grid = np.repeat(centres, len(ratios), axis=0)
+        sizes = np.tile(np.stack([heights, widths], axis=1), (len(centres), 1))
+        anchors.append(np.concatenate([grid, sizes], axis=1))
+        layer = last
+    return np.concatenate(anchors).astype(np.float32)
+
+
+def _ssd(outputs: list[np.ndarray], spec, input_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """(boxes xyxy normalised [A,4], class scores [A,C]) from an SSD head's raw outputs."""
+    arrays = [np.asarray(o, np.float32).reshape(np.shape(o)[-2:]) for o in outputs]
+    raw = [a for a in arrays if a.shape[-1] == 4]
+    logits = [a for a in arrays if a.shape[-1] != 4]
+    if len(raw) != 1 or len(logits) != 1 or raw[0].shape[0] != logits[0].shape[0]:
+        raise ValueError('ssd needs box offsets [1,A,4] and class logits [1,A,C]; got '
+                         f'{[list(np.shape(o)) for o in outputs]}')
+    anchors = ssd_anchors(spec.anchors, input_size)
+    if len(anchors) != len(raw[0]):
+        raise ValueError(f'the anchor settings give {len(anchors)} anchors, the model has '
+                         f'{len(raw[0])}: check anchors in the spec')
+    ys, xs, hs, ws = (spec.anchors.box_scales[i] for i in range(4))
+    y = raw[0][:, 0] / ys * anchors[:, 2] + anchors[:, 0]
+    x = raw[0][:, 1] / xs * anchors[:, 3] + anchors[:, 1]
+    h = np.exp(np.clip(raw[0][:, 2] / hs, -10, 10)) * anchors[:, 2]
+    w = np.exp(np.clip(raw[0][:, 3] / ws, -10, 10)) * anchors[:, 3]
+    boxes = np.stack([x - w / 2, y - h / 2, x + w / 2, y + h / 2], axis=1)
+    scores = logits[0]
+    if spec.score_activation == 'sigmoid':
+        scores = 1.0 / (1.0 + np.exp(-np.clip(scores, -50, 50)))
+    elif spec.score_activation == 'softmax':
+        scores = np.exp(scores - scores.max(axis=1, keepdims=True))
+        scores = scores / scores.sum(axis=1, keepdims=True)
+    return boxes, scores
+
+
 def decode_outputs(outputs: list[np.ndarray], spec, num_classes: int, conf_threshold: float,
                    iou_threshold: float, input_size: int, layout: str = 'auto') -> tuple[
                        np.ndarray, np.ndarray, np.ndarray, str]:
     """Decode a model's outputs as ``spec`` (a ModelSpec) says: (boxes xyxy in input pixels,
     scores, class ids, layout)."""
     layout = spec.output if spec.output != 'auto' else layout
+    if layout == 'ssd':
+        boxes, class_scores = _ssd(outputs, spec, input_size)
+        if spec.background_class is not None:
+            class_scores = class_scores.copy()
+            class_scores[:, spec.background_class] = 0.0
+        classes = np.argmax(class_scores, axis=1)
+        scores = class_scores[np.arange(len(classes)), classes]
+        keep = np.isfinite(scores) & (scores >= conf_threshold)
+        boxes, scores, classes = boxes[keep] * float(input_size), scores[keep], classes[keep]
+        kept = nms(boxes, scores, classes, iou_threshold)
+        return boxes[kept], scores[kept], classes[kept] - spec.class_offset, layout
     if layout == 'tf_detection' or (layout == 'auto' and len(outputs) > 1):
         rows, layout = _tf_detection(outputs), 'tf_detection'
     elif layout == 'end2end' or spec.boxes == 'normalized' or spec.box_order != 'xyxy':

@@ -4,7 +4,8 @@ Models are exported many ways: NCHW or NHWC input, pixels scaled to 0-1, left at
 normalised with a mean and std, letterboxed or plainly resized; outputs in the YOLOv5, YOLOv8/11
 or end-to-end ``[1,N,6]`` layouts (CenterNet's TF export among them), or the TensorFlow
 detection API's four tensors (boxes, scores, classes, count), boxes in input pixels or
-normalised. A ``ModelSpec`` says which, so the detector never guesses. It comes from, first found:
+normalised; or an SSD head's raw box offsets and class logits, decoded with its anchors. A
+``ModelSpec`` says which, so the detector never guesses. It comes from, first found:
 
 1. a YAML file beside the model (``model.onnx`` -> ``model.yaml`` or ``model.onnx.yaml``),
 2. the ``edge_agent_spec`` entry of the model's metadata (a JSON object; our conversion scripts
@@ -26,14 +27,32 @@ import yaml
 
 from edge_agent.core.vision.backends.common import DetectorError
 
-__all__ = ['LAYOUTS', 'OBSERVATION_KEYS', 'ModelSpec', 'find_spec_file', 'resolve_spec']
+__all__ = ['LAYOUTS', 'OBSERVATION_KEYS', 'ModelSpec', 'SsdAnchors', 'find_spec_file',
+           'resolve_spec']
 
-LAYOUTS = ('auto', 'yolov5', 'yolov8', 'end2end', 'tf_detection')
+LAYOUTS = ('auto', 'yolov5', 'yolov8', 'end2end', 'tf_detection', 'ssd')
 OBSERVATION_KEYS = ('p_hit', 'p_recur', 'real_a', 'real_b', 'false_a', 'false_b')
 _CHOICES = {'input_layout': ('nchw', 'nhwc'), 'scale': ('unit', 'none', 'mean_std'),
             'resize': ('letterbox', 'stretch'), 'channels': ('rgb', 'bgr'),
             'output': LAYOUTS, 'boxes': ('pixels', 'normalized'),
             'box_order': ('xyxy', 'yxyx', 'cxcywh')}
+
+
+@dataclasses.dataclass(frozen=True)
+class SsdAnchors:
+    """SSD anchors as the TensorFlow object detection API's multiple-grid anchor generator and
+    MediaPipe's SsdAnchorsCalculator make them, and the box coder's scales: raw (y, x, h, w)
+    offsets are divided by ``box_scales`` (TF's defaults 10, 10, 5, 5)."""
+
+    num_layers: int = 6
+    min_scale: float = 0.2
+    max_scale: float = 0.95
+    strides: tuple[int, ...] = (16, 32, 64, 128, 256, 512)
+    aspect_ratios: tuple[float, ...] = (1.0, 2.0, 0.5)
+    reduce_boxes_in_lowest_layer: bool = True
+    interpolated_scale_aspect_ratio: float = 1.0
+    anchor_offset: float = 0.5
+    box_scales: tuple[float, float, float, float] = (10.0, 10.0, 5.0, 5.0)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,6 +72,9 @@ class ModelSpec:
     one_label_per_box: bool = False  # a box repeated with other classes keeps its best one
     names: tuple[str, ...] = ()
     conf_threshold: float | None = None   # the score the detector is used at (calibrated)
+    anchors: SsdAnchors | None = None     # output ssd: raw box offsets and class logits
+    score_activation: str = 'none'        # ssd logits: sigmoid or softmax; none: scores
+    background_class: int | None = None   # a class column that means "nothing" (SSD: 0)
     observation: dict | None = None  # the agent's DetectorModel fitted to it (OBSERVATION_KEYS)
     source: str = 'yolo convention'
 
@@ -85,6 +107,15 @@ class ModelSpec:
                     names = [names[k] for k in sorted(names, key=int)]
                 values['names'] = tuple(str(n) for n in names)
             values['class_offset'] = int(values.get('class_offset', 0))
+            if values.get('anchors') is not None:
+                anchors = dict(values['anchors'])
+                for key in ('strides', 'aspect_ratios', 'box_scales'):
+                    if key in anchors:
+                        anchors[key] = tuple(float(v) if key != 'strides' else int(v)
+                                             for v in anchors[key])
+                values['anchors'] = SsdAnchors(**anchors)
+            if values.get('score_activation', 'none') not in ('none', 'sigmoid', 'softmax'):
+                raise ValueError('score_activation must be none, sigmoid or softmax')
             if values.get('conf_threshold') is not None:
                 values['conf_threshold'] = float(values['conf_threshold'])
                 if not 0.0 <= values['conf_threshold'] <= 1.0:
@@ -98,6 +129,9 @@ class ModelSpec:
                     raise ValueError('observation: p_hit and p_recur within (0, 1), the Beta '
                                      'parameters above 0')
                 values['observation'] = fit
+            if values.get('output') == 'ssd' and values.get('anchors') is None:
+                raise ValueError('output ssd needs anchors (anchors: {} takes the TF object '
+                                 'detection API defaults)')
         except (TypeError, ValueError, KeyError) as exc:
             raise DetectorError(f'{source}: {exc}') from exc
         return cls(**values, source=source)
