@@ -47,8 +47,17 @@ def _cmd_demo(args) -> int:
         success = 'the robot did what the scenario expects'
     view = DemoView(title, description, tier)
     live = not args.plain and sys.stdout.isatty()
+    saver = None
+    if args.save_frames:
+        if args.sim:
+            raise CommandError('--save-frames works with the scenario bags, not --sim')
+        from edge_agent.app.frames import FrameSaver
+
+        saver = FrameSaver(bag, args.save_frames)
 
     def on_event(kind, msg):
+        if saver is not None and kind == 'detections':
+            saver.detections(msg)
         line = view.event(kind, msg)
         if line and not live:
             print(f'[{kind}] {line}', flush=True)
@@ -88,6 +97,8 @@ def _cmd_demo(args) -> int:
             print(f'[latency] {stage}: {value}')
     for line in result.diff:
         print(line)
+    if saver is not None:
+        print(f'[frames] {len(saver.saved)} annotated camera frame(s) in {saver.out}')
     ok, why = view.verdict
     print(f"{'SUCCESS' if ok else 'FAILURE'}: {title}: {why} "
           f'({result.duration_s:.1f} s)')
@@ -117,6 +128,9 @@ def add_parser(sub) -> None:
     demo.add_argument('--plain', action='store_true',
                       help='one line per event instead of the live view (automatic when '
                       'stdout is not a terminal)')
+    demo.add_argument('--save-frames', metavar='DIR',
+                      help='write the camera frames with what the vision node saw drawn on '
+                      'them (boxes, labels, scores, colours) to DIR, each time that changes')
     demo.add_argument('--log-level', default='warn',
                       help='ROS log level of the nodes (default warn, to keep the view clean)')
     demo.set_defaults(func=_cmd_demo)

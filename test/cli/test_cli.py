@@ -1,14 +1,17 @@
 """The installed `edge-agent` executables: doctor and model commands, as a user runs them."""
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import pathlib
+import re
 import subprocess
 import sys
 
 import pytest
 
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 PREFIX = pathlib.Path(sys.prefix)
 EXECUTABLES = [PREFIX / 'bin' / 'edge-agent', PREFIX / 'lib' / 'edge_agent' / 'edge-agent']
 
@@ -118,3 +121,26 @@ def test_planner_commands_print_plans_and_accuracy(capsys):
     assert main(['planner', '--tier', '2', 'eval', '--split', 'dev', '--cases',
                  str(default_eval_path())]) == 2
     assert 'no cases with split' in capsys.readouterr().out
+
+
+def test_vision_detect_prints_detections_and_writes_annotated_pngs(tmp_path):
+    """`edge-agent vision detect` as a user first runs it on a photo of their own: the real
+    detector's findings printed, the photo written with its boxes drawn; a missing file is a
+    one-line error and exit 1, and the others are still done."""
+    import numpy as np
+
+    from edge_agent.eval.photos import read_image
+
+    coffee = pathlib.Path(importlib.util.find_spec('skimage').submodule_search_locations[0]) / \
+        'data' / 'coffee.png'
+    proc = subprocess.run([sys.executable, '-m', 'edge_agent.cli', 'vision', 'detect',
+                           str(coffee), str(tmp_path / 'missing.jpg'), '--out',
+                           str(tmp_path / 'seen')], capture_output=True, text=True, timeout=120,
+                          cwd=ROOT)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert 'coco_centernet_512.onnx' in proc.stdout and '80 classes' in proc.stdout
+    assert re.search(r'^\s+cup\s+0\.\d\d \w+\s+\[', proc.stdout, re.M), proc.stdout
+    assert 'missing.jpg: no such file' in proc.stderr and 'Traceback' not in proc.stderr
+    drawn = read_image(tmp_path / 'seen' / 'coffee.png')
+    original = read_image(coffee)
+    assert drawn.shape == original.shape and not np.array_equal(drawn, original)
