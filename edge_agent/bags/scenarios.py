@@ -54,8 +54,8 @@ class Scenario:
 
 _CARRY = ['pick(red cup)', 'navigate_to(kitchen)', 'place(red cup, kitchen)']
 # A real photo does not compress across frames as the renders do: one frame a second, at most
-# PHOTO_WIDTH wide, keeps such a bag near 3 MB; the agent plans its looks at that rate.
-PHOTO_WIDTH = 480
+# PHOTO_WIDTH wide, for 15 s keeps such a bag under 2 MB; the agent plans its looks at that rate.
+PHOTO_WIDTH = 400
 _PHOTO_CAMERA = {'camera_hz': 1.0, 'parameters': {'agent': {'camera_rate_hz': 1.0}}}
 
 SCENARIOS: tuple[Scenario, ...] = (
@@ -111,20 +111,20 @@ SCENARIOS: tuple[Scenario, ...] = (
     # -- the camera shows a real photo; the real-world (COCO) detector serves ------------------
     Scenario('real_cup', 'A real photo of a cup of coffee (scikit-image coffee.png): "pick up '
              'the cup" picks the real cup.', render=-1, photo='coffee',
-             lines=((1.5, 'Pick up the cup.'),), duration_s=18.0, **_PHOTO_CAMERA,
+             lines=((1.5, 'Pick up the cup.'),), duration_s=15.0, **_PHOTO_CAMERA,
              expect={'transcripts': ['pick up the cup'], 'policies': ['act'], 'said': [],
                      'plans': [['pick(orange cup)']], 'executed': ['pick'],
                      'held_object': 'orange cup'}),
     Scenario('real_person', 'A real photo of a person with a dog and a horse in a field '
              '(darknet person.jpg): "look at the person" looks at the person.', render=-1,
-             photo='person', lines=((1.5, 'Look at the person.'),), duration_s=18.0,
+             photo='person', lines=((1.5, 'Look at the person.'),), duration_s=15.0,
              **_PHOTO_CAMERA,
              expect={'transcripts': ['look at the person'], 'policies': ['act'], 'said': [],
                      'plans': [['look_at(blue person)']], 'executed': ['look_at'],
                      'held_object': ''}),
     Scenario('real_absent', 'The same real cup photo, asked for a bottle that is not there: the '
              'robot says it does not see one and nothing moves.', render=-1, photo='coffee',
-             lines=((1.5, 'Pick up the bottle.'),), duration_s=18.0, **_PHOTO_CAMERA,
+             lines=((1.5, 'Pick up the bottle.'),), duration_s=15.0, **_PHOTO_CAMERA,
              expect={'transcripts': ['pick up the bottle'], 'policies': ['give_up'],
                      'said': ['I do not see a bottle here, so I did nothing.'], 'plans': [],
                      'executed': [], 'held_object': '', 'location': ''}),

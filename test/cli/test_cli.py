@@ -38,7 +38,7 @@ def test_doctor_passes_on_this_machine():
                  'tier catalog', 'model whisper-tiny.en', 'model qwen2.5-coder-0.5b-q4km'):
         assert checks[name]['status'] == 'ok', checks[name]
     assert 'rmw_' in checks['ros2']['detail']
-    assert checks['interfaces']['detail'].startswith('18 msg, 1 srv, 5 action')
+    assert checks['interfaces']['detail'].startswith('19 msg, 1 srv, 5 action')
     assert 'CPUExecutionProvider' in checks['onnxruntime']['detail']
 
 

@@ -255,8 +255,8 @@ def test_cli_prebuilds_the_tier_engines_then_finds_them_cached(gpu, tmp_path, ca
     assert main(['vision', 'engines', '--cache-dir', str(tmp_path)]) == 0
     first = capsys.readouterr().out.splitlines()
     assert [line.split(':')[0] for line in first] == [
-        'detector-fp32-320', 'detector-int8-320', 'detector-int8-256']
-    assert all(': built ' in line for line in first) and '256px' in first[2]
+        'coco-centernet-fp32-512', 'coco-centernet-int8-512', 'coco-centernet-int8-320']
+    assert all(': built ' in line for line in first) and '320px' in first[2]
     assert len(list(tmp_path.glob('*.engine'))) == 3
     assert main(['vision', 'engines', '--cache-dir', str(tmp_path)]) == 0
     assert all(': cached ' in line for line in capsys.readouterr().out.splitlines())

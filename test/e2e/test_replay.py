@@ -53,7 +53,8 @@ def test_replay_command_exits_non_zero_and_prints_a_diff_on_a_mismatch(tmp_path)
             writer.write(msg.topic, msg.time_ns, msg.data)
         writer.write_message('/agent/say', messages[0].time_ns, String(data='recorded output'))
     wrong = tmp_path / 'wrong.yaml'
-    wrong.write_text(yaml.safe_dump({'expect': {'plans': [['pick(blue ball)']],
+    wrong.write_text(yaml.safe_dump({'parameters': {'vision': {'world': 'synthetic'}},
+                                     'expect': {'plans': [['pick(blue ball)']],
                                                 'held_object': 'red cup'}}))
     proc = subprocess.run(
         [sys.executable, '-m', 'edge_agent.cli', 'replay', str(bag), '--expect', str(wrong)],
