@@ -47,6 +47,21 @@ def _timed(detector: Detector, images: list[np.ndarray]) -> tuple[list, list, li
     return bare, full, predictions
 
 
+def _tier_detectors(models: ModelCatalog, key: str, backend: str):
+    """(tier, its entry, a Detector at score 0.05) for each tier with a ``key`` model; each
+    detector is closed when the next one is made."""
+    for tier in TierCatalog().tiers:
+        entry = tier.modalities.get(key) or {}
+        if not entry.get('model'):
+            continue
+        detector = Detector(models.path(entry['model']), backend=backend, conf_threshold=0.05,
+                            input_size=int(entry.get('input_size', 0)))
+        try:
+            yield tier, entry, detector
+        finally:
+            detector.close()
+
+
 def _row(tier, world: str, model: str, detector: Detector, bare, full, **extra) -> dict:
     b50, f50 = statistics.median(bare) * 1e3, statistics.median(full) * 1e3
     f95 = statistics.quantiles(full, n=20)[18] * 1e3
@@ -65,12 +80,7 @@ def real_rows(models: ModelCatalog, backend: str) -> list[dict]:
     print(f'{"tier":<5}{"model":<26}{"input":>6}{"mAP@0.5":>8}{"thr":>6}{"recall":>7}'
           f'{"false":>6}{"bare p50":>9}{"node p50":>9}{"p95":>7}{"ratio":>7}')
     rows = []
-    for tier in TierCatalog().tiers:
-        entry = tier.modalities.get('vision') or {}
-        if not entry.get('model'):
-            continue
-        detector = Detector(models.path(entry['model']), backend=backend, conf_threshold=0.05,
-                            input_size=int(entry.get('input_size', 0)))
+    for tier, entry, detector in _tier_detectors(models, 'vision', backend):
         threshold = detector.spec.conf_threshold or 0.25
         score = evaluate_detector(detector, photos)
         bare, full, _ = _timed(detector, [p.image for p in photos])
@@ -80,7 +90,6 @@ def real_rows(models: ModelCatalog, backend: str) -> list[dict]:
                    false_detections=len(false),
                    false_list=[f'{label} {s:.2f} ({photo})' for s, label, photo in false],
                    per_class=score.per_class)
-        detector.close()
         print(f'{tier.index:<5}{entry["model"]:<26}{row["input"]:>6}{row["map50"]:>8.3f}'
               f'{threshold:>6.2f}{row["recall"]:>7.2f}{len(false):>6}{row["bare_p50_ms"]:>9.1f}'
               f'{row["node_p50_ms"]:>9.1f}{row["node_p95_ms"]:>7.1f}{row["ratio"]:>7.2f}')
@@ -98,16 +107,10 @@ def synthetic_rows(models: ModelCatalog, backend: str, heldout: pathlib.Path) ->
     print(f'{"tier":<5}{"model":<26}{"input":>6}{"mAP@0.5":>8}{"bare p50":>9}{"node p50":>9}'
           f'{"p95":>7}{"ratio":>7}')
     rows = []
-    for tier in TierCatalog().tiers:
-        entry = tier.modalities.get('vision_synthetic') or {}
-        if not entry.get('model'):
-            continue
-        detector = Detector(models.path(entry['model']), conf_threshold=0.05, backend=backend,
-                            input_size=int(entry.get('input_size', 0)))
+    for tier, entry, detector in _tier_detectors(models, 'vision_synthetic', backend):
         bare, full, predictions = _timed(detector, images)
         m_ap = mean_average_precision(predictions, truths, len(detector.labels))[0]
         row = _row(tier, 'synthetic', entry['model'], detector, bare, full, map50=m_ap)
-        detector.close()
         print(f'{tier.index:<5}{entry["model"]:<26}{row["input"]:>6}{m_ap:>8.3f}'
               f'{row["bare_p50_ms"]:>9.1f}{row["node_p50_ms"]:>9.1f}{row["node_p95_ms"]:>7.1f}'
               f'{row["ratio"]:>7.2f}')

@@ -240,3 +240,50 @@ def test_goals_are_bounded_and_never_starve_detection(ros_context, executor, tmp
         assert gate.running == 0 and node._stats['goals_rejected'] >= 9
     finally:
         stop()
+
+
+def test_detector_info_carries_the_models_labels_and_fit_to_the_agent_and_planner(
+        ros_context, executor):
+    """The real-world tier latches what it can see on vision/detector_info: COCO's 80 class
+    names, the calibrated threshold it reports at and the observation model fitted to it; the
+    planner's world learns every label (so it can say "I don't see a giraffe"), the agent its
+    labels and the fitted detector model; world synthetic brings the simulated world's four
+    labels and no fit."""
+    from edge_agent.msg import DetectorInfo
+    from edge_agent.nodes.agent import AgentNode
+    from edge_agent.nodes.common import LATCHED
+    from edge_agent.nodes.planner import PlannerNode
+
+    vision = executor.activate(VisionNode(context=ros_context, namespace='/info',
+                                          parameter_overrides=[Parameter('tier', value=0)]))
+    planner = executor.activate(PlannerNode(context=ros_context, namespace='/info',
+                                            parameter_overrides=[Parameter('tier', value=2)]))
+    agent = executor.activate(AgentNode(context=ros_context, namespace='/info'))
+    probe = executor.add(Node('info_probe', namespace='/info', context=ros_context))
+    got: list[DetectorInfo] = []
+    probe.create_subscription(DetectorInfo, 'vision/detector_info', got.append, LATCHED)
+    wait_for(lambda: got, message='the latched detector info')
+    info = got[-1]
+    assert info.world == 'real' and len(info.labels) == 80 and 'giraffe' in info.labels
+    assert info.model.endswith('coco_centernet_512.onnx')
+    assert info.conf_threshold == pytest.approx(vision.engines.engine.conf_threshold)
+    assert 0.2 <= info.conf_threshold <= 0.6 and 0 < info.p_hit < 1 and info.real_a > 0
+    wait_for(lambda: 'giraffe' in planner._memory.labels(), message='the planner vocabulary')
+    assert planner._memory.min_score == pytest.approx(min(0.4, info.conf_threshold))
+    wait_for(lambda: 'cell phone' in agent._detector_labels, message='the agent labels')
+    assert agent._sensor_models.detector.p_hit == pytest.approx(info.p_hit)
+
+
+def test_the_synthetic_world_latches_its_own_four_labels_without_a_fit(ros_context, executor):
+    from edge_agent.msg import DetectorInfo
+    from edge_agent.nodes.common import LATCHED
+
+    executor.activate(VisionNode(context=ros_context, namespace='/sinfo', parameter_overrides=[
+        Parameter('tier', value=2), Parameter('world', value='synthetic')]))
+    probe = executor.add(Node('sinfo_probe', namespace='/sinfo', context=ros_context))
+    got: list[DetectorInfo] = []
+    probe.create_subscription(DetectorInfo, 'vision/detector_info', got.append, LATCHED)
+    wait_for(lambda: got, message='the latched detector info')
+    assert got[-1].world == 'synthetic' and list(got[-1].labels) == ['cup', 'bottle', 'box',
+                                                                      'ball']
+    assert got[-1].conf_threshold == pytest.approx(0.25) and got[-1].p_hit == 0.0
