@@ -239,6 +239,8 @@ def test_installed_model_is_verified(name):
         import onnx
 
         onnx.checker.check_model(str(path))
+    elif spec.format == 'tflite':   # a FlatBuffer with the TFLite file identifier
+        assert path.is_file() and path.read_bytes()[4:8] == b'TFL3'
     else:
         assert (path / 'model.bin').stat().st_size == next(
             f.size for f in spec.files if f.name == 'model.bin')
