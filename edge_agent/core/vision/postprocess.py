@@ -9,6 +9,7 @@ class logits ``[1,A,C]`` with the anchors they refer to. ``decode_outputs`` read
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import numpy as np
 
@@ -140,10 +141,12 @@ def _tf_detection(outputs: list[np.ndarray]) -> np.ndarray:
     return np.concatenate([boxes[0][:n], scores[:n, None], classes[:n, None]], axis=1)
 
 
+@functools.lru_cache(maxsize=8)
 def ssd_anchors(config, input_size: int) -> np.ndarray:
     """[A, 4] anchors (y_center, x_center, height, width, normalised) for a square input, as
     the TF object detection API's multiple-grid generator lays them out (MediaPipe's
-    SsdAnchorsCalculator with fixed_anchor_size false)."""
+    SsdAnchorsCalculator with fixed_anchor_size false). Cached per (settings, size): every
+    frame of a model decodes with the same anchors; the array is read-only."""
     def scale(index: int) -> float:
         if config.num_layers == 1:
             return (config.min_scale + config.max_scale) / 2
@@ -179,7 +182,9 @@ def ssd_anchors(config, input_size: int) -> np.ndarray:
         sizes = np.tile(np.stack([heights, widths], axis=1), (len(centres), 1))
         anchors.append(np.concatenate([grid, sizes], axis=1))
         layer = last
-    return np.concatenate(anchors).astype(np.float32)
+    result = np.concatenate(anchors).astype(np.float32)
+    result.setflags(write=False)
+    return result
 
 
 def _ssd(outputs: list[np.ndarray], spec, input_size: int) -> tuple[np.ndarray, np.ndarray]:
