@@ -13,8 +13,9 @@ requests made, and the time until the first physical action.
 
 The baseline acts when the transcript's overall confidence and the best matching detection's
 score both reach a threshold; otherwise it asks to repeat (up to the same budget), then gives
-up. This is a simulation of the decision layer with the world's randomness; the agent
-node runs the same core over DDS.
+up. The agent side is the agent node's own loop object (``CommandLoop``), with the node's
+configuration (no look at another place unless ``--look-elsewhere``); only the world is
+simulated.
 """
 from __future__ import annotations
 
@@ -30,6 +31,8 @@ from edge_agent.core.inference import (
     Deliberation,
     Heard,
 )
+from edge_agent.core.inference.command import ACTED, CommandLoop
+from edge_agent.core.planning.skills import SkillCatalog
 
 LABELS = ('cup', 'ball', 'box', 'bottle')
 COLOURS = ('red', 'blue', 'green', 'yellow')
@@ -164,31 +167,63 @@ def _grade(scene: Scene, heard: Heard, acted_on: Candidate | None) -> tuple[bool
     return ok, not ok
 
 
-def run_agent(scene: Scene, seed: int, max_requests: int = 3) -> Outcome:
+_STOPS = SkillCatalog().stops   # the package catalog's stop predicate, as the node's
+
+
+class SimulatedActions:
+    """The world's side of the shared ``CommandLoop``: each request takes the time the agent
+    planned for it, on a simulated clock."""
+
+    def __init__(self, scene: Scene, world: World) -> None:
+        self.scene, self.world = scene, world
+        self.now = 0.0
+        self.acted: list[tuple[str, float]] = []
+        self._decision = None
+
+    def clock(self) -> float:
+        return self.now
+
+    def _spend(self) -> None:
+        self.now += self._decision.policy.duration_s
+
+    def say(self, text: str) -> None:
+        pass
+
+    def decided(self, decision, loop) -> None:
+        self._decision = decision
+
+    def observe(self, frames: int):
+        self._spend()
+        return self.world.frames(frames), frames
+
+    def ask(self, decision) -> Heard:
+        self._spend()
+        if decision.kind == 'repeat':
+            return self.world.hear(self.scene.noise * 0.5)   # said again, more clearly
+        return Heard(self.world.answer())
+
+    def look_elsewhere(self):
+        self._spend()
+        return self.world.look_elsewhere()
+
+    def act(self, command: str, confidence: float) -> None:
+        self.acted.append((command, confidence))
+
+
+def run_agent(scene: Scene, seed: int, max_requests: int = 3,
+              look_elsewhere: bool = False) -> Outcome:
+    """The agent node's own loop (``CommandLoop``) on one scene. The node has no action to
+    look at another place, so ``look_elsewhere`` is off unless asked for."""
     rng = random.Random(seed)
     world = World(scene, rng)
     heard = world.hear(scene.noise)
-    loop = Deliberation(heard, world.frames(INITIAL_FRAMES), LABELS, budget=Budget(max_requests))
-    elapsed = 0.0
-    for _ in range(8):
-        decision = loop.decide()
-        policy = decision.policy
-        if policy.kind in ('act', 'give_up'):
-            target = loop.candidates[decision.target] if policy.kind == 'act' else None
-            ok, wrong = _grade(scene, loop.heard, target)
-            return Outcome(ok, wrong, loop.budget.requests,
-                           elapsed if policy.kind == 'act' else None)
-        loop.spend(policy)
-        elapsed += policy.duration_s
-        if policy.kind == 'observe':
-            loop.observed(world.frames(policy.frames), policy.frames)
-        elif policy.kind == 'repeat':
-            loop.repeated(world.hear(scene.noise * 0.5))  # said again, more clearly
-        elif policy.kind == 'clarify':
-            loop.answered(world.answer())
-        elif policy.kind == 'look_elsewhere':
-            loop.looked_elsewhere(world.look_elsewhere())
-    return Outcome(*_grade(scene, heard, None), loop.budget.requests, None)
+    actions = SimulatedActions(scene, world)
+    loop = Deliberation(heard, world.frames(INITIAL_FRAMES), LABELS, budget=Budget(max_requests),
+                        can_look_elsewhere=look_elsewhere)
+    result = CommandLoop(actions, _STOPS.is_stop, clock=actions.clock).run(loop)
+    acted = result.kind == ACTED
+    ok, wrong = _grade(scene, loop.heard if acted else heard, result.target if acted else None)
+    return Outcome(ok, wrong, result.requests, result.elapsed_s if acted else None)
 
 
 def run_baseline(scene: Scene, seed: int, max_requests: int = 3,
@@ -216,19 +251,23 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--scenarios', type=int, default=80)
     parser.add_argument('--seed', type=int, default=7)
+    parser.add_argument('--look-elsewhere', action='store_true',
+                        help='let the agent look at another place (the node cannot yet)')
     parser.add_argument('-v', '--verbose', action='store_true')
     args = parser.parse_args()
     rng = random.Random(args.seed)
     scenes = [make_scene(i, rng) for i in range(args.scenarios)]
     results = {'active inference': [], 'fixed threshold': []}
     for i, scene in enumerate(scenes):
-        agent, base = run_agent(scene, args.seed * 1000 + i), run_baseline(scene,
-                                                                           args.seed * 1000 + i)
+        seed = args.seed * 1000 + i
+        agent = run_agent(scene, seed, look_elsewhere=args.look_elsewhere)
+        base = run_baseline(scene, seed)
         results['active inference'].append((scene.kind, agent))
         results['fixed threshold'].append((scene.kind, base))
         if args.verbose:
             print(f'{i:>3} {scene.kind:<10} {scene.said!r:<28} agent {agent} | base {base}')
-    print(f'{len(scenes)} scenarios ({", ".join(KINDS)}), seed {args.seed}')
+    print(f'{len(scenes)} scenarios ({", ".join(KINDS)}), seed {args.seed}; the agent '
+          f'node\'s CommandLoop, look elsewhere {"on" if args.look_elsewhere else "off"}')
     print(f'{"agent":<18}{"success":>9}{"wrong acts":>12}{"requests":>10}'
           f'{"asks/cmd":>10}{"time to act p50 [s]":>21}')
     for name, rows in results.items():

@@ -32,18 +32,20 @@ from edge_agent.core.inference import (
     RecentDetections,
     SensorModels,
 )
-from edge_agent.core.planning import is_stop
-from edge_agent.core.planning.skills import SkillCatalog
+from edge_agent.core.inference.command import CommandLoop
+from edge_agent.core.planning import SkillCatalog, StopLexicon
 from edge_agent.msg import (
     BeliefSummary,
     DetectionArray,
     Hypothesis,
     PolicyEvaluation,
+    RobotState,
     Trace,
     Transcript,
 )
 from edge_agent.nodes.common import (
     AUTOSTART_PARAM,
+    LATCHED,
     RELIABLE,
     SENSOR,
     STALE_PARAM,
@@ -58,7 +60,7 @@ from edge_agent.nodes.common.detector_info import (
     info_labels,
     subscribe_detector_info,
 )
-from edge_agent.nodes.common.futures import goal_result, serve_queue, wait_future
+from edge_agent.nodes.common.futures import RunningGoals, serve_queue
 from edge_agent.nodes.common.trace import TRACE_TOPIC, traced
 
 __all__ = ['PARAMETERS', 'AgentNode', 'main']
@@ -107,21 +109,83 @@ def candidates_from(objects, width: int) -> list[Candidate]:
     return out
 
 
+class _NodeActions:
+    """``AgentActions`` over DDS for one command (its generation: a newer command ends it)."""
+
+    def __init__(self, node: AgentNode, generation: int, trace) -> None:
+        self.node, self.generation, self.trace = node, generation, trace
+        self.began = time.monotonic()
+        self.decided_trace = None   # the trace stamped at the last decision
+
+    def current(self) -> bool:
+        return self.generation == self.node._generation
+
+    def say(self, text: str) -> None:
+        self.node._say(text)
+
+    def decided(self, decision: Decision, loop: Deliberation) -> None:
+        node = self.node
+        node.decisions.append(decision)
+        self.decided_trace = node._traced(self.trace, 'decision')
+        node._publish_belief(decision, loop, self.began, self.decided_trace)
+        node.get_logger().info(
+            f'{loop.heard.text!r}: {decision.kind} (P(heard right)={decision.p_intent:.2f}, '
+            + ', '.join(f'{c} {p:.2f}' for c, p in zip(decision.candidates, decision.p_target,
+                                                      strict=False))
+            + f'; G={min(e.g for e in decision.evaluations):.2f})')
+        if decision.kind == 'give_up':
+            node._trace_pub.publish(node._traced(self.decided_trace, 'gave up'))
+
+    def observe(self, frames: int):
+        result = self.node._goal(self, 'observe', Observe.Goal(frames=frames), 30.0 + frames)
+        if result is None:
+            return None
+        return (candidates_from(result.objects, self.node._image_width),
+                int(result.frames_processed))
+
+    def ask(self, decision: Decision) -> Heard | None:
+        node = self.node
+        timeout = node.get_parameter('listen_timeout_s').value
+        node._listening = True   # an answer arriving before the listen goal is ours
+        try:
+            node._say(decision.text)
+            result = node._goal(self, 'listen', Listen.Goal(timeout=timeout), timeout + 10.0)
+        finally:
+            node._listening = False
+        if result is None:
+            return None
+        if result.transcript.trace.stages:   # the answer's end of speech starts the wait now
+            self.trace, self.decided_trace = result.transcript.trace, None
+        return heard_from(result.transcript)
+
+    def look_elsewhere(self):
+        return None   # no action for it yet: the deliberation is made without the policy
+
+    def act(self, command: str, confidence: float) -> None:
+        trace = self.decided_trace or self.node._traced(self.trace, 'decision')
+        result = self.node._goal(self, 'execute', ExecuteCommand.Goal(
+            command=command, command_confidence=confidence, trace=trace),
+            self.node.get_parameter('planner_timeout_s').value)
+        if result is not None:
+            self.node.get_logger().info(f'{command!r}: {result.message}')
+
+
 class AgentNode(ReportsHealth, OwnedEntities, LifecycleNode):
     """Lifecycle agent node; see the module docstring."""
 
     def __init__(self, **kwargs) -> None:
         super().__init__('agent', **kwargs)
         self._synonyms: dict[str, str] = {}
+        self._stops = StopLexicon()      # the catalog's (built-in lexicon + stop_phrases)
         self._detector_labels: frozenset[str] = frozenset()   # vision/detector_info
         self._sensor_models = SensorModels()   # its detector model fitted to the detector
         self._recent = RecentDetections()
         self._commands: queue.Queue = queue.Queue()
         self._generation = 0             # bumped by every new command: the running one ends
-        self._goals: list = []           # goal handles in flight, cancelled by a new command
-        self._goals_lock = threading.Lock()
+        self._goals = RunningGoals()     # cancelled by a new command
         self._image_width = 0
         self._listening = False          # a question waits for its answer on speech/listen
+        self._plan_asks = False          # a plan's ask step waits for its answer (robot/state)
         self._worker: threading.Thread | None = None
         self._action_clients: dict = {}
         self.decisions: list[Decision] = []   # the last command's decisions (tests, console)
@@ -140,11 +204,11 @@ class AgentNode(ReportsHealth, OwnedEntities, LifecycleNode):
 
     # -- lifecycle ----------------------------------------------------------------------------
     def on_configure(self, state) -> TransitionCallbackReturn:
-        try:   # the words people use for the detector's labels ("mug" for a cup)
-            self._synonyms = SkillCatalog(self.get_parameter('skills_file').value
-                                          or None).synonyms
+        try:   # the words people use for the detector's labels ("mug" for a cup), the stops
+            catalog = SkillCatalog(self.get_parameter('skills_file').value or None)
         except EdgeAgentError as exc:
             return self.fail(f'configure failed: {exc}')
+        self._synonyms, self._stops = catalog.synonyms, catalog.stops
         self._belief_pub = self.own(self.create_lifecycle_publisher(
             BeliefSummary, 'agent/belief', RELIABLE,
             event_callbacks=self.publisher_events('agent/belief')))
@@ -160,6 +224,8 @@ class AgentNode(ReportsHealth, OwnedEntities, LifecycleNode):
             callback_group=MutuallyExclusiveCallbackGroup(),
             event_callbacks=self.subscription_events('vision/detections', self._detections_in)))
         self.own(subscribe_detector_info(self, self._on_detector_info))
+        self.own(self.create_subscription(RobotState, 'robot/state', self._on_robot_state,
+                                          LATCHED))
         self._action_clients = {  # made once, kept for the node's lifetime
             'observe': self.action_client(Observe, 'vision/observe'),
             'listen': self.action_client(Listen, 'speech/listen'),
@@ -172,7 +238,7 @@ class AgentNode(ReportsHealth, OwnedEntities, LifecycleNode):
 
     def _stop_work(self) -> None:
         self._generation += 1
-        self._cancel_goals()
+        self._goals.cancel_all()
         if self._worker is not None:
             self._commands.put(None)
             self._worker.join(timeout=30)
@@ -193,17 +259,23 @@ class AgentNode(ReportsHealth, OwnedEntities, LifecycleNode):
         fitted = detector_model(msg)
         self._sensor_models = SensorModels(detector=fitted) if fitted else SensorModels()
 
+    def _on_robot_state(self, msg: RobotState) -> None:
+        self._plan_asks = msg.current_skill == 'ask'
+
     def _on_transcript(self, msg: Transcript) -> None:
-        if not msg.is_final and msg.at_pause and msg.text.strip() and self._worker is not None:
-            self._speculate(msg)
-        if not msg.is_final or not msg.text.strip() or self._worker is None:
+        if not msg.text.strip() or self._worker is None:
             return
-        if self._listening and not is_stop(msg.text):
-            return  # the answer to our question: speech/listen brings it to the loop
+        stop = self._stops.is_stop(msg.text)
+        if not msg.is_final:
+            if msg.at_pause and not stop:
+                self._speculate(msg)
+            return
+        if (self._listening or self._plan_asks) and not stop:
+            return  # the answer to a question (ours or a plan's): speech/listen brings it
         self._transcripts_in.received()
         self._generation += 1           # whatever runs ends: a newer command replaces it
-        self._cancel_goals()
-        if is_stop(msg.text):
+        self._goals.cancel_all()
+        if stop:
             self.get_logger().info(f'stop: {msg.text!r}')
         self._commands.put((self._generation, msg, self._recent.candidates(), time.monotonic()))
 
@@ -211,7 +283,7 @@ class AgentNode(ReportsHealth, OwnedEntities, LifecycleNode):
         """Words at a pause, maybe the whole command: when the agent would act on them, the
         planner plans them now and keeps the plan for the final transcript (speculative
         planning); nothing runs unless the final says the same words."""
-        if self._listening or is_stop(msg.text) or not self.get_parameter(
+        if self._listening or self._plan_asks or not self.get_parameter(
                 'speculative_planning').value:
             return
         loop = self._deliberation(heard_from(msg), self._recent.candidates())
@@ -236,143 +308,51 @@ class AgentNode(ReportsHealth, OwnedEntities, LifecycleNode):
             frame_rate_hz=param('camera_rate_hz').value, can_look_elsewhere=False,
             synonyms=self._synonyms)
 
-    # -- the loop -----------------------------------------------------------------------------
+    # -- the loop (core.inference.command.CommandLoop) ----------------------------------------
     def _work(self) -> None:
         serve_queue(self._commands, self._job, lambda job, exc: self.get_logger().error(
             f'command {job[1].text!r} failed: {type(exc).__name__}: {exc}'))
 
     def _job(self, job) -> None:
         generation, msg, candidates, received = job
-        if generation == self._generation:   # else replaced before it started
-            self._command(generation, msg, candidates, received)
-        else:
+        if generation != self._generation:   # replaced before it started
             self._transcripts_in.dropped()
-
-    def _current(self, generation: int) -> bool:
-        return generation == self._generation
-
-    def _command(self, generation: int, msg: Transcript, candidates: list[Candidate],
-                 received: float) -> None:
+            return
         heard = heard_from(msg)
         self.get_logger().debug(f'heard {heard.text!r}: {heard.words}, no speech '
                                 f'{heard.no_speech_prob:.2f}')
-        trace = msg.trace   # end of speech and transcript; the decision is added below
-        if is_stop(heard.text):  # straight to the planner, whose guard makes it win
-            self._transcripts_in.processed(time.monotonic() - received)
-            self._execute(generation, heard.text, 1.0, self._traced(trace, 'decision'))
-            return
         blind = self._detections_in.silent_for()
+        warning = None
         if blind is not None:   # the user waits for an answer: say the robot is blind
             self.get_logger().warning(f'{heard.text!r} came while {self._detections_in.stale()}')
-            self._say(f'My camera has sent nothing for {blind:.0f} seconds.')
-        loop = self._deliberation(heard, candidates)
+            warning = f'My camera has sent nothing for {blind:.0f} seconds.'
         self.decisions = []
-        began = time.monotonic()
-        while self._current(generation):
-            decision = loop.decide()
-            self.decisions.append(decision)
-            decided = self._traced(trace, 'decision')
-            self._publish_belief(decision, loop, began, decided)
-            if len(self.decisions) == 1:
-                self._transcripts_in.processed(time.monotonic() - received)
-            self.get_logger().info(
-                f'{heard.text!r}: {decision.kind} (P(heard right)={decision.p_intent:.2f}, '
-                + ', '.join(f'{c} {p:.2f}' for c, p in zip(decision.candidates,
-                                                          decision.p_target, strict=False))
-                + f'; G={min(e.g for e in decision.evaluations):.2f})')
-            if decision.kind == 'act':
-                self._execute(generation, loop.grounded_command(decision), decision.p_intent,
-                              decided)
-                return
-            if decision.kind == 'give_up':
-                self._say(decision.text)
-                self._trace_pub.publish(self._traced(decided, 'gave up'))
-                return
-            started = time.monotonic()
-            if decision.kind == 'observe':
-                result = self._observe(generation, decision.policy.frames)
-                loop.spend(decision.policy, time.monotonic() - started)
-                if result is None:
-                    return
-                loop.observed(candidates_from(result.objects, self._image_width),
-                              int(result.frames_processed))
-            else:  # repeat or clarify: ask, then listen for the answer
-                self._listening = True  # an answer arriving before the listen goal is ours
-                self._say(decision.text)
-                answer = self._listen(generation)
-                loop.spend(decision.policy, time.monotonic() - started)
-                if answer is None:
-                    return
-                if answer.trace.stages:   # the answer's end of speech starts the wait now
-                    trace = answer.trace
-                if answer.text.strip() and is_stop(answer.text):
-                    self._execute(generation, answer.text, 1.0, self._traced(trace, 'decision'))
-                    return
-                if decision.kind == 'repeat' and answer.text.strip():
-                    loop.repeated(heard_from(answer))
-                elif decision.kind == 'clarify':
-                    loop.answered(answer.text)
+        actions = _NodeActions(self, generation, msg.trace)
+        self._transcripts_in.processed(time.monotonic() - received)
+        CommandLoop(actions, self._stops.is_stop).run(
+            self._deliberation(heard, candidates), actions.current, warning)
 
     # -- actions --------------------------------------------------------------------------------
     def _say(self, text: str) -> None:
         self._say_pub.publish(String(data=text))
         self.get_logger().info(f'say: {text}')
 
-    def _goal(self, generation: int, name: str, goal, timeout: float):
+    def _goal(self, actions: _NodeActions, name: str, goal, timeout: float):
         """Send ``goal`` and wait for its result (None when cancelled, replaced or failed)."""
         client = self._action_clients[name]
         if not client.wait_for_server(timeout_sec=5.0):
             self.get_logger().error(f'{name}: no action server')
             return None
-        sent = client.send_goal_async(goal)
-        if not wait_future(sent, 10.0) or not self._current(generation):
-            return None
-        handle = sent.result()
-        if not handle.accepted:
+        deadline = time.monotonic() + timeout
+        status, response = self._goals.run(
+            client, goal, min(10.0, timeout),
+            lambda: not actions.current() or time.monotonic() > deadline)
+        if status == 'rejected':
             self.get_logger().warning(f'{name}: goal rejected')
-            return None
-        with self._goals_lock:
-            self._goals.append(handle)
-        try:  # cancelled when a newer command replaces this one, or at the timeout
-            response = goal_result(handle, timeout, lambda: not self._current(generation))
-            return None if response is None else response.result
-        finally:
-            with self._goals_lock:
-                if handle in self._goals:
-                    self._goals.remove(handle)
-
-    def _cancel_goals(self) -> None:
-        with self._goals_lock:
-            goals, self._goals = list(self._goals), []
-        for handle in goals:
-            handle.cancel_goal_async()
-
-    def _observe(self, generation: int, frames: int):
-        return self._goal(generation, 'observe', Observe.Goal(frames=frames),
-                          timeout=30.0 + frames)
-
-    def _listen(self, generation: int):
-        timeout = self.get_parameter('listen_timeout_s').value
-        self._listening = True
-        try:
-            result = self._goal(generation, 'listen', Listen.Goal(timeout=timeout),
-                                timeout + 10.0)
-        finally:
-            self._listening = False
-        if result is None:
-            return None
-        return result.transcript
+        return response.result if status == 'done' else None
 
     def _traced(self, trace, stage: str):
         return traced(trace, stage, self.get_clock().now().to_msg())
-
-    def _execute(self, generation: int, command: str, confidence: float, trace) -> None:
-        result = self._goal(generation, 'execute',
-                            ExecuteCommand.Goal(command=command, command_confidence=confidence,
-                                                trace=trace),
-                            self.get_parameter('planner_timeout_s').value)
-        if result is not None:
-            self.get_logger().info(f'{command!r}: {result.message}')
 
     # -- agent/belief ---------------------------------------------------------------------------
     def _publish_belief(self, decision: Decision, loop: Deliberation, began: float,

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from edge_agent.core.planning import Planner, SkillCatalog, StopLexicon, is_stop
+from edge_agent.core.planning import Planner, SkillCatalog, StopLexicon
 from edge_agent.core.planning.backends import RulesBackend
+
+is_stop = StopLexicon().is_stop   # the built-in lexicon alone
 
 STOPS = [
     'stop', 'Stop!', 'STOP NOW', 'halt', 'freeze!', 'Robot, stop.', 'please stop',

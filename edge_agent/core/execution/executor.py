@@ -18,12 +18,22 @@ import time
 from typing import Protocol
 
 from edge_agent.core.execution.state import RobotStateTracker
-from edge_agent.core.planning.skills import Plan, PlanError, SkillCatalog, Step
+from edge_agent.core.planning.skills import Plan, PlanError, SkillCatalog, Step, is_stop_plan
 
-__all__ = ['DryRunAdapter', 'ExecutionResult', 'Executor', 'RoutedAdapter', 'SkillAdapter',
-           'StepOutcome']
+__all__ = ['CANCELED', 'DryRunAdapter', 'ExecutionResult', 'Executor', 'FAILED', 'OUTCOMES',
+           'PREEMPTED', 'REJECTED', 'RoutedAdapter', 'STOPPED', 'SUCCEEDED', 'SkillAdapter',
+           'StepOutcome', 'answer_message']
 
+# How a plan ends: the one list (edge_agent/ExecutePlan's ``outcome``, the planner's result).
 SUCCEEDED, CANCELED, PREEMPTED, FAILED = 'succeeded', 'canceled', 'preempted', 'failed'
+STOPPED, REJECTED = 'stopped', 'rejected'   # ended by a stop; refused before it began
+OUTCOMES = (SUCCEEDED, CANCELED, PREEMPTED, FAILED, STOPPED, REJECTED)
+_ANSWER = 'answer: '
+
+
+def answer_message(text: str) -> str:
+    """The message of an ``ask`` step that heard ``text``; the executor keeps the answer."""
+    return f'{_ANSWER}{text}'
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,6 +45,7 @@ class StepOutcome:
     success: bool
     message: str
     duration_s: float = 0.0
+    answer: str = ''          # an ask step's answer (the plan that asked gets it)
 
 
 @dataclasses.dataclass
@@ -141,7 +152,7 @@ class Executor:
             preempted: Callable[[], bool] = lambda: False,
             on_step: Callable[[int, Step], None] | None = None) -> ExecutionResult:
         """Run ``steps`` in order; ``on_step(index, step)`` is called as each one starts."""
-        is_stop = [s.skill for s in steps] == ['stop']
+        is_stop = is_stop_plan(steps)
         done: list[StepOutcome] = []
 
         def preempted_now() -> bool:
@@ -176,7 +187,10 @@ class Executor:
                     message = f'timed out after the {limit:g} s limit ({message})'
             if ok:
                 self.state.apply(step)
-            done.append(StepOutcome(index, step.skill, ok, message, time.monotonic() - began))
+            answer = (message[len(_ANSWER):] if ok and step.skill == 'ask'
+                      and message.startswith(_ANSWER) else '')
+            done.append(StepOutcome(index, step.skill, ok, message, time.monotonic() - began,
+                                    answer))
             if not ok:
                 if cancelled():
                     return ExecutionResult(CANCELED, 'canceled', done)

@@ -25,11 +25,11 @@ from edge_agent.core.planning.skills import (  # noqa: F401
     SkillSpec,
     Step,
     WorldState,
+    is_stop_plan,
     split_side,
 )
 from edge_agent.core.planning.stop import (  # noqa: F401
     StopLexicon,
-    is_stop,
 )
 from edge_agent.core.planning.world import (  # noqa: F401
     SeenObject,
@@ -53,7 +53,7 @@ __all__ = [
     'WorldMemory',
     'WorldState',
     'build_backend',
-    'is_stop',
+    'is_stop_plan',
     'split_side',
     'plan_gbnf',
     'plan_json_schema',

@@ -10,9 +10,8 @@ from __future__ import annotations
 import re
 
 from edge_agent.core.planning.skills import Plan, SkillCatalog, Step, WorldState, split_side
-from edge_agent.core.planning.stop import StopLexicon, is_stop  # noqa: F401 - is_stop re-exported
 
-__all__ = ['COLOURS', 'RuleParser', 'is_stop']
+__all__ = ['COLOURS', 'RuleParser']
 
 COLOURS = ('red', 'green', 'blue', 'yellow', 'orange', 'purple', 'pink', 'white', 'black',
            'grey', 'gray', 'brown')
@@ -119,7 +118,7 @@ class RuleParser:
 
     def __init__(self, catalog: SkillCatalog) -> None:
         self.catalog = catalog
-        self.stops = StopLexicon(catalog.stop_phrases)
+        self.stops = catalog.stops
 
     # -- safety layer (runs before any model) -------------------------------------------------
     def guard(self, command: str, world: WorldState) -> Plan | None:

@@ -17,9 +17,10 @@ import re
 from edge_agent.core.config.paths import data_file
 from edge_agent.core.config.schema import SkillFile, load_yaml
 from edge_agent.core.errors import EdgeAgentError
+from edge_agent.core.planning.stop import StopLexicon
 
 __all__ = ['ArgSpec', 'Plan', 'PlanError', 'SkillCatalog', 'SkillSpec', 'Step', 'WorldState',
-           'split_side']
+           'is_stop_plan', 'split_side']
 
 
 
@@ -90,6 +91,16 @@ class Plan:
     def skills(self) -> list[str]:
         return [s.skill for s in self.steps]
 
+    @property
+    def is_stop(self) -> bool:
+        return is_stop_plan(self.steps)
+
+
+def is_stop_plan(steps) -> bool:
+    """Whether a plan's steps (``Step`` or edge_agent/PlanStep) are a stop: one ``stop`` step.
+    A stop plan is never preempted and ends every plan before it."""
+    return [s.skill for s in steps] == ['stop']
+
 
 @dataclasses.dataclass(frozen=True)
 class WorldState:
@@ -128,6 +139,9 @@ class SkillCatalog:
         self.max_text_length = data.max_text_length
         self.places = tuple(p.strip().lower() for p in data.places)
         self.stop_phrases = tuple(data.stop_phrases)
+        # the one "is this a stop?" of the whole graph: the built-in lexicon and this
+        # deployment's own phrases (agent, planner, speech end-pointing, executor)
+        self.stops = StopLexicon(self.stop_phrases)
         self.synonyms = {k.strip().lower(): v.strip().lower()
                          for k, v in data.synonyms.items() if k.strip() and v.strip()}
         self._synonym_re = (re.compile(r'\b(' + '|'.join(

@@ -6,15 +6,16 @@ removed: "hold it, don't move", "cease all movement", "that's enough, stop what 
 "freeze!", "robot, stay where you are". Ordinary commands that contain a stop word are not
 stops: "stop by the kitchen" and "stop at the table" are navigation, "don't stop" is not a
 stop, and a number makes "pause for 5 seconds" a wait. A deployment adds its own phrases
-(``extra``: whole clauses such as "red light"). The check runs before any model and takes
-microseconds, so every tier and temperature gets the same answer.
+(``extra``: whole clauses such as "red light"). ``SkillCatalog.stops`` is the one lexicon
+the whole graph asks: the built-in intents plus the catalog's ``stop_phrases``. The check
+runs before any model and takes microseconds, so every tier and temperature gets the same answer.
 """
 from __future__ import annotations
 
 from collections.abc import Iterable
 import re
 
-__all__ = ['StopLexicon', 'is_stop']
+__all__ = ['StopLexicon']
 
 _FILLER = re.compile(
     r"^(?:(?:please|plz|robot|hey|hey robot|ok|okay|now|just|right now|oh|wait|whoa|"
@@ -76,10 +77,3 @@ class StopLexicon:
         """Whether any clause of ``text`` asks the robot to stop; see the module docstring."""
         return any(self.is_stop_clause(c) for c in self.clauses(text))
 
-
-_DEFAULT = StopLexicon()
-
-
-def is_stop(text: str) -> bool:
-    """The built-in lexicon's answer (the planner's guard adds the catalog's own phrases)."""
-    return _DEFAULT.is_stop(text)

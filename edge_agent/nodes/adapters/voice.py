@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from std_msgs.msg import String
 
+from edge_agent.core.execution import answer_message
 from edge_agent.core.planning import Step
 from edge_agent.nodes.common.futures import goal_result, wait_future
 
@@ -45,4 +46,4 @@ class VoiceAdapter:
         answer = response.result
         if not answer.heard:
             return False, f'asked; no answer within {self.listen_timeout_s:g} s'
-        return True, f'answer: {answer.transcript.text}'
+        return True, answer_message(answer.transcript.text)
