@@ -4,41 +4,30 @@ from __future__ import annotations
 import threading
 import time
 
-from edge_agent.nodes.common.executor import NodeExecutor, spin_in_thread, stop_nodes
+from edge_agent.nodes.common.executor import NodeSet
 
 # Discovery usually takes 0.15 s here, but ~20 % of runs take 3 s; leave generous room.
 DEFAULT_TIMEOUT = 20.0
 
 
-class BackgroundExecutor:
-    """Spin the nodes' executor (NodeExecutor) in a thread; nodes added to it are destroyed on
-    exit (``stop_nodes``: their work first, then the executor, then the nodes)."""
+class BackgroundExecutor(NodeSet):
+    """The project's ``NodeSet`` on the test's context, spun in a thread inside ``with``;
+    nodes added to it are destroyed on exit (their work first, then the executor, then the
+    nodes). ``activate`` brings a lifecycle node up; ``add`` spins a node as it is."""
 
     def __init__(self, context, num_threads: int = 4) -> None:
-        self.executor = NodeExecutor(num_threads=num_threads, context=context)
-        self._nodes = []
-        self._thread = None
+        super().__init__(context, num_threads)
 
     def add(self, node):
-        self._nodes.append(node)
-        self.executor.add_node(node)
-        return node
+        return super().add(node, lifecycle=False)
 
     def activate(self, node):
         """Configure and activate a lifecycle node (both must succeed), then spin it."""
-        from rclpy.lifecycle import TransitionCallbackReturn
-
-        assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS
-        assert node.trigger_activate() == TransitionCallbackReturn.SUCCESS
-        return self.add(node)
+        return super().add(node, lifecycle=True)
 
     def __enter__(self):
-        self._thread = spin_in_thread(self.executor)
+        self.spin()
         return self
-
-    def __exit__(self, *exc):
-        stop_nodes(self.executor, self._nodes, self._thread)
-        return False
 
 
 def rgb_image(rgb):

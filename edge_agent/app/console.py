@@ -1,6 +1,6 @@
 """The demo's console view: what the robot hears, sees, believes, plans and does, live.
 
-``DemoView`` takes the replay's events (``edge_agent.bags.replay.Watcher``) from the graph's
+``DemoView`` takes the replay's events (``edge_agent.app.replay.Watcher``) from the graph's
 threads and keeps the picture: the transcript as it forms, the newest detections, the agent's
 belief and every policy's expected free energy (risk + ambiguity), the plans and each step as
 the executor starts it, what the robot says, and the latency of every stage. ``render()``
@@ -47,7 +47,7 @@ class DemoView:
 
     def event(self, kind: str, msg) -> str | None:
         """Take one event; returns its plain line (None for the frequent ones)."""
-        from edge_agent.bags.replay import step_text
+        from edge_agent.app.replay import step_text
 
         with self._lock:
             if kind == 'transcript':

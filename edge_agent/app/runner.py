@@ -9,7 +9,6 @@ then destroys them, so Ctrl-C leaves no thread or DDS participant behind.
 from __future__ import annotations
 
 import os
-import threading
 
 import yaml
 
@@ -80,10 +79,7 @@ class AgentGraph:
         self.overrides = overrides or {}
         self.num_threads = num_threads
         self.nodes: dict[str, object] = {}
-        self.extra: list = []
-        self.context = None
-        self.executor = None
-        self._thread: threading.Thread | None = None
+        self._set = None   # the NodeSet: context, executor, bring-up order, teardown
 
     def parameters(self, spec: graph.NodeSpec) -> dict[str, object]:
         """What ``spec`` gets over the YAML file (launch arguments, then ``overrides``)."""
@@ -104,8 +100,6 @@ class AgentGraph:
         a node does not come up."""
         from rclpy.parameter import Parameter
 
-        from edge_agent.nodes.common.run import bring_up
-
         self._open()
         try:
             for spec in self.specs:
@@ -119,69 +113,52 @@ class AgentGraph:
                     parameter_overrides=params)
                 self.nodes[spec.name] = node
                 node.get_logger().set_level(_LOG_LEVELS[self.arguments['log_level'].lower()])
-                if spec.lifecycle:
-                    bring_up(node)
-                self.executor.add_node(node)
+                self._set.add(node, lifecycle=spec.lifecycle)
                 if on_node is not None:
                     on_node(spec.name)
-                self._spin()
+                self._set.spin('edge_agent_graph')
         except BaseException:
             self.stop()
             raise
 
     def _open(self) -> None:
-        """The DDS profile's variables, a private context and the executor."""
-        import rclpy
-        from rclpy.context import Context
-        from rclpy.signals import SignalHandlerOptions
-
-        from edge_agent.nodes.common import NodeExecutor
+        """The DDS profile's variables, then the NodeSet (a private context, the executor)."""
+        from edge_agent.nodes.common.executor import NodeSet
 
         # Fast DDS reads its default profile file once per process, when the first
         # participant is made: `edge-agent up`, `demo` and `replay` make the first one.
         for variable, value in self.environment().items():
             os.environ.setdefault(variable, value)
-        self.context = Context()
         # The caller owns SIGINT/SIGTERM (edge-agent up turns them into KeyboardInterrupt and
         # stops the graph in order); rclpy's handlers would shut the context down under it.
         # the enclave matters only with ROS_SECURITY_ENABLE=true (edge-agent security keystore)
-        rclpy.init(args=['--ros-args', '--enclave', graph.GRAPH_ENCLAVE], context=self.context,
-                   signal_handler_options=SignalHandlerOptions.NO,
-                   domain_id=int(os.environ.get('ROS_DOMAIN_ID', '0') or 0))
-        self.executor = NodeExecutor(num_threads=self.num_threads, context=self.context)
+        self._set = NodeSet(num_threads=self.num_threads, signals=False,
+                            args=['--ros-args', '--enclave', graph.GRAPH_ENCLAVE])
 
-    def _spin(self) -> None:
-        """Spin the executor in a thread, once."""
-        from edge_agent.nodes.common.executor import spin_in_thread
+    @property
+    def context(self):
+        return self._set.context if self._set is not None else None
 
-        if self._thread is None:
-            self._thread = spin_in_thread(self.executor, 'edge_agent_graph')
+    @property
+    def executor(self):
+        return self._set.executor if self._set is not None else None
 
     def add(self, node):
         """Spin a further node (a probe, a bag player) with the graph; destroyed by stop()."""
-        self.extra.append(node)
-        self.executor.add_node(node)
-        return node
+        return self._set.add(node, lifecycle=False)
 
     @property
     def running(self) -> bool:
         """Whether the executor still spins the nodes."""
-        return self._thread is not None and self._thread.is_alive()
+        return self._set is not None and self._set.spinning
 
     def stop(self) -> None:
         """End every node's work, stop spinning, shut the lifecycle nodes down (frees the
         models), destroy everything, shut the context down."""
-        import rclpy
-
-        from edge_agent.nodes.common.executor import stop_nodes
-
-        if self.executor is not None:
-            stop_nodes(self.executor, [*self.extra, *reversed(list(self.nodes.values()))],
-                       self._thread, shutdown_transition=True)
-        self.nodes, self.extra = {}, []
-        if self.context is not None:
-            rclpy.try_shutdown(context=self.context)
-            self.context = None
+        if self._set is not None:
+            self._set.close(shutdown_transition=True)
+            self._set = None
+        self.nodes = {}
 
     def __enter__(self) -> AgentGraph:
         self.start()

@@ -49,30 +49,14 @@ def peak_rss_mb() -> float:
 def running_graph(make_nodes: Callable[[object], list], probe: str | None = None,
                   num_threads: int | None = None) -> Iterator[tuple[list, object]]:
     """Lifecycle nodes (``make_nodes(context)``) configured, activated and spinning on the
-    project's executor in a private context on ROS_DOMAIN_ID, plus a plain probe node named
-    ``probe`` (None: none); yields (nodes, probe) and shuts all of it down afterwards."""
-    import rclpy
-    from rclpy.context import Context
+    project's executor in a private context on ROS_DOMAIN_ID (``NodeSet``), plus a plain probe
+    node named ``probe`` (None: none); yields (nodes, probe) and shuts all of it down after."""
     from rclpy.node import Node
 
-    from edge_agent.nodes.common import NodeExecutor
-    from edge_agent.nodes.common.executor import spin_in_thread, stop_nodes
+    from edge_agent.nodes.common.executor import NodeSet
 
-    context = Context()
-    rclpy.init(context=context, domain_id=int(os.environ.get('ROS_DOMAIN_ID', '0') or 0))
-    executor = NodeExecutor(num_threads=num_threads, context=context)
-    nodes = make_nodes(context)
-    extra = [Node(probe, context=context)] if probe else []
-    thread = None
-    try:
-        for node in nodes:
-            node.trigger_configure()
-            node.trigger_activate()
-            executor.add_node(node)
-        for node in extra:
-            executor.add_node(node)
-        thread = spin_in_thread(executor)
-        yield nodes, (extra[0] if extra else None)
-    finally:
-        stop_nodes(executor, [*nodes, *extra], thread)
-        rclpy.try_shutdown(context=context)
+    with NodeSet(num_threads=num_threads) as graph:
+        nodes = [graph.add(node) for node in make_nodes(graph.context)]
+        extra = graph.add(Node(probe, context=graph.context), lifecycle=False) if probe else None
+        graph.spin()
+        yield nodes, extra

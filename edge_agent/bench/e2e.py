@@ -54,11 +54,11 @@ def measure(tier: int, early_end: bool, directory: pathlib.Path, repeats: int) -
     from rclpy.time import Time
     from std_msgs.msg import Bool
 
+    from edge_agent.app.closed_loop import Microphone
     from edge_agent.app.runner import AgentGraph
     from edge_agent.msg import Plan, Trace, Transcript
     from edge_agent.nodes.common import LATCHED
     from edge_agent.nodes.common.trace import TRACE_TOPIC, latencies
-    from edge_agent.sim.closed_loop import Microphone
 
     samples = [np.load(directory / f'{i}.npy') for i in range(len(RULES + MODEL))]
     overrides = {'speech': {'tier': tier, 'early_end': early_end},

@@ -8,8 +8,8 @@ Usage: python -m edge_agent.bench replay [--tier N] [--scenarios a,b]
 import argparse
 import statistics
 
+from edge_agent.app.replay import replay
 from edge_agent.bags.expect import load_expectation
-from edge_agent.bags.replay import replay
 from edge_agent.bags.scenarios import SCENARIOS, find
 
 STAGES = ('end of speech -> transcript', 'transcript -> decision', 'decision -> plan',

@@ -34,29 +34,19 @@ def engine(width: int, height: int, frames: int = 40) -> tuple[float, float]:
 def node_rtf(rate_hz: float, seconds: float = 8.0, width: int = 640, height: int = 480
              ) -> float:
     """Real-time factor of the simulator node alone at ``rate_hz`` camera frames (target 1)."""
-    import rclpy
-    from rclpy.context import Context
     from rclpy.parameter import Parameter
 
-    from edge_agent.nodes.common import NodeExecutor
+    from edge_agent.nodes.common.executor import NodeSet
     from edge_agent.sim.node import SimulatorNode
 
-    context = Context()
-    rclpy.init(context=context)
-    node = SimulatorNode(context=context, parameter_overrides=[
-        Parameter('camera_rate_hz', value=float(rate_hz)), Parameter('width', value=width),
-        Parameter('height', value=height), Parameter('real_time_factor', value=0.0)])
-    executor = NodeExecutor(context=context)
-    executor.add_node(node)
-    try:
+    with NodeSet() as graph:
+        node = graph.add(SimulatorNode(context=graph.context, parameter_overrides=[
+            Parameter('camera_rate_hz', value=float(rate_hz)), Parameter('width', value=width),
+            Parameter('height', value=height), Parameter('real_time_factor', value=0.0)]),
+            lifecycle=False)
         began_wall, began_sim = time.monotonic(), node.sim.time
-        deadline = began_wall + seconds
-        while time.monotonic() < deadline:
-            executor.spin_once(timeout_sec=0.1)
+        graph.spin_until(lambda: False, seconds)
         return (node.sim.time - began_sim) / (time.monotonic() - began_wall)
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown(context=context)
 
 
 def main() -> int:
@@ -74,7 +64,7 @@ def main() -> int:
     for rate in [float(r) for r in args.rates.split(',') if r]:
         print(f'simulator node, 640x480 at {rate:g} Hz, as fast as it goes: real-time factor '
               f'{node_rtf(rate):.2f} (the default target is 1.0)')
-    from edge_agent.sim.closed_loop import find_task, run_task
+    from edge_agent.app.closed_loop import find_task, run_task
 
     for name in [t for t in args.tasks.split(',') if t]:
         task = find_task(name)

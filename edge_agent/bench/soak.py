@@ -99,12 +99,12 @@ def soak(duration_s: float = 600.0, command_every_s: float = 10.0,
     """Run the soak; see the module docstring."""
     from rclpy.node import Node
 
+    from edge_agent.app.closed_loop import Microphone
     from edge_agent.app.processes import ProcessGraph
     from edge_agent.bags.scenarios import speech_samples
     from edge_agent.core.speech import PiperVoiceEngine
     from edge_agent.msg import Plan, Transcript
     from edge_agent.nodes.common.futures import wait_future
-    from edge_agent.sim.closed_loop import Microphone
     from edge_agent.srv import SetModelTier
 
     voice = PiperVoiceEngine()

@@ -44,8 +44,6 @@ def trimmed(audio, threshold: float = 0.01):
 
 def measure(tier_index: int, mode: str = 'off') -> dict:
     import numpy as np
-    import rclpy
-    from rclpy.context import Context
     from rclpy.executors import MultiThreadedExecutor
     from rclpy.node import Node
     from rclpy.parameter import Parameter
@@ -57,13 +55,13 @@ def measure(tier_index: int, mode: str = 'off') -> dict:
     from edge_agent.core.speech.pcm import to_int16_bytes
     from edge_agent.eval.wer import word_error_rate
     from edge_agent.msg import AudioChunk, Transcript
-    from edge_agent.nodes.common.executor import NodeExecutor
+    from edge_agent.nodes.common.executor import NodeSet
     from edge_agent.nodes.speech import SpeechNode
 
-    entry = TierCatalog()[tier_index].modalities['stt']
-    model = entry['model']
+    entry = TierCatalog()[tier_index].entry('stt')
+    model = entry.model
     engine = WhisperEngine(str(ModelCatalog().path(model)), model, device='cpu')
-    config = SpeechConfig(language='en', beam_size=int(entry.get('beam_size', 1)),
+    config = SpeechConfig(language='en', beam_size=entry.beam_size,
                           partial_interval_s=0)
     names = spoken()
     clips = {n: load(n) for n in names}
@@ -81,31 +79,24 @@ def measure(tier_index: int, mode: str = 'off') -> dict:
         pipeline.append(engine.transcribe(speech, config).processing_time)
     engine.close()
 
-    context = Context()
-    rclpy.init(args=['--ros-args', '--log-level', os.environ.get('BENCH_LOG', 'warn')],
-               context=context)
+    graph = NodeSet(num_threads=6, args=['--ros-args', '--log-level',
+                                         os.environ.get('BENCH_LOG', 'warn')],
+                    executor_type=MultiThreadedExecutor
+                    if os.environ.get('BENCH_EXECUTOR') == 'rclpy' else None)
+    context = graph.context
     node = SpeechNode(context=context, parameter_overrides=[
         Parameter('tier', value=tier_index), Parameter('language', value='en'),
         Parameter('partial_interval_s', value=1.0),
         Parameter('pause_s', value=MODES[mode][0]), Parameter('early_end', value=MODES[mode][1]),
         Parameter('cpu_threads', value=int(os.environ.get('BENCH_CPU_THREADS', '0')))])
-    node.trigger_configure()
-    node.trigger_activate()
-    probe = Node('bench_probe', context=context)
+    graph.add(node)
+    probe = graph.add(Node('bench_probe', context=context), lifecycle=False)
     finals = []
     probe.create_subscription(Transcript, 'speech/transcript',
                               lambda m: m.is_final and finals.append((time.perf_counter(), m)),
                               10)
     pub = probe.create_publisher(AudioChunk, 'audio', 5)
-    if os.environ.get('BENCH_EXECUTOR') == 'rclpy':
-        executor = MultiThreadedExecutor(num_threads=6, context=context)
-    else:
-        executor = NodeExecutor(num_threads=6, context=context)
-    executor.add_node(node)
-    executor.add_node(probe)
-    import threading
-
-    threading.Thread(target=executor.spin, daemon=True).start()
+    graph.spin()
     while pub.get_subscription_count() == 0:
         time.sleep(0.05)
     def play(audio, speech_end_sample: int):
@@ -147,10 +138,7 @@ def measure(tier_index: int, mode: str = 'off') -> dict:
         cut += len(got) > 1
         paused_text[f'{first}+{second}'] = [m.text for _t, m in got]
     stats = dict(node.health.counters)
-    executor.shutdown()
-    node.destroy_node()
-    probe.destroy_node()
-    rclpy.try_shutdown(context=context)
+    graph.close()
     wer = word_error_rate([REFERENCES[n]['text'] for n in names], hypotheses)
     q = statistics.quantiles(latencies, n=20)
     return {'tier': tier_index, 'model': model, 'beam': config.beam_size,

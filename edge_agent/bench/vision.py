@@ -51,11 +51,11 @@ def _tier_detectors(models: ModelCatalog, key: str, backend: str):
     """(tier, its entry, a Detector at score 0.05) for each tier with a ``key`` model; each
     detector is closed when the next one is made."""
     for tier in TierCatalog().tiers:
-        entry = tier.modalities.get(key) or {}
-        if not entry.get('model'):
+        entry = tier.entry(key)
+        if entry is None or not entry.model:
             continue
-        detector = Detector(models.path(entry['model']), backend=backend, conf_threshold=0.05,
-                            input_size=int(entry.get('input_size', 0)))
+        detector = Detector(models.path(entry.model), backend=backend, conf_threshold=0.05,
+                            input_size=entry.input_size)
         try:
             yield tier, entry, detector
         finally:
@@ -85,12 +85,12 @@ def real_rows(models: ModelCatalog, backend: str) -> list[dict]:
         score = evaluate_detector(detector, photos)
         bare, full, _ = _timed(detector, [p.image for p in photos])
         false = score.false_at(threshold)
-        row = _row(tier, 'real', entry['model'], detector, bare, full, map50=score.map50,
+        row = _row(tier, 'real', entry.model, detector, bare, full, map50=score.map50,
                    threshold=threshold, recall=score.recall_at(threshold),
                    false_detections=len(false),
                    false_list=[f'{label} {s:.2f} ({photo})' for s, label, photo in false],
                    per_class=score.per_class)
-        print(f'{tier.index:<5}{entry["model"]:<26}{row["input"]:>6}{row["map50"]:>8.3f}'
+        print(f'{tier.index:<5}{entry.model:<26}{row["input"]:>6}{row["map50"]:>8.3f}'
               f'{threshold:>6.2f}{row["recall"]:>7.2f}{len(false):>6}{row["bare_p50_ms"]:>9.1f}'
               f'{row["node_p50_ms"]:>9.1f}{row["node_p95_ms"]:>7.1f}{row["ratio"]:>7.2f}')
         if false:
@@ -110,8 +110,8 @@ def synthetic_rows(models: ModelCatalog, backend: str, heldout: pathlib.Path) ->
     for tier, entry, detector in _tier_detectors(models, 'vision_synthetic', backend):
         bare, full, predictions = _timed(detector, images)
         m_ap = mean_average_precision(predictions, truths, len(detector.labels))[0]
-        row = _row(tier, 'synthetic', entry['model'], detector, bare, full, map50=m_ap)
-        print(f'{tier.index:<5}{entry["model"]:<26}{row["input"]:>6}{m_ap:>8.3f}'
+        row = _row(tier, 'synthetic', entry.model, detector, bare, full, map50=m_ap)
+        print(f'{tier.index:<5}{entry.model:<26}{row["input"]:>6}{m_ap:>8.3f}'
               f'{row["bare_p50_ms"]:>9.1f}{row["node_p50_ms"]:>9.1f}{row["node_p95_ms"]:>7.1f}'
               f'{row["ratio"]:>7.2f}')
         rows.append(row)

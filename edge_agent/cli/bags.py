@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import sys
-import time
 
 import yaml
 
@@ -11,43 +10,16 @@ from edge_agent.cli.common import CommandError
 __all__ = ['add_parser', 'print_replay']
 
 
-def _node(name: str):
-    """rclpy initialised with SIGINT/SIGTERM left to us, and one node."""
-    import os
-
-    import rclpy
+def _graph(name: str):
+    """One node in a ``NodeSet`` (SIGINT/SIGTERM left to us): (the set, the node)."""
     from rclpy.node import Node
-    from rclpy.signals import SignalHandlerOptions
 
     from edge_agent.cli.up import stop_on_signals
+    from edge_agent.nodes.common.executor import NodeSet
 
     stop_on_signals()
-    rclpy.init(signal_handler_options=SignalHandlerOptions.NO,
-               domain_id=int(os.environ.get('ROS_DOMAIN_ID', '0') or 0))
-    return Node(name)
-
-
-def _spin_until(node, done, duration: float | None = None) -> None:
-    """Spin ``node`` until ``done()`` or ``duration`` seconds or Ctrl-C."""
-    from edge_agent.nodes.common import NodeExecutor
-
-    executor = NodeExecutor(num_threads=2)
-    executor.add_node(node)
-    began = time.monotonic()
-    try:
-        while not done() and (duration is None or time.monotonic() - began < duration):
-            executor.spin_once(timeout_sec=0.1)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        executor.shutdown(timeout_sec=2.0)
-
-
-def _shutdown(node) -> None:
-    import rclpy
-
-    node.destroy_node()
-    rclpy.try_shutdown()
+    graph = NodeSet(num_threads=2, signals=False)
+    return graph, graph.add(Node(name, context=graph.context), lifecycle=False)
 
 
 def _cmd_record(args) -> int:
@@ -55,25 +27,25 @@ def _cmd_record(args) -> int:
 
     if not args.topics:
         raise CommandError('name the topics to record, e.g. /audio /camera/image_raw')
-    node = _node('edge_agent_bag_record')
+    graph, node = _graph('edge_agent_bag_record')
     try:
         recorder = BagRecorder(node, args.output, args.topics, storage=args.storage)
         print(f'recording {", ".join(recorder.topics)} into {args.output} (Ctrl-C stops)',
               file=sys.stderr)
-        _spin_until(node, lambda: False, args.duration)
+        graph.spin_until(lambda: False, args.duration)
         recorder.close()
         counts = ', '.join(f'{t}: {n}' for t, n in recorder.counts.items()) or 'nothing'
         print(f'recorded {counts}' + (f'; {recorder.dropped} dropped (queue full)'
                                       if recorder.dropped else ''), file=sys.stderr)
     finally:
-        _shutdown(node)
+        graph.close()
     return 0
 
 
 def _cmd_play(args) -> int:
     from edge_agent.bags.ros import BagPlayer
 
-    node = _node('edge_agent_bag_play')
+    graph, node = _graph('edge_agent_bag_play')
     try:
         player = BagPlayer(node, args.bag, rate=args.rate, loop=args.loop,
                            topics=args.topics or None, start_offset_s=args.start_offset,
@@ -87,13 +59,13 @@ def _cmd_play(args) -> int:
                 print(f'no subscriber to {", ".join(missing)} after '
                       f'{args.wait_for_subscribers:g} s; playing anyway', file=sys.stderr)
         player.start()
-        _spin_until(node, player.finished.is_set)
+        graph.spin_until(player.finished.is_set)
         player.stop()
         if player.error is not None:
             raise CommandError(f'playback failed: {player.error}')
         print(f'published {player.published} messages', file=sys.stderr)
     finally:
-        _shutdown(node)
+        graph.close()
     return 0
 
 
@@ -124,8 +96,8 @@ def print_replay(result, out=sys.stdout) -> None:
 def _cmd_replay(args) -> int:
     import pathlib
 
+    from edge_agent.app.replay import replay
     from edge_agent.bags.expect import load_expectation
-    from edge_agent.bags.replay import replay
 
     expectation = load_expectation(args.expect) if args.expect else None
     if expectation is None:

@@ -11,8 +11,8 @@ DEFAULT_SCENARIO = 'ambiguous_object'
 
 
 def _cmd_demo(args) -> int:
+    from edge_agent.app.closed_loop import TASKS, find_task
     from edge_agent.bags.scenarios import SCENARIOS, find
-    from edge_agent.sim.closed_loop import TASKS, find_task
 
     if args.list:
         for s in SCENARIOS:
@@ -31,15 +31,15 @@ def _cmd_demo(args) -> int:
     tier = (f'tier {args.tier} ({tiers[args.tier].name})' if args.tier is not None
             else 'tier from the thermal governor')
     if args.sim:
-        from edge_agent.sim.closed_loop import run_task
+        from edge_agent.app.closed_loop import run_task
 
         task = find_task(args.task)
         title, source = f'sim: {task.name}', 'the MuJoCo simulator'
         description = f'{task.description} The user says "{task.command}"'
         success = f'the simulator shows the {task.held} held, nothing else moved'
     else:
+        from edge_agent.app.replay import replay
         from edge_agent.bags.expect import load_expectation
-        from edge_agent.bags.replay import replay
 
         bag, expect_file = find(args.scenario)
         expectation = load_expectation(expect_file)

@@ -20,8 +20,8 @@ def _cmd_vision_engines(args) -> int:
     if args.models:
         jobs = [(name, 0) for name in args.models]
     else:
-        jobs = [(t.modalities['vision']['model'], int(t.modalities['vision'].get('input_size', 0)))
-                for t in TierCatalog().tiers if 'vision' in t.modalities]
+        jobs = [(t.entry('vision').model, t.entry('vision').input_size)
+                for t in TierCatalog().tiers if t.model('vision')]
     for name, size in dict.fromkeys(jobs):
         began = time.monotonic()
         path = models.path(name) if name in models.models else name
@@ -52,11 +52,11 @@ def _cmd_vision_detect(args) -> int:
     else:
         key = 'vision' if args.world == 'real' else 'vision_synthetic'
         tier = TierCatalog()[args.tier]
-        entry = tier.modalities.get(key) or {}
-        if not entry.get('model'):
+        entry = tier.entry(key)
+        if entry is None or not entry.model:
             print(f'edge-agent: error: tier {args.tier} has no {key} model', file=sys.stderr)
             return 2
-        path, input_size = models.path(entry['model']), int(entry.get('input_size', 0))
+        path, input_size = models.path(entry.model), entry.input_size
     detector = Detector(path, backend=args.backend, input_size=input_size)
     detector.conf_threshold = args.conf or detector.spec.conf_threshold or 0.25
     print(f'{pathlib.Path(path).name}: {detector.provider}, {detector.input_size} px, '

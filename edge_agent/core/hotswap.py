@@ -9,6 +9,7 @@ closed, the heap's free pages go back to the system (``return_freed_memory``).
 """
 from __future__ import annotations
 
+import collections
 from collections.abc import Callable, Iterator
 import contextlib
 import ctypes
@@ -74,7 +75,7 @@ class HotSwap(Generic[Engine]):
         self._load_lock = threading.Lock()    # one load at a time
         self._engine: Engine | None = None
         self._key: object = None
-        self.close_errors: list[str] = []
+        self.close_errors: collections.deque[str] = collections.deque(maxlen=16)   # the last
 
     @property
     def engine(self) -> Engine | None:

@@ -23,12 +23,8 @@ it. Cancelling a goal interrupts its planning the same way, and so does ``true``
 """
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 import dataclasses
-import re
 import threading
-import time
 
 from rclpy.action import GoalResponse
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
@@ -39,10 +35,12 @@ from std_msgs.msg import Bool
 from edge_agent.action import ExecuteCommand, ExecutePlan
 from edge_agent.core.config.tiers import TierCatalog
 from edge_agent.core.errors import EdgeAgentError
+from edge_agent.core.execution import CANCELED, FAILED, PREEMPTED
+from edge_agent.core.execution.preemption import Ticket
 from edge_agent.core.models import ModelCatalog
 from edge_agent.core.planning import Planner, SeenObject, SkillCatalog, WorldMemory, build_backend
-from edge_agent.core.planning.backends import PlanningCancelled, ServerBackend
-from edge_agent.core.planning.rules import RuleParser
+from edge_agent.core.planning.backends import ServerBackend
+from edge_agent.core.planning.coordination import MAX_FOLLOW_UPS, CommandCoordinator
 from edge_agent.msg import DetectionArray, RobotState
 from edge_agent.msg import Plan as PlanMsg
 from edge_agent.nodes.common import (
@@ -90,32 +88,6 @@ PARAMETERS = [
     *goal_parameters(8),
 ]
 
-_POLL_S = 0.01   # how often a goal waiting for the model checks for a stop or a cancel
-
-
-SPECULATION_KEEP_S = 30.0   # a speculative plan nobody asked for by then is dropped
-
-
-@dataclasses.dataclass
-class _Command:
-    """One accepted goal: whether it is a stop, and the event that interrupts it (set when a
-    newer goal is accepted, on a cancel-all, or when the node stops serving). A speculative
-    goal (``key``: its words) is interrupted only by a command with other words."""
-
-    stop: bool
-    interrupt: threading.Event = dataclasses.field(default_factory=threading.Event)
-    key: str = ''
-
-
-@dataclasses.dataclass
-class _Speculation:
-    """A plan made from words still being spoken, kept for the command that says them."""
-
-    made: float
-    done: threading.Event = dataclasses.field(default_factory=threading.Event)
-    result: object = None
-
-
 class PlannerNode(ModelNode, LifecycleNode):
     """Lifecycle planner node; see the module docstring."""
 
@@ -127,12 +99,9 @@ class PlannerNode(ModelNode, LifecycleNode):
         self._robot = RobotState()   # the skill executor's last word on held object and place
         self._skills: SkillCatalog | None = None
         self._models: ModelCatalog | None = None
-        self._rules: RuleParser | None = None
-        self._commands: dict[bytes, _Command] = {}
-        self._order_lock = threading.Lock()   # acceptance order: who interrupts whom
+        self._commands: CommandCoordinator | None = None   # order, speculation (core)
+        self._tickets: dict[bytes, Ticket] = {}   # accepted goal -> its place in the order
         self._send_lock = threading.Lock()      # check "still the newest" and send, as one
-        self._model_thread = ThreadPoolExecutor(1, thread_name_prefix='planner_model')
-        self._speculations: dict[str, _Speculation] = {}   # words -> plan (speculative goals)
         declare(self, PARAMETERS, self.check_tier, apply=self._apply)
         self.watch_health('edge_agent: planner', 'planner')
         self._stats, self._errors = self.health.counters, self.health.problems
@@ -159,7 +128,6 @@ class PlannerNode(ModelNode, LifecycleNode):
     def on_configure(self, state) -> TransitionCallbackReturn:
         try:
             self._skills = SkillCatalog(self.get_parameter('skills_file').value or None)
-            self._rules = RuleParser(self._skills)
             self._models = ModelCatalog()
             self._tiers = TierCatalog(known_models=set(self._models.models))
         except EdgeAgentError as exc:
@@ -177,6 +145,7 @@ class PlannerNode(ModelNode, LifecycleNode):
                                           RELIABLE,
                                           callback_group=MutuallyExclusiveCallbackGroup()))
         self._plans = self.action_client(ExecutePlan, 'executor/execute_plan')
+        self._commands = CommandCoordinator(self.engines, self._skills, self._world, self._stats)
         self.own(self.follow_tiers())
         self.serve_action(ExecuteCommand, 'agent/execute_command', self._execute,
                           goal_callback=self._on_goal, handle_accepted_callback=self._on_accepted,
@@ -187,9 +156,8 @@ class PlannerNode(ModelNode, LifecycleNode):
         self._interrupt_all()   # running goals end (preempted) instead of acting while inactive
 
     def _interrupt_all(self) -> None:
-        with self._order_lock:
-            for command in self._commands.values():
-                command.interrupt.set()
+        if self._commands is not None:
+            self._commands.order.stop_all()
 
     def _on_emergency_stop(self, msg: Bool) -> None:
         if msg.data:
@@ -197,7 +165,8 @@ class PlannerNode(ModelNode, LifecycleNode):
 
     def destroy_node(self):
         result = super().destroy_node()
-        self._model_thread.shutdown(wait=False)
+        if self._commands is not None:
+            self._commands.close()
         return result
 
     # -- world state and tiers ----------------------------------------------------------------
@@ -252,71 +221,63 @@ class PlannerNode(ModelNode, LifecycleNode):
         return {'model': planner.backends[0].name,
                 'backends': ', '.join(b.name for b in planner.backends)}
 
-    # -- the action ---------------------------------------------------------------------------
+    # -- the action (core.planning.coordination.CommandCoordinator) ---------------------------
     def _is_stop(self, request) -> bool:
-        rules = self._rules
-        return rules is not None and rules.stops.is_stop(request.command)
+        return self._skills is not None and self._skills.stops.is_stop(request.command)
 
     def _on_goal(self, goal) -> GoalResponse:
         self._commands_in.received()
-        if self.engines.engine is None:
+        if self.engines.engine is None or self._commands is None:
             self._commands_in.dropped()
             return GoalResponse.REJECT
         return GoalResponse.ACCEPT
 
     def _on_accepted(self, goal_handle) -> None:
-        """Interrupt every goal accepted before this one (a stop is never interrupted; a
-        speculative goal interrupts nothing, and only a command with other words ends it)."""
+        """Number the goal: it interrupts every goal accepted before it (see the core)."""
         request = goal_handle.request
-        stop, key = self._is_stop(request), _key(request.command)
-        with self._order_lock:
-            if not request.speculative:
-                for older in self._commands.values():
-                    if not older.stop and not (older.key and older.key == key):
-                        older.interrupt.set()
-            self._commands[bytes(goal_handle.goal_id.uuid)] = _Command(
-                stop, key=key if request.speculative else '')
+        self._tickets[bytes(goal_handle.goal_id.uuid)] = self._commands.accept(
+            request.command, request.speculative)
         goal_handle.execute()
 
     def _execute(self, goal_handle):
-        key = bytes(goal_handle.goal_id.uuid)
-        command = self._commands.get(key)
-        if command is None:   # accepted as the node went inactive: ends as preempted
-            command = _Command(False)
-            command.interrupt.set()
+        ticket = self._tickets.pop(bytes(goal_handle.goal_id.uuid), None)
+        if ticket is None:   # accepted as the node went inactive: ends as preempted
+            return self._ended(goal_handle, None)
         try:
-            return self._serve(goal_handle, command)
+            return self._serve(goal_handle, ticket)
         finally:
-            with self._order_lock:
-                self._commands.pop(key, None)
+            self._commands.order.release(ticket)
 
-    def _serve(self, goal_handle, command: _Command):
-        text = goal_handle.request.command
+    def _serve(self, goal_handle, ticket: Ticket):
+        request = goal_handle.request
         feedback = ExecuteCommand.Feedback(stage='planning', status='planning')
         goal_handle.publish_feedback(feedback)
 
         def interrupted() -> bool:
-            return command.interrupt.is_set() or goal_handle.is_cancel_requested
+            return ticket.interrupted or goal_handle.is_cancel_requested
 
-        if goal_handle.request.speculative:
-            return self._speculate(goal_handle, text, interrupted)
-        result = self._speculated(text, interrupted) or self._plan(text, interrupted)
-        if result is None or (interrupted() and not command.stop):
-            return self._ended(goal_handle, None, None if interrupted() else 'planner not active')
-        self._commands_in.processed(result.plan.planning_time)
-        for reason in result.fallbacks:
-            self.get_logger().warning(f'fallback: {reason}')
-        msg = plan_to_msg(result.plan, self.get_clock().now().to_msg())
-        msg.command_confidence = float(goal_handle.request.command_confidence)
-        msg.trace = traced(goal_handle.request.trace, 'plan', msg.header.stamp)
-        self._plan_pub.publish(msg)
-        self.get_logger().info(f'plan ({result.backend}, {result.plan.planning_time:.2f} s): '
-                               + '; '.join(s.describe() for s in result.plan.steps))
-        feedback.stage, feedback.step_count = 'executing', len(msg.steps)
-        success, outcome, message = self._run_plan(goal_handle, msg, feedback, interrupted,
-                                                   command.stop)
-        if outcome in ('canceled', 'preempted'):
-            return self._ended(goal_handle, msg)
+        if request.speculative:
+            return self._speculate(goal_handle, request.command, interrupted)
+        text, hidden, trace = request.command, frozenset(), request.trace
+        for _round in range(1 + MAX_FOLLOW_UPS):   # a plan that asks continues with the answer
+            result = self._commands.plan(text, interrupted, hidden)
+            if result is None or (interrupted() and not ticket.stop):
+                return self._ended(goal_handle, None,
+                                   None if interrupted() else 'planner not active')
+            msg = self._publish_plan(goal_handle, result, trace)
+            feedback.stage, feedback.step_count = 'executing', len(msg.steps)
+            success, outcome, message, answers = self._run_plan(
+                goal_handle, msg, feedback, interrupted, ticket.stop)
+            if outcome in (CANCELED, PREEMPTED):
+                return self._ended(goal_handle, msg)
+            follow = (CommandCoordinator.follow_up(result.plan, answers[-1])
+                      if success and answers else None)
+            if follow is None:
+                break
+            self.get_logger().info(f'answer {answers[-1]!r}: planning {follow.command!r}'
+                                   + (f' without {", ".join(sorted(follow.hidden))}'
+                                      if follow.hidden else ''))
+            text, hidden, trace = follow.command, follow.hidden, msg.trace
         if not success:
             goal_handle.abort()
         else:
@@ -325,6 +286,18 @@ class PlannerNode(ModelNode, LifecycleNode):
             goal_handle.succeed()
             message = f'{message} ({result.backend})'
         return ExecuteCommand.Result(plan=msg, success=success, message=message)
+
+    def _publish_plan(self, goal_handle, result, trace) -> PlanMsg:
+        self._commands_in.processed(result.plan.planning_time)
+        for reason in result.fallbacks:
+            self.get_logger().warning(f'fallback: {reason}')
+        msg = plan_to_msg(result.plan, self.get_clock().now().to_msg())
+        msg.command_confidence = float(goal_handle.request.command_confidence)
+        msg.trace = traced(trace, 'plan', msg.header.stamp)
+        self._plan_pub.publish(msg)
+        self.get_logger().info(f'plan ({result.backend}, {result.plan.planning_time:.2f} s): '
+                               + '; '.join(s.describe() for s in result.plan.steps))
+        return msg
 
     def _ended(self, goal_handle, msg: PlanMsg | None, failure: str | None = None):
         """End a goal that was cancelled, preempted by a newer one, or could not plan."""
@@ -339,31 +312,14 @@ class PlannerNode(ModelNode, LifecycleNode):
         return ExecuteCommand.Result(plan=plan, success=False,
                                      message='preempted by a newer command')
 
-    # -- speculative planning ----------------------------------------------------------------
     def _speculate(self, goal_handle, text: str, interrupted):
         """Plan ``text`` (words still being spoken) and keep the plan for the command that
         says them; nothing is published or executed. Rules plans are instant: not kept."""
-        key, now = _key(text), time.monotonic()
-        with self._order_lock:
-            for old in [k for k, v in self._speculations.items()
-                        if now - v.made > SPECULATION_KEEP_S]:
-                del self._speculations[old]
-            known = key in self._speculations
-            if not known:
-                speculation = self._speculations[key] = _Speculation(now)
+        known, result = self._commands.speculate(text, interrupted)
         if known:
             goal_handle.succeed()
             return ExecuteCommand.Result(success=True, message='already speculated')
-        planner = self.engines.engine
-        result = None
-        if planner is not None and planner.quick(text, self._world()) is None:
-            result = self._plan(text, interrupted)
-            self._stats['speculative_plans'] += 1
-        speculation.result = result
-        speculation.done.set()
         if result is None:
-            with self._order_lock:
-                self._speculations.pop(key, None)
             goal_handle.abort()
             return ExecuteCommand.Result(success=False, message='nothing kept (rules plan it at '
                                          'once, or interrupted)')
@@ -372,69 +328,14 @@ class PlannerNode(ModelNode, LifecycleNode):
                                                       .to_msg()),
                                      success=True, message='speculative plan kept')
 
-    def _speculated(self, text: str, interrupted):
-        """The plan a speculative goal made for these words (waiting for it to finish), when
-        it is still valid in the world as it is now; else None."""
-        with self._order_lock:
-            speculation = self._speculations.pop(_key(text), None)
-        if speculation is None:
-            return None
-        while not speculation.done.wait(_POLL_S):
-            if interrupted():
-                return None
-        result = speculation.result
-        if result is None:
-            return None
-        try:
-            self._skills.validate(result.plan, self._world())
-        except ValueError as exc:   # the world changed under it: plan again
-            self._stats['speculation_discarded'] += 1
-            self.get_logger().info(f'speculative plan for {text!r} no longer valid: {exc}')
-            return None
-        self._stats['speculation_used'] += 1
-        result.plan.notes.append('planned while the command was being spoken')
-        return result
-
-    def _plan(self, text: str, interrupted):
-        """The plan result for ``text``: at once when no model is needed, else from the model
-        thread; None when the planner is not active or the goal was interrupted meanwhile."""
-        planner = self.engines.engine
-        if planner is None:
-            return None
-        quick = planner.quick(text, self._world())   # rules only: safe beside a running model
-        if quick is not None:
-            return quick
-
-        def with_model():
-            if interrupted():
-                return None   # a queued goal that a newer one replaced never reaches the model
-            with self.engines.use() as current:
-                if current is None:
-                    return None
-                try:
-                    return current.plan(text, self._world(), interrupted=interrupted)
-                except PlanningCancelled:
-                    self._stats['planning_interrupted'] += 1
-                    return None
-
-        try:
-            job = self._model_thread.submit(with_model)
-        except RuntimeError:   # the node is being destroyed
-            return None
-        while True:
-            try:
-                return job.result(timeout=_POLL_S)
-            except FutureTimeout:
-                if interrupted():   # the model stops at its next token, on its own thread
-                    return None
-
     def _run_plan(self, goal_handle, msg: PlanMsg, feedback, interrupted, is_stop: bool):
         """Send ``msg`` to the skill executor and relay its feedback; (success, outcome,
-        message). Cancelling or preempting the command cancels the plan there."""
+        message, the answers to its ask steps). Cancelling or preempting the command cancels
+        the plan there."""
         wait = self.get_parameter('executor_timeout_s').value
         if not self._plans.wait_for_server(timeout_sec=wait):
-            return False, 'failed', (f'no skill executor on executor/execute_plan after '
-                                     f'{wait:g} s (is the skill_executor node running?)')
+            return False, FAILED, (f'no skill executor on executor/execute_plan after '
+                                   f'{wait:g} s (is the skill_executor node running?)'), []
 
         def relay(fb) -> None:
             fb = fb.feedback
@@ -448,30 +349,25 @@ class PlannerNode(ModelNode, LifecycleNode):
 
         with self._send_lock:   # a newer goal interrupts us first, or sends after us
             if interrupted():
-                return False, 'canceled' if goal_handle.is_cancel_requested else 'preempted', ''
+                return False, CANCELED if goal_handle.is_cancel_requested else PREEMPTED, '', []
             sent = self._plans.send_goal_async(ExecutePlan.Goal(plan=msg),
                                                feedback_callback=relay)
         if not wait_future(sent, wait, interrupted) or not sent.result().accepted:
             if sent.done() and sent.result().accepted:
                 sent.result().cancel_goal_async()
             if interrupted():
-                return False, 'canceled', 'canceled'
-            return False, 'failed', 'the skill executor did not take the plan (inactive?)'
+                return False, CANCELED, 'canceled', []
+            return False, FAILED, 'the skill executor did not take the plan (inactive?)', []
         handle = sent.result()
         answer = handle.get_result_async()
         if not wait_future(answer, float('inf'), interrupted):
             handle.cancel_goal_async()
             if not goal_handle.is_cancel_requested:
-                return False, 'preempted', 'preempted by a newer command'
+                return False, PREEMPTED, 'preempted by a newer command', []
             wait_future(answer, 5.0)   # the executor confirms the plan ended
-            return False, 'canceled', 'canceled'
+            return False, CANCELED, 'canceled', []
         result = answer.result().result
-        return bool(result.success), result.outcome, result.message
-
-
-def _key(text: str) -> str:
-    """Words of a command as speculation matches them (case, spaces, punctuation aside)."""
-    return ' '.join(re.findall(r"[a-z0-9']+", text.lower()))
+        return bool(result.success), result.outcome, result.message, list(result.answers)
 
 
 def main(args=None) -> int:

@@ -23,7 +23,6 @@ started yet, and a plan accepted before a stop never runs after it.
 from __future__ import annotations
 
 import math
-import threading
 import time
 
 from rclpy.action import GoalResponse
@@ -33,14 +32,21 @@ from rclpy.lifecycle import TransitionCallbackReturn
 from std_msgs.msg import Bool, String
 
 from edge_agent.action import ExecutePlan, Listen
+from edge_agent.core.config.layout import check_places, load_layout
 from edge_agent.core.errors import EdgeAgentError
 from edge_agent.core.execution import (
+    CANCELED,
+    PREEMPTED,
+    REJECTED,
+    STOPPED,
+    SUCCEEDED,
     DryRunAdapter,
     Executor,
+    PlanCoordinator,
     RobotStateTracker,
     RoutedAdapter,
 )
-from edge_agent.core.planning import SkillCatalog, Step
+from edge_agent.core.planning import SkillCatalog, Step, is_stop_plan
 from edge_agent.msg import RobotState, Trace
 from edge_agent.nodes.adapters import Nav2Adapter, VoiceAdapter, load_places
 from edge_agent.nodes.adapters.nav2 import navigate_to_pose_type
@@ -90,10 +96,6 @@ PARAMETERS = [
 ]
 
 
-def _is_stop_plan(plan) -> bool:
-    return [s.skill for s in plan.steps] == ['stop']
-
-
 class SkillExecutorNode(ReportsHealth, OwnedEntities, LifecycleNode):
     """Lifecycle skill executor node; see the module docstring."""
 
@@ -101,18 +103,10 @@ class SkillExecutorNode(ReportsHealth, OwnedEntities, LifecycleNode):
         super().__init__('skill_executor', **kwargs)
         self._robot = RobotStateTracker()
         self._dry = DryRunAdapter()
-        self._executor: Executor | None = None
+        self._plans: PlanCoordinator | None = None   # order, preemption, stops (core)
         self._active = False
-        self._latest = 0          # sequence number of the newest plan: older ones are preempted
-        self._stops = 0           # bumped by every stop: plans running then end at once
-        self._estop = False       # a latched emergency stop holds
-        self._running = ''        # the skill running now
-        self._motion = threading.Lock()   # held while a plan runs: one plan drives at a time
-        self._count = threading.Lock()
-        # goal -> (sequence, stops then, when accepted: monotonic, and its trace)
-        self._accepted: dict[bytes, tuple[int, int, float, object]] = {}
-        self.stop_latencies: list[float] = []   # stop message -> every plan ended [s]
-        self._traces: dict[bytes, object] = {}  # running plan -> its trace, until it ends
+        self._traces: dict[bytes, object] = {}  # plan -> its trace, until its first step
+        self._tickets: dict[bytes, tuple] = {}  # accepted plan -> (its ticket, when), until run
         declare(self, PARAMETERS, apply=self._apply)
         self._apply([self.get_parameter('step_time_s')])
         self.watch_health('edge_agent: skill executor', 'robot')
@@ -130,7 +124,7 @@ class SkillExecutorNode(ReportsHealth, OwnedEntities, LifecycleNode):
         param = self.get_parameter
         try:
             catalog = SkillCatalog(param('skills_file').value or None)
-            motion = self._motion_adapter(param('adapter').value)
+            motion = self._motion_adapter(param('adapter').value, catalog)
         except EdgeAgentError as exc:
             return self.fail(f'configure failed: {exc}')
         say = self.own(self.create_lifecycle_publisher(String, 'agent/say', RELIABLE))
@@ -138,7 +132,7 @@ class SkillExecutorNode(ReportsHealth, OwnedEntities, LifecycleNode):
                              lambda timeout: Listen.Goal(timeout=float(timeout)),
                              param('listen_timeout_s').value)
         adapter = RoutedAdapter(motion, {'say': voice, 'ask': voice})
-        self._executor = Executor(adapter, catalog, self._robot)
+        self._plans = PlanCoordinator(Executor(adapter, catalog, self._robot))
         self._state_pub = self.own(self.create_lifecycle_publisher(
             RobotState, 'robot/state', LATCHED,
             event_callbacks=self.publisher_events('robot/state')))
@@ -150,31 +144,39 @@ class SkillExecutorNode(ReportsHealth, OwnedEntities, LifecycleNode):
         self.serve_action(ExecutePlan, 'executor/execute_plan', self._execute,
                           goal_callback=lambda _goal: self._accepting(),
                           handle_accepted_callback=self._on_accepted,
-                          priority=lambda goal: _is_stop_plan(goal.plan))
+                          priority=lambda goal: is_stop_plan(goal.plan.steps))
         return super().on_configure(state)
 
-    def _motion_adapter(self, kind: str):
+    def _motion_adapter(self, kind: str, catalog: SkillCatalog):
+        """The adapter ``kind`` names; its place poses are checked against the catalog's
+        places here, at configure (a place without a pose is a ConfigError now, not a failed
+        goal later)."""
         if kind == 'dry_run':
             return self._dry
         if kind == 'sim':
-            return RoutedAdapter(self._dry, dict.fromkeys(SimAdapter.skills, self._sim_adapter()))
+            return RoutedAdapter(self._dry, dict.fromkeys(SimAdapter.skills,
+                                                          self._sim_adapter(catalog)))
+        places_file = self.get_parameter('places_file').value or None
+        places = load_places(places_file)
+        check_places(catalog.places, places.places,
+                     f'the places file {places_file or "config/places.yaml"}')
         action_type = navigate_to_pose_type()
         name = self.get_parameter('nav2_action').value
         nav2 = Nav2Adapter(self, self.action_client(action_type, name), action_type, name,
-                           load_places(self.get_parameter('places_file').value or None),
+                           places,
                            self.get_parameter('nav2_server_timeout_s').value,
                            self.get_parameter('nav2_behavior_tree').value,
                            on_status=lambda text: self.get_logger().debug(text))
         return RoutedAdapter(self._dry, {'navigate_to': nav2})
 
-    def _sim_adapter(self) -> SimAdapter:
+    def _sim_adapter(self, catalog: SkillCatalog) -> SimAdapter:
         from geometry_msgs.msg import Twist
         from nav_msgs.msg import Odometry
 
         from edge_agent.action import RunSkill
-        from edge_agent.sim.world import load_layout
 
         layout = load_layout(self.get_parameter('world_file').value or None)
+        check_places(catalog.places, layout.places, f'the world layout {layout.source}')
         cmd_vel = self.own(self.create_lifecycle_publisher(Twist, 'cmd_vel', RELIABLE))
         pose: list = [None]
 
@@ -214,126 +216,81 @@ class SkillExecutorNode(ReportsHealth, OwnedEntities, LifecycleNode):
             # shutdown released the publishers the adapters would stop through)
             return
         self._active = False
-        self._stop_everything('the executor is deactivating', quiet=True)
+        if self._plans is not None:
+            message = self._plans.stop_everything()
+            self.get_logger().debug(f'stop (the executor is deactivating): {message}')
 
     def on_cleanup(self, state) -> TransitionCallbackReturn:
-        self._executor = None
+        self._plans = None
         return super().on_cleanup(state)
 
-    # -- stops --------------------------------------------------------------------------------
-    def _stop_everything(self, why: str, quiet: bool = False) -> None:
-        """End every running plan now and stop every adapter (a stop step to each)."""
-        with self._count:
-            self._stops += 1
-        executor = self._executor
-        if executor is not None:
-            _ok, message = executor.adapter.run(Step('stop', {}), lambda: False)
-            log = self.get_logger()
-            (log.debug if quiet else log.warning)(f'stop ({why}): {message}')
-
+    # -- stops and plans (core.execution.PlanCoordinator) --------------------------------------
     def _on_emergency_stop(self, msg: Bool) -> None:
+        plans = self._plans
+        if plans is None:
+            return
         if not msg.data:
-            if self._estop:
-                self._estop = False
+            if plans.release():
                 self.get_logger().info('emergency stop released')
                 self._publish_state()
             return
-        began = time.monotonic()
-        self._estop = bool(self.get_parameter('emergency_stop_latches').value)
-        self._stop_everything('emergency_stop')
-        # Every plan that ran has ended once it releases the motion lock.
-        if self._motion.acquire(timeout=10.0):
-            self._motion.release()
-            self.stop_latencies.append(time.monotonic() - began)
+        message = plans.emergency_stop(bool(self.get_parameter('emergency_stop_latches').value))
+        self.get_logger().warning(f'stop (emergency_stop): {message}')
         self._publish_state()
 
-    # -- plans --------------------------------------------------------------------------------
     def _on_accepted(self, goal_handle) -> None:
         """Number the plan in arrival order; a stop ends every plan accepted before it."""
-        with self._count:
-            self._latest += 1
-            if _is_stop_plan(goal_handle.request.plan):
-                self._stops += 1
-            self._accepted[bytes(goal_handle.goal_id.uuid)] = (
-                self._latest, self._stops, time.monotonic(),
-                traced(goal_handle.request.plan.trace, 'goal accepted',
-                       self.get_clock().now().to_msg()))
+        key = bytes(goal_handle.goal_id.uuid)
+        plans = self._plans
+        ticket = plans.accept(goal_handle.request.plan.steps) if plans is not None else None
+        self._traces[key] = traced(goal_handle.request.plan.trace, 'goal accepted',
+                                   self.get_clock().now().to_msg())
+        self._tickets[key] = (ticket, time.monotonic())
         self._plans_in.received()
         goal_handle.execute()
 
     def _execute(self, goal_handle):
-        with self._count:
-            sequence, stops, accepted, trace = self._accepted.pop(
-                bytes(goal_handle.goal_id.uuid),
-                (-1, -1, time.monotonic(), goal_handle.request.plan.trace))
-        self._traces[bytes(goal_handle.goal_id.uuid)] = trace   # see _end_trace
-        executor = self._executor
+        ticket, accepted = self._tickets.pop(bytes(goal_handle.goal_id.uuid), (None, 0.0))
+        plans = self._plans
+        if plans is None or ticket is None or not self._active:
+            return self._end(goal_handle, REJECTED, 'the skill executor is not active')
         try:
             steps = steps_from_msg(goal_handle.request.plan)
         except ValueError as exc:
-            return self._end(goal_handle, 'rejected', f'malformed plan: {exc}')
-        if executor is None or not self._active:
-            return self._end(goal_handle, 'rejected', 'the skill executor is not active')
-        refused = executor.check_plan(steps)
-        if refused is not None:
-            return self._end(goal_handle, 'rejected', refused)
-        is_stop = [s.skill for s in steps] == ['stop']
-        if is_stop:
-            self._stop_everything('stop plan')
-            stops = self._stops
-        elif self._estop:
-            return self._end(goal_handle, 'rejected', 'emergency stop engaged: publish false '
-                             'on emergency_stop to release it')
-        elif stops != self._stops:
-            return self._end(goal_handle, 'stopped', 'stopped before it began')
-        if not self._motion.acquire(timeout=30.0):
-            return self._end(goal_handle, 'failed', 'the previous plan did not end within 30 s')
-        try:
-            if sequence != self._latest and not is_stop:
-                return self._end(goal_handle, 'preempted', 'preempted by a newer plan')
-            return self._run(goal_handle, executor, steps, sequence, stops, accepted)
-        finally:
-            self._running = ''
-            self._motion.release()
-            self._publish_state()
-
-    def _run(self, goal_handle, executor: Executor, steps: list[Step], sequence: int,
-             stops: int, accepted: float):
-        feedback = ExecutePlan.Feedback(step_count=len(steps), adapter=executor.adapter.name)
-        plan_steps = goal_handle.request.plan.steps
+            plans.order.release(ticket)
+            return self._end(goal_handle, REJECTED, f'malformed plan: {exc}')
+        feedback = ExecutePlan.Feedback(step_count=len(steps),
+                                        adapter=plans.executor.adapter.name)
 
         def on_step(index: int, step: Step) -> None:
             if index == 0:
                 self._plans_in.processed(time.monotonic() - accepted)
                 self._end_trace(goal_handle, 'first step')
-            self._running = step.skill
             self._publish_state()
-            feedback.step_index, feedback.current_step = index, plan_steps[index]
+            feedback.step_index = index
+            feedback.current_step = goal_handle.request.plan.steps[index]
             feedback.status = step.describe()
             goal_handle.publish_feedback(feedback)
-            self.get_logger().info(f'[{executor.adapter.name}] step {index}: {step.describe()}')
+            self.get_logger().info(f'[{feedback.adapter}] step {index}: {step.describe()}')
 
-        outcome = executor.run(
-            steps, cancelled=lambda: goal_handle.is_cancel_requested or self._stops != stops,
-            preempted=lambda: sequence != self._latest, on_step=on_step)
-        done = sum(1 for o in outcome.steps if o.success)
-        if outcome.outcome == 'canceled' and not goal_handle.is_cancel_requested:
-            return self._end(goal_handle, 'stopped', 'stopped', done)
-        if not outcome.success:
-            self.get_logger().warning(f'plan {outcome.outcome}: {outcome.message}')
-        return self._end(goal_handle, outcome.outcome, outcome.message, done)
+        end = plans.execute(ticket, steps, lambda: goal_handle.is_cancel_requested, on_step)
+        self._publish_state()
+        if end.outcome not in (SUCCEEDED, REJECTED, STOPPED, PREEMPTED, CANCELED):
+            self.get_logger().warning(f'plan {end.outcome}: {end.message}')
+        return self._end(goal_handle, end.outcome, end.message, end.steps_done, end.answers)
 
-    def _end(self, goal_handle, outcome: str, message: str, steps_done: int = 0):
-        if outcome == 'rejected':
+    def _end(self, goal_handle, outcome: str, message: str, steps_done: int = 0,
+             answers=()):
+        if outcome == REJECTED:
             self._plans_in.dropped()
             self._end_trace(goal_handle, 'rejected')
         self._traces.pop(bytes(goal_handle.goal_id.uuid), None)
-        result = ExecutePlan.Result(success=outcome == 'succeeded', outcome=outcome,
+        result = ExecutePlan.Result(success=outcome == SUCCEEDED, outcome=outcome,
                                     message=message, steps_done=steps_done,
-                                    state=self._state_msg())
-        if outcome == 'succeeded':
+                                    answers=list(answers), state=self._state_msg())
+        if outcome == SUCCEEDED:
             goal_handle.succeed()
-        elif outcome == 'canceled' and goal_handle.is_cancel_requested:
+        elif outcome == CANCELED and goal_handle.is_cancel_requested:
             goal_handle.canceled()
         else:
             goal_handle.abort()
@@ -343,33 +300,35 @@ class SkillExecutorNode(ReportsHealth, OwnedEntities, LifecycleNode):
         """Publish the plan's trace on agent/trace, ended by ``stage`` (once per plan: its
         first step, or its refusal)."""
         trace = self._traces.pop(bytes(goal_handle.goal_id.uuid), None)
-        publisher = getattr(self, '_trace_pub', None)
-        if trace is not None and publisher is not None and self._active:
-            publisher.publish(traced(trace, stage, self.get_clock().now().to_msg()))
+        if trace is not None and self._active:
+            self._trace_pub.publish(traced(trace, stage, self.get_clock().now().to_msg()))
 
     # -- robot/state and diagnostics -----------------------------------------------------------
     def health_report(self):
-        executor = self._executor
-        return self.health.report(
-            ok_message=f'running {self._running}' if self._running else 'idle',
-            extra={'adapter': executor.adapter.name if executor is not None else '-',
-                   'running': self._running or '-', 'emergency_stop': self._estop},
-            warnings=['emergency stop engaged'] if self._estop else ())
+        plans = self._plans
+        running, estop = (plans.running, plans.estop) if plans is not None else ('', False)
+        extra = {'adapter': plans.executor.adapter.name if plans is not None else '-',
+                 'running': running or '-', 'emergency_stop': estop}
+        if plans is not None and plans.last_stop_s is not None:
+            extra['last_emergency_stop_s'] = round(plans.last_stop_s, 4)
+        return self.health.report(ok_message=f'running {running}' if running else 'idle',
+                                  extra=extra,
+                                  warnings=['emergency stop engaged'] if estop else ())
 
     def _state_msg(self) -> RobotState:
         snapshot = self._robot.snapshot()
-        executor = self._executor
+        plans = self._plans
+        running = plans.running if plans is not None else ''
         msg = RobotState(location=snapshot.location, held_object=snapshot.held,
-                         busy=bool(self._running), current_skill=self._running,
-                         emergency_stop=self._estop,
-                         adapter=executor.adapter.name if executor is not None else '')
+                         busy=bool(running), current_skill=running,
+                         emergency_stop=plans is not None and plans.estop,
+                         adapter=plans.executor.adapter.name if plans is not None else '')
         msg.header.stamp = self.get_clock().now().to_msg()
         return msg
 
     def _publish_state(self) -> None:
-        publisher = getattr(self, '_state_pub', None)
-        if publisher is not None and self._active:
-            publisher.publish(self._state_msg())
+        if self._active:
+            self._state_pub.publish(self._state_msg())
 
 
 def main(args=None) -> int:

@@ -10,6 +10,7 @@ silence meanwhile, so the robot never transcribes itself.
 """
 from __future__ import annotations
 
+import collections
 import queue
 import threading
 import time
@@ -35,6 +36,8 @@ from edge_agent.nodes.common import (
 from edge_agent.nodes.common.futures import serve_queue
 
 __all__ = ['PARAMETERS', 'SpeakerNode', 'main']
+
+SPOKEN_KEPT = 100   # texts kept in SpeakerNode.spoken
 
 PARAMETERS = [
     AUTOSTART_PARAM,
@@ -65,7 +68,9 @@ class SpeakerNode(ReportsHealth, OwnedEntities, LifecycleNode):
         self._output = None           # sounddevice module when it can play
         self._worker: threading.Thread | None = None
         self._wake = threading.Event()
-        self.spoken: list[str] = []   # texts spoken or logged, in order (tests, console)
+        # the last texts spoken or logged, in order (tests, console); bounded: a node that
+        # talks for months must not grow
+        self.spoken: collections.deque[str] = collections.deque(maxlen=SPOKEN_KEPT)
         self.watch_health('edge_agent: speaker', 'speaker')
         # texts in; latency: text received -> its audio out (queue wait and synthesis);
         # dropped: the queue was full

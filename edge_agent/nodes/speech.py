@@ -176,7 +176,8 @@ class SpeechNode(ModelNode, LifecycleNode):
         index = self.engines.key
         if self._tiers is None or index is None:
             return 0
-        return int((self._tiers[index].modalities.get('stt') or {}).get('beam_size', 1))
+        entry = self._tiers[index].entry('stt')
+        return entry.beam_size if entry is not None else 1
 
     def _apply(self, params) -> None:
         self._set_config(self._config_from({}))
@@ -240,11 +241,11 @@ class SpeechNode(ModelNode, LifecycleNode):
 
     # -- tiers --------------------------------------------------------------------------------
     def _load_tier(self, index: int) -> WhisperEngine:
-        entry = self._tiers[index].modalities.get('stt') or {}
-        name = entry.get('model')
+        entry = self._tiers[index].entry('stt')
+        name = entry.model if entry is not None else None
         return WhisperEngine(
             str(self._models.path(name)), name, device=self.get_parameter('device').value,
-            compute_type=str(entry.get('compute_type', 'default')),
+            compute_type=entry.compute_type if entry is not None else 'default',
             cpu_threads=self.get_parameter('cpu_threads').value)
 
     def _describe(self, engine: WhisperEngine) -> str:

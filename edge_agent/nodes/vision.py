@@ -189,20 +189,20 @@ class VisionNode(ModelNode, LifecycleNode):
         return value or detector.spec.conf_threshold or 0.25
 
     def _load_tier(self, index: int) -> Detector:
-        entry = self._tiers[index].modalities.get(self._modality) or {}
-        if not entry.get('model') and not self.get_parameter('model_path').value:
-            raise DetectorError(f'tier {index} of the catalog has no {self._modality} model')
+        entry = self._tiers[index].entry(self._modality)
         own_model = self.get_parameter('model_path').value
+        if (entry is None or not entry.model) and not own_model:
+            raise DetectorError(f'tier {index} of the catalog has no {self._modality} model')
         if own_model:
             check_sha256(own_model, self.get_parameter('model_sha256').value)
-        path = own_model or str(self._models.path(entry['model']))
+        path = own_model or str(self._models.path(entry.model))
         labels_file = self.get_parameter('labels_file').value
         detector = Detector(
             path, providers=[p.strip() for p in self.get_parameter('providers').value
                              .split(',') if p.strip()],
             labels=read_labels(labels_file) if labels_file else None,
             input_size=self.get_parameter('input_size').value or (
-                0 if own_model else int(entry.get('input_size', 0))),
+                0 if own_model or entry is None else entry.input_size),
             iou_threshold=self.get_parameter('iou_threshold').value,
             backend=self.get_parameter('backend').value,
             tensorrt_precision=self.get_parameter('tensorrt_precision').value,
@@ -221,8 +221,8 @@ class VisionNode(ModelNode, LifecycleNode):
                 f'{len(detector.labels)} classes')
 
     def _swapped(self, index: int, detector) -> None:
-        entry = self._tiers[index].modalities.get(self._modality) or {}
-        self._tier_rate = float(entry.get('rate_hz', 10.0))
+        entry = self._tiers[index].entry(self._modality)
+        self._tier_rate = entry.rate_hz if entry is not None else 10.0
         self._stats['tier_switches'] += 1
         self._publish_info(detector)
 

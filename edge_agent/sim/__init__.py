@@ -1,20 +1,20 @@
 """Simulation: the scenario scene (detector training renders), the MuJoCo home and robot
 (``world``), the simulator without ROS (``engine``) and the simulator node (``node``).
 
-MuJoCo picks its OpenGL platform when it is first imported: without a display it must be
-OSMesa (CPU) or EGL (GPU), so the default is set here, before anything of ours imports it.
-``MUJOCO_GL=egl`` from the environment wins.
+Importing this package changes nothing in the environment. MuJoCo picks its OpenGL platform
+when it is first imported: without a display it must be OSMesa (CPU) or EGL (GPU), so
+``import_mujoco`` sets the default (OSMesa) just before that first import, and every module of
+ours imports MuJoCo through it. ``MUJOCO_GL=egl`` from the environment wins.
 """
 import os
-
-os.environ.setdefault('MUJOCO_GL', 'osmesa')
-if os.environ['MUJOCO_GL'] == 'osmesa':
-    os.environ.setdefault('PYOPENGL_PLATFORM', 'osmesa')
 
 
 def import_mujoco():
     """The ``mujoco`` module; MissingDependency saying what to install when its OpenGL platform
     library is absent (PyOpenGL fails inside ``import mujoco`` with an AttributeError then)."""
+    os.environ.setdefault('MUJOCO_GL', 'osmesa')
+    if os.environ['MUJOCO_GL'] == 'osmesa':
+        os.environ.setdefault('PYOPENGL_PLATFORM', 'osmesa')
     try:
         import mujoco
     except (ImportError, AttributeError) as exc:

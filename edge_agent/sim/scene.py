@@ -10,11 +10,9 @@ import dataclasses
 
 import numpy as np
 
-__all__ = ['CLASSES', 'COLOURS', 'SHAPES', 'SceneObject', 'make_scene']
+from edge_agent.core.config.layout import CLASSES, COLOURS, SHAPES  # noqa: F401 - re-exported
 
-CLASSES = ('cup', 'bottle', 'box', 'ball')
-COLOURS = {'red': (0.85, 0.1, 0.1), 'green': (0.1, 0.65, 0.2), 'blue': (0.12, 0.25, 0.85),
-           'yellow': (0.92, 0.82, 0.1)}
+__all__ = ['CLASSES', 'COLOURS', 'SHAPES', 'SceneObject', 'make_scene']
 
 
 @dataclasses.dataclass(frozen=True)
@@ -24,14 +22,6 @@ class SceneObject:
     geom: str
     label: str
     colour: str
-
-
-# Each label's MuJoCo geom: type, size (MJCF's), height of its centre above the surface [m].
-# The simulator's objects (sim/world.py) and the Gazebo world (sim/sdf.py) use the same shapes.
-SHAPES = {'cup': ('cylinder', (0.04, 0.05), 0.05),
-          'bottle': ('capsule', (0.03, 0.07), 0.10),
-          'box': ('box', (0.06, 0.05, 0.05), 0.05),
-          'ball': ('sphere', (0.05,), 0.05)}
 
 
 def _geom(label: str, name: str, pos, rgba) -> str:

@@ -66,8 +66,8 @@ def test_console_view_draws_every_stage_from_the_graphs_messages():
     from std_msgs.msg import String
 
     from edge_agent.action import ExecutePlan
+    from edge_agent.app.replay import ReplayResult
     from edge_agent.bags.expect import Outcome
-    from edge_agent.bags.replay import ReplayResult
     from edge_agent.msg import (
         BeliefSummary,
         Detection,

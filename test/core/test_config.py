@@ -21,7 +21,7 @@ skills:
 
 def test_shipped_catalogs_load_with_their_defaults_filled_in():
     tiers = TierCatalog()
-    assert tiers[0].modalities['llm']['timeout_s'] == 20.0  # default from the schema
+    assert tiers[0].entry('llm').timeout_s == 20.0  # default from the schema, typed
     assert tiers[len(tiers) - 1].model('llm') is None
     skills = SkillCatalog()
     assert {'navigate_to', 'pick', 'say', 'ask', 'stop'} <= set(skills.skills)

@@ -18,7 +18,7 @@ from edge_agent.core.vision import Detector, iou
 from edge_agent.eval.photos import evaluate_detector, fit_observation, jittered, load_photos
 
 MODELS = ModelCatalog()
-REAL_TIERS = [t.modalities['vision'] for t in TierCatalog().tiers]
+REAL_TIERS = [t.entry('vision') for t in TierCatalog().tiers]
 
 
 @pytest.fixture(scope='module')
@@ -34,15 +34,15 @@ def test_photos():
 @pytest.fixture(scope='module')
 def tier0():
     entry = REAL_TIERS[0]
-    detector = Detector(MODELS.path(entry['model']), input_size=entry['input_size'])
+    detector = Detector(MODELS.path(entry.model), input_size=entry.input_size)
     detector.conf_threshold = detector.spec.conf_threshold
     yield detector
     detector.close()
 
 
-@pytest.mark.parametrize('entry', REAL_TIERS, ids=[e['model'] for e in REAL_TIERS])
+@pytest.mark.parametrize('entry', REAL_TIERS, ids=[e.model for e in REAL_TIERS])
 def test_every_real_tier_is_a_calibrated_coco_detector(entry):
-    detector = Detector(MODELS.path(entry['model']), input_size=entry['input_size'])
+    detector = Detector(MODELS.path(entry.model), input_size=entry.input_size)
     try:
         assert len(detector.labels) == 80 and {'cup', 'bottle', 'person', 'cell phone'} <= set(
             detector.labels)

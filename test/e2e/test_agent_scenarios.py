@@ -47,7 +47,8 @@ class Robot:
     """The graph and a probe that plays the world: camera frames and the user's voice."""
 
     def __init__(self, ros_context, executor, render: int, step_time_s: float = 0.05,
-                 **agent_params) -> None:
+                 skills_file: str = '', **agent_params) -> None:
+        skills = [Parameter('skills_file', value=skills_file)] if skills_file else []
         self.speech = executor.activate(SpeechNode(context=ros_context, parameter_overrides=[
             Parameter('tier', value=1), Parameter('language', value='en'),
             Parameter('qos_overrides./audio.subscription.depth', value=200)]))
@@ -55,12 +56,12 @@ class Robot:
             Parameter('max_rate_hz', value=5.0), Parameter('world', value='synthetic')]))
         self.skills = executor.activate(SkillExecutorNode(
             context=ros_context, parameter_overrides=[
-                Parameter('step_time_s', value=step_time_s)]))
+                Parameter('step_time_s', value=step_time_s), *skills]))
         self.planner = executor.activate(PlannerNode(context=ros_context, parameter_overrides=[
-            Parameter('tier', value=2)]))
+            Parameter('tier', value=2), *skills]))
         self.agent = executor.activate(AgentNode(context=ros_context, parameter_overrides=[
             Parameter(k, value=v) for k, v in {'listen_timeout_s': 30.0,
-                                               **agent_params}.items()]))
+                                               **agent_params}.items()] + skills))
         self.probe = executor.add(Node('world_probe', context=ros_context))
         self.plans: list[Plan] = []
         self.said: list[str] = []
@@ -222,4 +223,55 @@ def test_a_spoken_stop_cancels_the_running_plan(robot_at):
              message='the first goal cancelled and the stop succeeded')
     # nothing was picked: the first step (pick) was interrupted by the stop
     wait_for(lambda: not robot.state.busy, timeout=30, message='the executor idle')
-    assert robot.state.held_object == '' and robot.skills._stops >= 1
+    assert robot.state.held_object == '' and len(robot.skills._plans.order) == 0
+
+
+def test_the_answer_to_a_plans_own_question_continues_that_plan(robot_at):
+    """"Pick up the cup" with a red and a yellow cup in view: the planner's plan asks which
+    one (an ask step on the skill executor, listening on speech/listen). The spoken answer
+    goes to that plan, not to the agent as a new command: the same goal continues and picks
+    the cup the answer names."""
+    from rclpy.action import ActionClient
+    from ros_helpers import wait_future
+
+    from edge_agent.action import ExecuteCommand
+
+    robot = robot_at(17)
+    client = ActionClient(robot.probe, ExecuteCommand, 'agent/execute_command')
+    wait_for(client.server_is_ready, message='the planner')
+    handle = wait_future(client.send_goal_async(ExecuteCommand.Goal(
+        command='pick up the cup', command_confidence=1.0)))
+    wait_for(lambda: robot.state.current_skill == 'ask', timeout=60, message='the ask step')
+    assert robot.said and robot.said[-1].startswith('Which one do you mean, the ')
+    robot.say(DATA / 'speech' / 'pick_red_cup.wav')   # "Pick up the red cup."
+    outcome = wait_future(handle.get_result_async(), timeout=90, message='the goal result')
+    assert outcome.result.success, outcome.result.message
+    assert [(s.skill, s.arguments[0].string_value) for s in outcome.result.plan.steps] == [
+        ('pick', 'red cup')]
+    assert [[s.skill for s in p.steps] for p in robot.plans] == [['ask'], ['pick']]
+    assert robot.state.held_object == 'red cup'
+    assert robot.beliefs == [] and robot.agent.decisions == []   # not a new command
+
+
+def test_a_stop_phrase_added_only_in_the_catalog_stops_a_running_plan(robot_at, tmp_path):
+    """A deployment's own phrase (config: stop_phrases) is a stop to the agent, the planner and
+    the executor: no deliberation, a stop plan, the running plan ended."""
+    from edge_agent.core.planning import SkillCatalog
+
+    skills = tmp_path / 'skills.yaml'
+    skills.write_text(SkillCatalog().path.read_text().replace(
+        'stop_phrases: []', 'stop_phrases: [red light]'))
+    robot = robot_at(17, step_time_s=600.0, skills_file=str(skills))
+    robot.transcripts.publish(Transcript(utterance_id=1, is_final=True,
+                                         text='Go to the kitchen.', confidence=0.95,
+                                         words=[WordInfo(word=w, probability=0.97) for w in
+                                                ('Go', 'to', 'the', 'kitchen.')]))
+    wait_for(lambda: robot.state.current_skill == 'navigate_to', timeout=60,
+             message='the plan running')
+    robot.transcripts.publish(Transcript(utterance_id=2, is_final=True, text='Red light!',
+                                         confidence=0.9))
+    wait_for(lambda: len(robot.plans) >= 2, timeout=60, message='the stop plan')
+    assert [s.skill for s in robot.plans[1].steps] == ['stop']
+    wait_for(lambda: not robot.state.busy, timeout=30, message='the running plan ended')
+    assert robot.state.location != 'kitchen'
+    assert [b.chosen_policy for b in robot.beliefs] == ['act']   # the stop was not deliberated

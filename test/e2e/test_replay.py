@@ -15,8 +15,8 @@ import sys
 import pytest
 import yaml
 
+from edge_agent.app.replay import replay
 from edge_agent.bags.expect import load_expectation
-from edge_agent.bags.replay import replay
 from edge_agent.bags.scenarios import SCENARIOS, find
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]

@@ -222,7 +222,7 @@ def test_a_speculative_plan_waits_for_the_same_words_and_never_runs_alone(ros_co
     # a speculation still planning ends when a command with other words arrives
     running = wait_future(client.send_goal_async(ExecuteCommand.Goal(
         command='what is the weather tomorrow', speculative=True)))
-    wait_for(lambda: 'what is the weather tomorrow' in planner._speculations,
+    wait_for(lambda: 'what is the weather tomorrow' in planner._commands._speculations,
              message='the speculation to start')
     other = wait_future(run_goal(client, 'go to the office').get_result_async(), timeout=60)
     assert other.result.success

@@ -70,7 +70,7 @@ def test_agent_say_is_spoken_with_piper_and_bracketed_by_speaking(ros_context, e
     assert (chunk.encoding, chunk.channels, chunk.sample_rate) == ('s16le', 1, 22050)
     samples = np.frombuffer(bytes(chunk.data), np.int16)
     assert samples.size / 22050 > 1.0 and np.abs(samples).max() > 1000   # real speech
-    assert speaker.spoken == ['Do you mean the red cup or the blue cup?']
+    assert list(speaker.spoken) == ['Do you mean the red cup or the blue cup?']
     # what Piper said is what was asked (Whisper tiny.en listens to it)
     from edge_agent.core.models import ModelCatalog
     from edge_agent.core.speech import SpeechConfig, WhisperEngine, resample
@@ -91,7 +91,7 @@ def test_without_a_voice_the_text_is_logged_only(ros_context, executor, tmp_path
     wait_for(lambda: ears.say.get_subscription_count() > 0, message='the speaker subscribed')
     ears.say.publish(String(data='Hello'))
     ears.say.publish(String(data='   '))    # blank: ignored
-    wait_for(lambda: speaker.spoken == ['Hello'], message='the text logged')
+    wait_for(lambda: list(speaker.spoken) == ['Hello'], message='the text logged')
     assert ears.audio == [] and True not in ears.speaking
     broken = tmp_path / 'voice.onnx'
     broken.write_bytes(b'not a model')

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from edge_agent.sim.closed_loop import find_task, run_task
+from edge_agent.app.closed_loop import find_task, run_task
 
 pytestmark = pytest.mark.slow
 

@@ -6,7 +6,7 @@ import os
 import pathlib
 
 from edge_agent.core.config.paths import data_file
-from edge_agent.core.config.schema import TierFile, load_yaml
+from edge_agent.core.config.schema import LlmTier, SttTier, TierFile, VisionTier, load_yaml
 from edge_agent.core.errors import ConfigError
 
 __all__ = ['MODALITIES', 'Tier', 'TierCatalog', 'default_tier_catalog_path']
@@ -17,16 +17,22 @@ MODALITIES = ('stt', 'llm', 'vision', 'vision_synthetic')
 
 @dataclasses.dataclass(frozen=True)
 class Tier:
-    """One tier: its index (0 = richest), name and per-modality settings."""
+    """One tier: its index (0 = richest), name and per-modality settings, as the schema typed
+    and validated them (its defaults filled in: nobody repeats them)."""
 
     index: int
     name: str
     description: str
-    modalities: dict
+    modalities: dict[str, SttTier | LlmTier | VisionTier]
+
+    def entry(self, modality: str) -> SttTier | LlmTier | VisionTier | None:
+        """The typed settings of ``modality`` (stt, llm, vision, vision_synthetic), or None."""
+        return self.modalities.get(modality)
 
     def model(self, modality: str) -> str | None:
         """Manifest model name for ``modality``, or None when the tier needs no model."""
-        return (self.modalities.get(modality) or {}).get('model')
+        entry = self.modalities.get(modality)
+        return entry.model if entry is not None else None
 
 
 def default_tier_catalog_path() -> pathlib.Path:
@@ -42,7 +48,7 @@ class TierCatalog:
         data = load_yaml(self.path, TierFile, 'tier catalog')
         self.tiers: list[Tier] = []
         for index, entry in enumerate(data.tiers):
-            modalities = {m: getattr(entry, m).model_dump() for m in MODALITIES
+            modalities = {m: getattr(entry, m) for m in MODALITIES
                           if getattr(entry, m) is not None}
             tier = Tier(index, entry.name, entry.description, modalities)
             for modality in modalities:

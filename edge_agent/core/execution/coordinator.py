@@ -25,8 +25,8 @@ from edge_agent.core.execution.executor import (
     SUCCEEDED,
     Executor,
 )
-from edge_agent.core.planning.skills import Step, is_stop_plan
 from edge_agent.core.execution.preemption import Preemption, Ticket
+from edge_agent.core.planning.skills import Step, is_stop_plan
 
 __all__ = ['PlanCoordinator', 'PlanEnd']
 

@@ -43,14 +43,12 @@ class PlanResult:
 def build_backend(tier_index: int, catalog: SkillCatalog, tiers, models,
                   n_threads: int | None = None) -> PlannerBackend:
     """The planner backend of the tier catalog's entry ``tier_index`` (llm.model None = rules)."""
-    entry = tiers[tier_index].modalities.get('llm') or {}
-    name = entry.get('model')
-    if not name:
+    entry = tiers[tier_index].entry('llm')
+    if entry is None or not entry.model:
         return RulesBackend(catalog)
-    return LlamaBackend(name, catalog, str(models.path(name)),
-                        n_ctx=int(entry.get('n_ctx', 2048)),
-                        max_tokens=int(entry.get('max_tokens', 256)),
-                        timeout_s=float(entry.get('timeout_s', 20.0)), n_threads=n_threads)
+    return LlamaBackend(entry.model, catalog, str(models.path(entry.model)),
+                        n_ctx=entry.n_ctx, max_tokens=entry.max_tokens,
+                        timeout_s=entry.timeout_s, n_threads=n_threads)
 
 
 class Planner:

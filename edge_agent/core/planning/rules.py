@@ -255,7 +255,9 @@ class RuleParser:
                 return None
             if clause_steps[0].args.get('_clarify'):
                 clause_steps[0].args.pop('_clarify')
-                return Plan(command, clause_steps[:1], notes=['clarification needed'])
+                options = tuple(clause_steps[0].args.pop('_options', ()))
+                return Plan(command, clause_steps[:1], notes=['clarification needed'],
+                            clarify_options=options)
             steps.extend(clause_steps)
         if not steps:
             return None
@@ -328,7 +330,7 @@ class RuleParser:
         if len(candidates) > 1:
             options = ' or the '.join(candidates)
             return Step('ask', {'question': f'Which one do you mean, the {options}?'[:160],
-                                '_clarify': True})
+                                '_clarify': True, '_options': candidates})
         return None
 
 

@@ -84,6 +84,9 @@ class Plan:
     backend: str = ''   # what made it: a model name, "server", "rules" or "guard"
     planning_time: float = 0.0
     notes: list[str] = dataclasses.field(default_factory=list)
+    # an ask step's choices: the visible objects the command may mean ("red cup", "green cup");
+    # the answer picks one and the command is planned again with it (``follow_up``)
+    clarify_options: tuple[str, ...] = ()
 
     def to_json(self) -> str:
         return json.dumps({'steps': [{'skill': s.skill, 'args': s.args} for s in self.steps]})

@@ -13,6 +13,8 @@ from collections.abc import Callable
 import math
 import os
 
+from action_msgs.msg import GoalStatus
+
 from edge_agent.core.config.paths import data_file
 from edge_agent.core.config.schema import PlacesFile, load_yaml
 from edge_agent.core.errors import MissingDependency
@@ -22,8 +24,10 @@ from edge_agent.nodes.common.futures import RunningGoals
 __all__ = ['Nav2Adapter', 'load_places', 'navigate_to_pose_type']
 
 # action_msgs/GoalStatus values, named for messages
-_STATUS = {0: 'unknown', 1: 'accepted', 2: 'executing', 3: 'canceling', 4: 'succeeded',
-           5: 'canceled', 6: 'aborted'}
+_STATUS = {GoalStatus.STATUS_UNKNOWN: 'unknown', GoalStatus.STATUS_ACCEPTED: 'accepted',
+           GoalStatus.STATUS_EXECUTING: 'executing', GoalStatus.STATUS_CANCELING: 'canceling',
+           GoalStatus.STATUS_SUCCEEDED: 'succeeded', GoalStatus.STATUS_CANCELED: 'canceled',
+           GoalStatus.STATUS_ABORTED: 'aborted'}
 
 
 def load_places(path: str | os.PathLike | None = None) -> PlacesFile:
@@ -93,7 +97,7 @@ class Nav2Adapter:
             return False, f'nav2: the goal to {place} was rejected'
         if state == 'cancelled':
             return False, f'nav2: navigation to {place} cancelled'
-        if answer.status == 4:
+        if answer.status == GoalStatus.STATUS_SUCCEEDED:
             return True, f'nav2: at {place}'
         detail = getattr(answer.result, 'error_msg', '') or ''
         code = getattr(answer.result, 'error_code', None)

@@ -100,6 +100,9 @@ class ReportsHealth:
     node: in ``__init__``);
     ``health_report()`` may add the model and the node's own warnings."""
 
+    health: NodeHealth                    # set by watch_health
+    _send_heartbeat = None                # set by watch_health: sends the heartbeat now
+
     def watch_health(self, name: str, hardware_id: str) -> NodeHealth:
         stale = (self.get_parameter(STALE_PARAM.name).value
                  if self.has_parameter(STALE_PARAM.name) else 0.0)

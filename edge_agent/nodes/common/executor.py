@@ -35,7 +35,7 @@ from rclpy.executors import (
     TimeoutException,
 )
 
-__all__ = ['NodeExecutor', 'spin_in_thread', 'stop_nodes']
+__all__ = ['NodeExecutor', 'NodeSet', 'spin_in_thread', 'stop_nodes']
 
 _WAIT_FOR_START_S = 0.05
 
@@ -186,3 +186,87 @@ def stop_nodes(executor, nodes, thread: threading.Thread | None = None, *,
     for node in nodes:
         destroy_waitables(node)
         node.destroy_node()
+
+
+class NodeSet:
+    """The one way to run a set of nodes: a context (private unless one is given), one
+    ``NodeExecutor``, nodes added in bring-up order (lifecycle ones configured and activated,
+    each transition checked), spun in a thread (``spin``) or on the caller's (``spin_until``),
+    and torn down in reverse order (``close``: ``stop_nodes``, then the context it made).
+
+    ``args``: rcl arguments of the private context; ``signals``: let rclpy install its
+    SIGINT/SIGTERM handlers (False where the caller owns them: ``edge-agent up``, the bag CLI);
+    ``executor_type``: another executor class (a benchmark compares rclpy's).
+    Used by ``app.runner``, the benchmarks, the bag CLI and the tests.
+    """
+
+    def __init__(self, context=None, num_threads: int | None = None, *,
+                 args: list[str] | None = None, signals: bool = True,
+                 domain_id: int | None = None, executor_type=None) -> None:
+        import rclpy
+        from rclpy.context import Context
+        from rclpy.signals import SignalHandlerOptions
+
+        self.owns_context = context is None
+        if context is None:
+            context = Context()
+            rclpy.init(args=args, context=context, domain_id=domain_id if domain_id is not None
+                       else int(os.environ.get('ROS_DOMAIN_ID', '0') or 0),
+                       signal_handler_options=None if signals else SignalHandlerOptions.NO)
+        self.context = context
+        self.executor = (executor_type or NodeExecutor)(num_threads=num_threads, context=context)
+        self.nodes: list = []
+        self.thread: threading.Thread | None = None
+
+    def add(self, node, lifecycle: bool | None = None):
+        """Bring ``node`` up (a lifecycle node unless ``lifecycle`` is False) and spin it."""
+        from edge_agent.nodes.common.run import bring_up
+
+        if lifecycle is None:
+            lifecycle = hasattr(node, 'trigger_configure')
+        try:
+            if lifecycle:
+                bring_up(node)
+        finally:   # a node that failed to come up is still torn down with the others
+            self.nodes.append(node)
+        self.executor.add_node(node)
+        return node
+
+    def spin(self, name: str = 'edge_agent_spin') -> NodeSet:
+        """Spin in a daemon thread, once."""
+        if self.thread is None:
+            self.thread = spin_in_thread(self.executor, name)
+        return self
+
+    @property
+    def spinning(self) -> bool:
+        return self.thread is not None and self.thread.is_alive()
+
+    def spin_until(self, done, duration_s: float | None = None) -> None:
+        """Spin on this thread until ``done()``, ``duration_s`` or Ctrl-C."""
+        import time
+
+        began = time.monotonic()
+        try:
+            while not done() and (duration_s is None or time.monotonic() - began < duration_s):
+                self.executor.spin_once(timeout_sec=0.1)
+        except KeyboardInterrupt:
+            pass
+
+    def close(self, shutdown_transition: bool = False) -> None:
+        """Every node's work ends, the executor stops, the nodes are destroyed in reverse
+        order of bring-up; the context this set made is shut down."""
+        import rclpy
+
+        nodes, self.nodes = list(reversed(self.nodes)), []
+        stop_nodes(self.executor, nodes, self.thread, shutdown_transition=shutdown_transition)
+        self.thread = None
+        if self.owns_context:
+            rclpy.try_shutdown(context=self.context)
+
+    def __enter__(self) -> NodeSet:
+        return self
+
+    def __exit__(self, *exc) -> bool:
+        self.close()
+        return False

@@ -85,10 +85,9 @@ class GoalGate:
             self.last_reason = reason
         self.node.get_logger().warning(f'{self.name}: goal rejected: {reason}',
                                        throttle_duration_sec=1.0)
-        health = getattr(self.node, 'health', None)   # the node's /diagnostics
-        if health is not None:
-            health.counters['goals_rejected'] += 1
-            health.problems.append(f'{self.name}: goal rejected: {reason}')
+        health = self.node.health   # the node's /diagnostics (OwnedEntities needs ReportsHealth)
+        health.counters['goals_rejected'] += 1
+        health.problems.append(f'{self.name}: goal rejected: {reason}')
 
     def wrap(self, execute: Callable) -> Callable:
         """``execute`` that frees its slot when the goal ends, however it ends."""

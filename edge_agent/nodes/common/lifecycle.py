@@ -40,9 +40,27 @@ def destroy_waitables(node) -> None:
 
 
 class OwnedEntities:
-    """Mixin placed before ``rclpy.lifecycle.Node``; see the module docstring."""
+    """Mixin placed before ``rclpy.lifecycle.Node``; see the module docstring.
+
+    Needs ``ReportsHealth`` before it in the bases (``class N(ReportsHealth, OwnedEntities,
+    LifecycleNode)``): a refused goal is counted in ``self.health`` and a failed transition
+    sends the heartbeat (``self._send_heartbeat``); both are set by ``watch_health``.
+    """
 
     failure_reason: str = ''
+
+    def __init__(self, *args, **kwargs) -> None:
+        from edge_agent.nodes.common.diagnostics import ReportsHealth
+
+        if not isinstance(self, ReportsHealth):
+            raise TypeError(f'{type(self).__name__}: OwnedEntities needs ReportsHealth before '
+                            'it in the bases')
+        self._owned: list = []                  # made in on_configure, destroyed at cleanup
+        self._action_servers: dict = {}         # kept until destroy_node (see serve_action)
+        self._action_clients_kept: dict = {}
+        self._action_client_group = None
+        self.goal_gates: dict = {}
+        super().__init__(*args, **kwargs)
 
     def _start_work(self) -> None:
         """Start the node's worker threads (on activate)."""
@@ -57,8 +75,6 @@ class OwnedEntities:
         if isinstance(entity, (ActionServer, ActionClient)):
             raise TypeError('action servers and clients live as long as the node; see '
                             'OwnedEntities.serve_action')
-        if not hasattr(self, '_owned'):
-            self._owned = []
         self._owned.append(entity)
         return entity
 
@@ -85,11 +101,11 @@ class OwnedEntities:
 
         from edge_agent.nodes.common.goals import GoalGate
 
-        servers = self.__dict__.setdefault('_action_servers', {})
+        servers = self._action_servers
         if name not in servers:
             gate = GoalGate(self, name, self._goal_limit, check=check, accept=goal_callback,
                             priority=priority)
-            self.__dict__.setdefault('goal_gates', {})[name] = gate
+            self.goal_gates[name] = gate
             servers[name] = ActionServer(
                 self, action_type, name, gate.wrap(execute), goal_callback=gate.goal_callback,
                 callback_group=MutuallyExclusiveCallbackGroup(),
@@ -106,19 +122,20 @@ class OwnedEntities:
         from rclpy.action import ActionClient
         from rclpy.callback_groups import ReentrantCallbackGroup
 
-        clients = self.__dict__.setdefault('_action_clients_kept', {})
+        clients = self._action_clients_kept
         if name not in clients:
-            group = self.__dict__.setdefault('_action_client_group', ReentrantCallbackGroup())
-            clients[name] = ActionClient(self, action_type, name, callback_group=group)
+            if self._action_client_group is None:
+                self._action_client_group = ReentrantCallbackGroup()
+            clients[name] = ActionClient(self, action_type, name,
+                                         callback_group=self._action_client_group)
         return clients[name]
 
     def fail(self, reason: str):
         """Log ``reason`` as the transition's failure and return FAILURE."""
         self.failure_reason = reason
         self.get_logger().error(reason)
-        send = getattr(self, '_send_heartbeat', None)
-        if send is not None:   # the reason reaches a supervisor with the failure
-            send()
+        if self._send_heartbeat is not None:   # the reason reaches a supervisor at once
+            self._send_heartbeat()
         return TransitionCallbackReturn.FAILURE
 
     def release_entities(self) -> None:
@@ -129,7 +146,7 @@ class OwnedEntities:
         from rclpy.subscription import Subscription
         from rclpy.timer import Timer
 
-        owned, self._owned = getattr(self, '_owned', []), []
+        owned, self._owned = self._owned, []
         for entity in reversed(owned):
             if isinstance(entity, Timer):
                 self.destroy_timer(entity)
@@ -168,6 +185,5 @@ class OwnedEntities:
     def destroy_node(self):
         self._stop_work()  # workers publish: stop them before the publishers go
         destroy_waitables(self)   # the kept action servers and clients (see serve_action)
-        self.__dict__.pop('_action_servers', None)
-        self.__dict__.pop('_action_clients_kept', None)
+        self._action_servers, self._action_clients_kept = {}, {}
         return super().destroy_node()

@@ -44,6 +44,8 @@ class TierFollower:
     The node sets ``self._tiers`` (a TierCatalog) in on_configure and implements
     ``_load_tier(index) -> engine`` and ``_describe(engine) -> str``; it may override
     ``_swapped(index, engine)`` to react to a new engine. ``self.engines`` is the HotSwap.
+    Needs ``ReportsHealth`` in the node's bases (``ModelNode``): tier errors go to
+    ``self.health``.
     """
 
     _tiers = None
@@ -139,9 +141,7 @@ class TierFollower:
 
     def _tier_error(self, message: str) -> None:
         self.get_logger().error(message)
-        health = getattr(self, 'health', None)   # the node's /diagnostics
-        if health is not None:
-            health.problems.append(message)
+        self.health.problems.append(message)   # the node's /diagnostics
 
     def _load_tier(self, index: int):
         raise NotImplementedError

@@ -177,8 +177,8 @@ def run_task(task: Task, *, tier: int | None = None, arguments: dict | None = No
     from rclpy.parameter import Parameter
     from std_msgs.msg import Bool
 
+    from edge_agent.app.replay import Watcher
     from edge_agent.app.runner import AgentGraph
-    from edge_agent.bags.replay import Watcher
     from edge_agent.core.speech import PiperVoiceEngine
     from edge_agent.msg import SimState, Transcript
     from edge_agent.nodes.common import LATCHED
