@@ -116,7 +116,7 @@ class AgentGraph:
                 self._set.add(node, lifecycle=spec.lifecycle)
                 if on_node is not None:
                     on_node(spec.name)
-                self._set.spin('edge_agent_graph')
+                self._spin()
         except BaseException:
             self.stop()
             raise
@@ -134,6 +134,10 @@ class AgentGraph:
         # the enclave matters only with ROS_SECURITY_ENABLE=true (edge-agent security keystore)
         self._set = NodeSet(num_threads=self.num_threads, signals=False,
                             args=['--ros-args', '--enclave', graph.GRAPH_ENCLAVE])
+
+    def _spin(self) -> None:
+        """Spin the nodes in a thread, once."""
+        self._set.spin('edge_agent_graph')
 
     @property
     def context(self):

@@ -11,8 +11,6 @@ the planner, where a stop always wins; any other new command replaces the one in
 """
 from __future__ import annotations
 
-import queue
-import threading
 import time
 
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
@@ -27,18 +25,21 @@ from edge_agent.core.inference import (
     Candidate,
     Decision,
     Deliberation,
-    FrameDetection,
     Heard,
     RecentDetections,
     SensorModels,
 )
-from edge_agent.core.inference.command import CommandLoop
+from edge_agent.core.inference.command import (
+    COMMAND,
+    SPECULATE,
+    CommandLoop,
+    LatestCommand,
+    route,
+)
 from edge_agent.core.planning import SkillCatalog, StopLexicon
 from edge_agent.msg import (
     BeliefSummary,
     DetectionArray,
-    Hypothesis,
-    PolicyEvaluation,
     RobotState,
     Trace,
     Transcript,
@@ -55,12 +56,18 @@ from edge_agent.nodes.common import (
     declare,
     run,
 )
+from edge_agent.nodes.common.beliefs import (
+    belief_msg,
+    candidates_from,
+    frame_detections,
+    heard_from,
+)
 from edge_agent.nodes.common.detector_info import (
     detector_model,
     info_labels,
     subscribe_detector_info,
 )
-from edge_agent.nodes.common.futures import RunningGoals, serve_queue
+from edge_agent.nodes.common.futures import RunningGoals
 from edge_agent.nodes.common.trace import TRACE_TOPIC, traced
 
 __all__ = ['PARAMETERS', 'AgentNode', 'main']
@@ -91,34 +98,13 @@ PARAMETERS = [
 ]
 
 
-def heard_from(msg: Transcript) -> Heard:
-    """The core's view of a final transcript."""
-    return Heard(msg.text, tuple((w.word, float(w.probability)) for w in msg.words),
-                 float(msg.no_speech_prob), float(msg.confidence))
-
-
-def candidates_from(objects, width: int) -> list[Candidate]:
-    """Candidates from vision/observe's fused objects (their evidence across the frames)."""
-    out = []
-    for obj in objects:
-        det = obj.detection
-        x = (det.x_min + det.x_max) / 2 / width if width else None
-        seen = max(int(obj.frames_seen), 1)
-        out.append(Candidate(det.label, det.color_name, float(det.color_fraction),
-                             [float(obj.mean_score)] * seen, 0, x))
-    return out
-
-
 class _NodeActions:
     """``AgentActions`` over DDS for one command (its generation: a newer command ends it)."""
 
-    def __init__(self, node: AgentNode, generation: int, trace) -> None:
-        self.node, self.generation, self.trace = node, generation, trace
+    def __init__(self, node: AgentNode, current, trace) -> None:
+        self.node, self.current, self.trace = node, current, trace
         self.began = time.monotonic()
         self.decided_trace = None   # the trace stamped at the last decision
-
-    def current(self) -> bool:
-        return self.generation == self.node._generation
 
     def say(self, text: str) -> None:
         self.node._say(text)
@@ -127,7 +113,7 @@ class _NodeActions:
         node = self.node
         node.decisions.append(decision)
         self.decided_trace = node._traced(self.trace, 'decision')
-        node._publish_belief(decision, loop, self.began, self.decided_trace)
+        node._belief_pub.publish(belief_msg(decision, loop, self.began, self.decided_trace))
         node.get_logger().info(
             f'{loop.heard.text!r}: {decision.kind} (P(heard right)={decision.p_intent:.2f}, '
             + ', '.join(f'{c} {p:.2f}' for c, p in zip(decision.candidates, decision.p_target,
@@ -180,13 +166,11 @@ class AgentNode(ReportsHealth, OwnedEntities, LifecycleNode):
         self._detector_labels: frozenset[str] = frozenset()   # vision/detector_info
         self._sensor_models = SensorModels()   # its detector model fitted to the detector
         self._recent = RecentDetections()
-        self._commands: queue.Queue = queue.Queue()
-        self._generation = 0             # bumped by every new command: the running one ends
-        self._goals = RunningGoals()     # cancelled by a new command
+        self._commands = LatestCommand()   # one at a time; a new command ends the running one
+        self._goals = RunningGoals()       # cancelled by a new command
         self._image_width = 0
         self._listening = False          # a question waits for its answer on speech/listen
         self._plan_asks = False          # a plan's ask step waits for its answer (robot/state)
-        self._worker: threading.Thread | None = None
         self._action_clients: dict = {}
         self.decisions: list[Decision] = []   # the last command's decisions (tests, console)
         declare(self, PARAMETERS, apply=self._apply)
@@ -233,26 +217,21 @@ class AgentNode(ReportsHealth, OwnedEntities, LifecycleNode):
         return super().on_configure(state)
 
     def _start_work(self) -> None:
-        self._worker = threading.Thread(target=self._work, daemon=True)
-        self._worker.start()
+        self._commands.start(
+            self._job, on_dropped=lambda _item: self._transcripts_in.dropped(),
+            on_error=lambda item, exc: self.get_logger().error(
+                f'command {item[0].text!r} failed: {type(exc).__name__}: {exc}'))
 
     def _stop_work(self) -> None:
-        self._generation += 1
+        self._commands.end_current()
         self._goals.cancel_all()
-        if self._worker is not None:
-            self._commands.put(None)
-            self._worker.join(timeout=30)
-            self._worker = None
+        self._commands.stop()
 
     # -- inputs -------------------------------------------------------------------------------
     def _on_detections(self, msg: DetectionArray) -> None:
         self._detections_in.received()
-        width = int(msg.image_width) or 1
-        self._image_width = width
-        self._recent.add(FrameDetection(d.label.strip().lower(), d.color_name.strip().lower(),
-                                        float(d.color_fraction), float(d.score),
-                                        (d.x_min + d.x_max) / 2 / width)
-                         for d in msg.detections)
+        self._image_width = int(msg.image_width) or 1
+        self._recent.add(frame_detections(msg))
 
     def _on_detector_info(self, msg) -> None:
         self._detector_labels = info_labels(msg)
@@ -263,28 +242,23 @@ class AgentNode(ReportsHealth, OwnedEntities, LifecycleNode):
         self._plan_asks = msg.current_skill == 'ask'
 
     def _on_transcript(self, msg: Transcript) -> None:
-        if not msg.text.strip() or self._worker is None:
+        if not self._commands.running:
             return
-        stop = self._stops.is_stop(msg.text)
-        if not msg.is_final:
-            if msg.at_pause and not stop:
-                self._speculate(msg)
-            return
-        if (self._listening or self._plan_asks) and not stop:
-            return  # the answer to a question (ours or a plan's): speech/listen brings it
-        self._transcripts_in.received()
-        self._generation += 1           # whatever runs ends: a newer command replaces it
-        self._goals.cancel_all()
-        if stop:
-            self.get_logger().info(f'stop: {msg.text!r}')
-        self._commands.put((self._generation, msg, self._recent.candidates(), time.monotonic()))
+        kind = route(msg.text, msg.is_final, msg.at_pause, self._listening or self._plan_asks,
+                     self._stops.is_stop)
+        if kind == SPECULATE:
+            self._speculate(msg)
+        elif kind == COMMAND:
+            self._transcripts_in.received()
+            self._commands.submit((msg, self._recent.candidates(), time.monotonic()))
+            self._goals.cancel_all()   # whatever ran ends: the newer command replaces it
+        # ANSWER: the answer to a question (ours or a plan's): speech/listen brings it
 
     def _speculate(self, msg: Transcript) -> None:
         """Words at a pause, maybe the whole command: when the agent would act on them, the
         planner plans them now and keeps the plan for the final transcript (speculative
         planning); nothing runs unless the final says the same words."""
-        if self._listening or self._plan_asks or not self.get_parameter(
-                'speculative_planning').value:
+        if not self.get_parameter('speculative_planning').value:
             return
         loop = self._deliberation(heard_from(msg), self._recent.candidates())
         decision = loop.decide()
@@ -309,28 +283,21 @@ class AgentNode(ReportsHealth, OwnedEntities, LifecycleNode):
             synonyms=self._synonyms)
 
     # -- the loop (core.inference.command.CommandLoop) ----------------------------------------
-    def _work(self) -> None:
-        serve_queue(self._commands, self._job, lambda job, exc: self.get_logger().error(
-            f'command {job[1].text!r} failed: {type(exc).__name__}: {exc}'))
-
-    def _job(self, job) -> None:
-        generation, msg, candidates, received = job
-        if generation != self._generation:   # replaced before it started
-            self._transcripts_in.dropped()
-            return
+    def _job(self, item, current) -> None:
+        msg, candidates, received = item
         heard = heard_from(msg)
-        self.get_logger().debug(f'heard {heard.text!r}: {heard.words}, no speech '
-                                f'{heard.no_speech_prob:.2f}')
+        if self._stops.is_stop(heard.text):
+            self.get_logger().info(f'stop: {heard.text!r}')
         blind = self._detections_in.silent_for()
         warning = None
         if blind is not None:   # the user waits for an answer: say the robot is blind
             self.get_logger().warning(f'{heard.text!r} came while {self._detections_in.stale()}')
             warning = f'My camera has sent nothing for {blind:.0f} seconds.'
         self.decisions = []
-        actions = _NodeActions(self, generation, msg.trace)
+        actions = _NodeActions(self, current, msg.trace)
         self._transcripts_in.processed(time.monotonic() - received)
         CommandLoop(actions, self._stops.is_stop).run(
-            self._deliberation(heard, candidates), actions.current, warning)
+            self._deliberation(heard, candidates), current, warning)
 
     # -- actions --------------------------------------------------------------------------------
     def _say(self, text: str) -> None:
@@ -353,28 +320,6 @@ class AgentNode(ReportsHealth, OwnedEntities, LifecycleNode):
 
     def _traced(self, trace, stage: str):
         return traced(trace, stage, self.get_clock().now().to_msg())
-
-    # -- agent/belief ---------------------------------------------------------------------------
-    def _publish_belief(self, decision: Decision, loop: Deliberation, began: float,
-                        trace) -> None:
-        msg = BeliefSummary(entropy=float(decision.entropy), chosen_policy=decision.policy.name,
-                            requests_used=loop.budget.requests,
-                            requests_budget=loop.budget.max_requests, trace=trace)
-        msg.header.stamp = trace.stamps[-1]
-        msg.time_left = float(max(loop.budget.max_time_s - (time.monotonic() - began), 0.0))
-        msg.hypotheses = [Hypothesis(factor='intent', value=loop.heard.text,
-                                     probability=float(decision.p_intent)),
-                          Hypothesis(factor='intent', value='(something else was said)',
-                                     probability=float(1.0 - decision.p_intent))]
-        names = [*decision.candidates, '(none of these)']
-        msg.hypotheses += [Hypothesis(factor='object', value=name, probability=float(p))
-                           for name, p in zip(names, decision.p_target, strict=True)]
-        msg.policies = [PolicyEvaluation(policy=e.name, expected_free_energy=float(e.g),
-                                         risk=float(e.risk), ambiguity=float(e.ambiguity))
-                        for e in decision.evaluations]
-        msg.chosen_expected_free_energy = float(
-            next(e.g for e in decision.evaluations if e.name == decision.policy.name))
-        self._belief_pub.publish(msg)
 
 
 def main(args=None) -> int:

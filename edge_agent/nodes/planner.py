@@ -1,29 +1,18 @@
 """Planner node: serves ``agent/execute_command``, publishes ``agent/plan``.
 
-A lifecycle node: parameters are declared at construction, publishers and the action server
-are made in ``on_configure``, the tier's model is loaded in ``on_activate`` and freed in
-``on_deactivate``. The world state comes from ``vision/detections`` (colour + label) and the
-skill executor's ``robot/state`` (what is held, where the robot is), the tier from
-``system/model_tier`` (or the ``tier`` parameter). Planning logic lives in
-``edge_agent.core.planning``. The validated plan goes to the skill executor's
-``executor/execute_plan``, whose per-step feedback is relayed; a new goal preempts the running
-one, cancelling a goal cancels its plan on the executor, a stop wins there.
-
-A stop wins at once, whatever the model is doing. Goals are taken in the order the server
-accepts them (one goal request at a time: the server's callback group is mutually exclusive),
-and each newly accepted goal interrupts every older one that is not a stop: a model generating
-for an older goal stops at its next token (``core.planning`` PlanningCancelled), queued older goals
-never reach the model, and the older goals end at once, without waiting for the model. Commands
-that need no model (the guard: a stop, an injection attempt, an unseen object; simple commands
-the rules parse) are planned in the goal's own thread, outside the model's lock, and only the
-rest wait for the one planning thread. Sending a plan to the executor and checking that no newer
-goal exists happen under one lock, so nothing accepted before a stop reaches the executor after
-it. Cancelling a goal interrupts its planning the same way, and so does ``true`` on
-``emergency_stop``: every goal ends at once (the skill executor stops the motion).
+A lifecycle node: the tier's model is loaded in ``on_activate`` and freed in ``on_deactivate``.
+The world state comes from ``vision/detections`` (colour + label), ``vision/detector_info`` and
+the skill executor's ``robot/state`` (held object, place), the tier from ``system/model_tier``
+(or the ``tier`` parameter). The validated plan goes to the skill executor's
+``executor/execute_plan``, whose per-step feedback is relayed; a plan that asked the user (an
+``ask`` step) continues with the answer in the same goal. Who interrupts whom (a newer goal
+every older one, a stop never; a stop, a cancel or ``true`` on ``emergency_stop`` ends a model
+at its next token), speculation and follow-ups are ``core.planning.coordination``'s; sending a
+plan and checking that no newer goal exists happen under one lock, so nothing accepted before
+a stop reaches the executor after it.
 """
 from __future__ import annotations
 
-import dataclasses
 import threading
 
 from rclpy.action import GoalResponse
@@ -38,9 +27,9 @@ from edge_agent.core.errors import EdgeAgentError
 from edge_agent.core.execution import CANCELED, FAILED, PREEMPTED
 from edge_agent.core.execution.preemption import Ticket
 from edge_agent.core.models import ModelCatalog
-from edge_agent.core.planning import Planner, SeenObject, SkillCatalog, WorldMemory, build_backend
-from edge_agent.core.planning.backends import ServerBackend
-from edge_agent.core.planning.coordination import MAX_FOLLOW_UPS, CommandCoordinator
+from edge_agent.core.planning import Planner, SeenObject, SkillCatalog, WorldMemory
+from edge_agent.core.planning.coordination import CommandCoordinator, PlanRun
+from edge_agent.core.planning.planner import backend_chain
 from edge_agent.msg import DetectionArray, RobotState
 from edge_agent.msg import Plan as PlanMsg
 from edge_agent.nodes.common import (
@@ -60,7 +49,7 @@ from edge_agent.nodes.common.detector_info import (
     info_labels,
     subscribe_detector_info,
 )
-from edge_agent.nodes.common.futures import wait_future
+from edge_agent.nodes.common.futures import RunningGoals
 from edge_agent.nodes.common.goals import goal_parameters
 from edge_agent.nodes.common.plans import plan_to_msg
 from edge_agent.nodes.common.trace import traced
@@ -88,6 +77,7 @@ PARAMETERS = [
     *goal_parameters(8),
 ]
 
+
 class PlannerNode(ModelNode, LifecycleNode):
     """Lifecycle planner node; see the module docstring."""
 
@@ -95,13 +85,12 @@ class PlannerNode(ModelNode, LifecycleNode):
         super().__init__('planner', **kwargs)
         self.init_tiers()
         self._memory = WorldMemory()
-        self._calibrated_score: float | None = None   # a calibrated detector's threshold
-        self._robot = RobotState()   # the skill executor's last word on held object and place
         self._skills: SkillCatalog | None = None
         self._models: ModelCatalog | None = None
         self._commands: CommandCoordinator | None = None   # order, speculation (core)
         self._tickets: dict[bytes, Ticket] = {}   # accepted goal -> its place in the order
         self._send_lock = threading.Lock()      # check "still the newest" and send, as one
+        self._sent = RunningGoals()             # plans sent to the skill executor
         declare(self, PARAMETERS, self.check_tier, apply=self._apply)
         self.watch_health('edge_agent: planner', 'planner')
         self._stats, self._errors = self.health.counters, self.health.problems
@@ -120,7 +109,7 @@ class PlannerNode(ModelNode, LifecycleNode):
                 threading.Thread(target=self.switch_tier, args=(self.engines.key,),
                                  kwargs={'force': True}, daemon=True).start()
             elif p.name == 'detection_min_score':
-                self._set_min_score(p.value)
+                self._memory.set_min_score(p.value)
             elif p.name == 'detection_max_age_s':
                 self._memory.max_age_s = p.value
 
@@ -171,47 +160,29 @@ class PlannerNode(ModelNode, LifecycleNode):
 
     # -- world state and tiers ----------------------------------------------------------------
     def _on_robot_state(self, msg: RobotState) -> None:
-        self._robot = msg
+        self._memory.held, self._memory.location = msg.held_object, msg.location
 
     def _world(self):
-        return dataclasses.replace(self._memory.world(self._skills),
-                                   held=self._robot.held_object.strip().lower(),
-                                   location=self._robot.location.strip().lower())
+        return self._memory.world(self._skills)
 
     def _on_detector_info(self, msg) -> None:
         self._memory.vocabulary = info_labels(msg)
-        self._calibrated_score = (float(msg.conf_threshold) if detector_model(msg) is not None
-                                  else None)
-        self._set_min_score(self.get_parameter('detection_min_score').value)
-
-    def _set_min_score(self, wanted: float) -> None:
-        """detection_min_score, but never above a calibrated detector's own threshold (its
-        detections at that score are what it was calibrated to report)."""
-        calibrated = self._calibrated_score
-        self._memory.min_score = wanted if calibrated is None else min(wanted, calibrated)
+        self._memory.set_min_score(calibrated=float(msg.conf_threshold)
+                                   if detector_model(msg) is not None else None)
 
     def _on_detections(self, msg: DetectionArray) -> None:
         self._detections_in.received()
         self._memory.observe(SeenObject(d.label, d.score, d.color_name) for d in msg.detections)
 
     def _load_tier(self, index: int) -> Planner:
-        chain = []
-        if self.get_parameter('server_url').value:
-            chain.append(ServerBackend('server', self._skills,
-                                       self.get_parameter('server_url').value,
-                                       timeout_s=self.get_parameter('server_timeout_s').value))
-        threads = self.get_parameter('n_threads').value or None
-        try:
-            chain.append(build_backend(index, self._skills, self._tiers, self._models, threads))
-        except (EdgeAgentError, RuntimeError, ValueError) as exc:
-            self._tier_error(f'planner tier {index} model unavailable ({exc}); using rules')
-        for backend in chain:   # before the switch: the first command finds a warm cache
-            try:
-                seconds = backend.warm()
-                if seconds:
-                    self._stats['warm_s'] = round(seconds, 3)
-            except Exception as exc:  # noqa: BLE001 - a cold cache is slower, not broken
-                self.get_logger().warning(f'{backend.name}: prompt warm-up failed: {exc}')
+        param = self.get_parameter
+        chain, problems, warm_s = backend_chain(
+            index, self._skills, self._tiers, self._models, param('n_threads').value or None,
+            param('server_url').value, param('server_timeout_s').value)
+        for problem in problems:
+            self._tier_error(problem)
+        if warm_s:
+            self._stats['warm_s'] = round(warm_s, 3)
         return Planner(self._skills, chain)
 
     def _describe(self, planner: Planner) -> str:
@@ -258,34 +229,31 @@ class PlannerNode(ModelNode, LifecycleNode):
 
         if request.speculative:
             return self._speculate(goal_handle, request.command, interrupted)
-        text, hidden, trace = request.command, frozenset(), request.trace
-        for _round in range(1 + MAX_FOLLOW_UPS):   # a plan that asks continues with the answer
-            result = self._commands.plan(text, interrupted, hidden)
-            if result is None or (interrupted() and not ticket.stop):
-                return self._ended(goal_handle, None,
-                                   None if interrupted() else 'planner not active')
-            msg = self._publish_plan(goal_handle, result, trace)
+        published = [None]   # the newest plan message; the next plan's trace follows it
+
+        def execute(result) -> PlanRun:
+            msg = published[0] = self._publish_plan(
+                goal_handle, result, request.trace if published[0] is None
+                else published[0].trace)
             feedback.stage, feedback.step_count = 'executing', len(msg.steps)
-            success, outcome, message, answers = self._run_plan(
-                goal_handle, msg, feedback, interrupted, ticket.stop)
-            if outcome in (CANCELED, PREEMPTED):
-                return self._ended(goal_handle, msg)
-            follow = (CommandCoordinator.follow_up(result.plan, answers[-1])
-                      if success and answers else None)
-            if follow is None:
-                break
-            self.get_logger().info(f'answer {answers[-1]!r}: planning {follow.command!r}'
-                                   + (f' without {", ".join(sorted(follow.hidden))}'
-                                      if follow.hidden else ''))
-            text, hidden, trace = follow.command, follow.hidden, msg.trace
-        if not success:
+            return self._run_plan(goal_handle, msg, feedback, interrupted, ticket.stop)
+
+        served = self._commands.serve(
+            request.command, ticket, interrupted, execute,
+            lambda answer, follow: self.get_logger().info(
+                f'answer {answer!r}: planning {follow.command!r}'
+                + (f' without {", ".join(sorted(follow.hidden))}' if follow.hidden else '')))
+        msg, run = published[0], served.run
+        if served.run is None or served.ended:
+            return self._ended(goal_handle, msg, None if served.ended else 'planner not active')
+        if not run.success:
             goal_handle.abort()
-        else:
-            feedback.stage, feedback.status = 'done', 'done'
-            goal_handle.publish_feedback(feedback)
-            goal_handle.succeed()
-            message = f'{message} ({result.backend})'
-        return ExecuteCommand.Result(plan=msg, success=success, message=message)
+            return ExecuteCommand.Result(plan=msg, success=False, message=run.message)
+        feedback.stage, feedback.status = 'done', 'done'
+        goal_handle.publish_feedback(feedback)
+        goal_handle.succeed()
+        return ExecuteCommand.Result(plan=msg, success=True,
+                                     message=f'{run.message} ({served.result.backend})')
 
     def _publish_plan(self, goal_handle, result, trace) -> PlanMsg:
         self._commands_in.processed(result.plan.planning_time)
@@ -329,13 +297,13 @@ class PlannerNode(ModelNode, LifecycleNode):
                                      success=True, message='speculative plan kept')
 
     def _run_plan(self, goal_handle, msg: PlanMsg, feedback, interrupted, is_stop: bool):
-        """Send ``msg`` to the skill executor and relay its feedback; (success, outcome,
-        message, the answers to its ask steps). Cancelling or preempting the command cancels
-        the plan there."""
+        """Send ``msg`` to the skill executor and relay its feedback; how it ended.
+        Cancelling or preempting the command cancels
+        the plan there; a stop is never interrupted, only its own cancel ends its wait."""
         wait = self.get_parameter('executor_timeout_s').value
         if not self._plans.wait_for_server(timeout_sec=wait):
-            return False, FAILED, (f'no skill executor on executor/execute_plan after '
-                                   f'{wait:g} s (is the skill_executor node running?)'), []
+            return PlanRun(False, FAILED, f'no skill executor on executor/execute_plan after '
+                                          f'{wait:g} s (is the skill_executor node running?)')
 
         def relay(fb) -> None:
             fb = fb.feedback
@@ -343,31 +311,19 @@ class PlannerNode(ModelNode, LifecycleNode):
             feedback.status = f'{fb.adapter}: {fb.status}'
             goal_handle.publish_feedback(feedback)
 
-        if is_stop:   # a stop is never interrupted; only its own cancel ends the wait early
-            def interrupted() -> bool:
-                return goal_handle.is_cancel_requested
-
-        with self._send_lock:   # a newer goal interrupts us first, or sends after us
-            if interrupted():
-                return False, CANCELED if goal_handle.is_cancel_requested else PREEMPTED, '', []
-            sent = self._plans.send_goal_async(ExecutePlan.Goal(plan=msg),
-                                               feedback_callback=relay)
-        if not wait_future(sent, wait, interrupted) or not sent.result().accepted:
-            if sent.done() and sent.result().accepted:
-                sent.result().cancel_goal_async()
-            if interrupted():
-                return False, CANCELED, 'canceled', []
-            return False, FAILED, 'the skill executor did not take the plan (inactive?)', []
-        handle = sent.result()
-        answer = handle.get_result_async()
-        if not wait_future(answer, float('inf'), interrupted):
-            handle.cancel_goal_async()
-            if not goal_handle.is_cancel_requested:
-                return False, PREEMPTED, 'preempted by a newer command', []
-            wait_future(answer, 5.0)   # the executor confirms the plan ended
-            return False, CANCELED, 'canceled', []
-        result = answer.result().result
-        return bool(result.success), result.outcome, result.message, list(result.answers)
+        state, answer = self._sent.run(
+            self._plans, ExecutePlan.Goal(plan=msg), wait,
+            (lambda: goal_handle.is_cancel_requested) if is_stop else interrupted,
+            feedback_callback=relay, guard=self._send_lock)
+        if state == 'done':
+            result = answer.result
+            return PlanRun(bool(result.success), result.outcome, result.message,
+                           tuple(result.answers))
+        if goal_handle.is_cancel_requested:
+            return PlanRun(False, CANCELED, 'canceled')
+        if interrupted() and not is_stop:
+            return PlanRun(False, PREEMPTED, 'preempted by a newer command')
+        return PlanRun(False, FAILED, 'the skill executor did not take the plan (inactive?)')
 
 
 def main(args=None) -> int:

@@ -15,14 +15,10 @@ stop plan, or ``true`` on ``emergency_stop`` (std_msgs/Bool, reliable), ends eve
 plan at once and stops every adapter; with ``emergency_stop_latches`` the emergency stop
 then refuses plans (with that reason) until ``false`` is published. ``robot/state``
 (latched) says where the robot is, what it holds, what runs, and whether the stop holds.
-
-Plans are numbered when the server accepts them (in the order their requests arrived), not when
-their thread starts: a stop accepted after a plan ends that plan even if its thread has not
-started yet, and a plan accepted before a stop never runs after it.
+The order, preemption and stops are ``core.execution.PlanCoordinator``'s; this node converts.
 """
 from __future__ import annotations
 
-import math
 import time
 
 from rclpy.action import GoalResponse
@@ -32,7 +28,6 @@ from rclpy.lifecycle import TransitionCallbackReturn
 from std_msgs.msg import Bool, String
 
 from edge_agent.action import ExecutePlan, Listen
-from edge_agent.core.config.layout import check_places, load_layout
 from edge_agent.core.errors import EdgeAgentError
 from edge_agent.core.execution import (
     CANCELED,
@@ -48,9 +43,8 @@ from edge_agent.core.execution import (
 )
 from edge_agent.core.planning import SkillCatalog, Step, is_stop_plan
 from edge_agent.msg import RobotState, Trace
-from edge_agent.nodes.adapters import Nav2Adapter, VoiceAdapter, load_places
-from edge_agent.nodes.adapters.nav2 import navigate_to_pose_type
-from edge_agent.nodes.adapters.sim import SimAdapter
+from edge_agent.nodes.adapters import VoiceAdapter
+from edge_agent.nodes.adapters.build import motion_adapter
 from edge_agent.nodes.common import (
     AUTOSTART_PARAM,
     LATCHED,
@@ -62,7 +56,7 @@ from edge_agent.nodes.common import (
     run,
 )
 from edge_agent.nodes.common.goals import goal_parameters
-from edge_agent.nodes.common.plans import step_to_msg, steps_from_msg
+from edge_agent.nodes.common.plans import steps_from_msg
 from edge_agent.nodes.common.trace import TRACE_TOPIC, traced
 
 __all__ = ['PARAMETERS', 'SkillExecutorNode', 'main']
@@ -105,8 +99,7 @@ class SkillExecutorNode(ReportsHealth, OwnedEntities, LifecycleNode):
         self._dry = DryRunAdapter()
         self._plans: PlanCoordinator | None = None   # order, preemption, stops (core)
         self._active = False
-        self._traces: dict[bytes, object] = {}  # plan -> its trace, until its first step
-        self._tickets: dict[bytes, tuple] = {}  # accepted plan -> (its ticket, when), until run
+        self._accepted: dict[bytes, tuple] = {}  # plan -> (ticket, when, trace) until it runs
         declare(self, PARAMETERS, apply=self._apply)
         self._apply([self.get_parameter('step_time_s')])
         self.watch_health('edge_agent: skill executor', 'robot')
@@ -124,7 +117,7 @@ class SkillExecutorNode(ReportsHealth, OwnedEntities, LifecycleNode):
         param = self.get_parameter
         try:
             catalog = SkillCatalog(param('skills_file').value or None)
-            motion = self._motion_adapter(param('adapter').value, catalog)
+            motion = motion_adapter(self, param('adapter').value, catalog, self._dry)
         except EdgeAgentError as exc:
             return self.fail(f'configure failed: {exc}')
         say = self.own(self.create_lifecycle_publisher(String, 'agent/say', RELIABLE))
@@ -146,58 +139,6 @@ class SkillExecutorNode(ReportsHealth, OwnedEntities, LifecycleNode):
                           handle_accepted_callback=self._on_accepted,
                           priority=lambda goal: is_stop_plan(goal.plan.steps))
         return super().on_configure(state)
-
-    def _motion_adapter(self, kind: str, catalog: SkillCatalog):
-        """The adapter ``kind`` names; its place poses are checked against the catalog's
-        places here, at configure (a place without a pose is a ConfigError now, not a failed
-        goal later)."""
-        if kind == 'dry_run':
-            return self._dry
-        if kind == 'sim':
-            return RoutedAdapter(self._dry, dict.fromkeys(SimAdapter.skills,
-                                                          self._sim_adapter(catalog)))
-        places_file = self.get_parameter('places_file').value or None
-        places = load_places(places_file)
-        check_places(catalog.places, places.places,
-                     f'the places file {places_file or "config/places.yaml"}')
-        action_type = navigate_to_pose_type()
-        name = self.get_parameter('nav2_action').value
-        nav2 = Nav2Adapter(self, self.action_client(action_type, name), action_type, name,
-                           places,
-                           self.get_parameter('nav2_server_timeout_s').value,
-                           self.get_parameter('nav2_behavior_tree').value,
-                           on_status=lambda text: self.get_logger().debug(text))
-        return RoutedAdapter(self._dry, {'navigate_to': nav2})
-
-    def _sim_adapter(self, catalog: SkillCatalog) -> SimAdapter:
-        from geometry_msgs.msg import Twist
-        from nav_msgs.msg import Odometry
-
-        from edge_agent.action import RunSkill
-
-        layout = load_layout(self.get_parameter('world_file').value or None)
-        check_places(catalog.places, layout.places, f'the world layout {layout.source}')
-        cmd_vel = self.own(self.create_lifecycle_publisher(Twist, 'cmd_vel', RELIABLE))
-        pose: list = [None]
-
-        def on_odom(msg) -> None:
-            q = msg.pose.pose.orientation
-            yaw = math.atan2(2 * (q.w * q.z + q.x * q.y), 1 - 2 * (q.y * q.y + q.z * q.z))
-            pose[0] = (msg.pose.pose.position.x, msg.pose.pose.position.y, yaw)
-
-        def send(forward: float, turn: float) -> None:
-            if cmd_vel.is_activated:
-                twist = Twist()
-                twist.linear.x, twist.angular.z = float(forward), float(turn)
-                cmd_vel.publish(twist)
-
-        self.own(self.create_subscription(Odometry, 'odom', on_odom, RELIABLE,
-                                          callback_group=MutuallyExclusiveCallbackGroup()))
-        return SimAdapter(layout.places, send, lambda: pose[0],
-                          self.action_client(RunSkill, 'sim/run_skill'), RunSkill.Goal,
-                          step_to_msg, self.get_parameter('nav2_server_timeout_s').value,
-                          self.get_parameter('sim_rate_hz').value,
-                          on_status=lambda text: self.get_logger().debug(text))
 
     def _accepting(self):
         return GoalResponse.ACCEPT if self._active else GoalResponse.REJECT
@@ -240,32 +181,35 @@ class SkillExecutorNode(ReportsHealth, OwnedEntities, LifecycleNode):
 
     def _on_accepted(self, goal_handle) -> None:
         """Number the plan in arrival order; a stop ends every plan accepted before it."""
-        key = bytes(goal_handle.goal_id.uuid)
         plans = self._plans
-        ticket = plans.accept(goal_handle.request.plan.steps) if plans is not None else None
-        self._traces[key] = traced(goal_handle.request.plan.trace, 'goal accepted',
-                                   self.get_clock().now().to_msg())
-        self._tickets[key] = (ticket, time.monotonic())
+        self._accepted[bytes(goal_handle.goal_id.uuid)] = (
+            plans.accept(goal_handle.request.plan.steps) if plans is not None else None,
+            time.monotonic(), traced(goal_handle.request.plan.trace, 'goal accepted',
+                                     self.get_clock().now().to_msg()))
         self._plans_in.received()
         goal_handle.execute()
 
     def _execute(self, goal_handle):
-        ticket, accepted = self._tickets.pop(bytes(goal_handle.goal_id.uuid), (None, 0.0))
+        ticket, accepted, trace = self._accepted.pop(bytes(goal_handle.goal_id.uuid),
+                                                     (None, 0.0, None))
+        traces = [trace]   # published once: at the first step, or with the refusal
         plans = self._plans
         if plans is None or ticket is None or not self._active:
-            return self._end(goal_handle, REJECTED, 'the skill executor is not active')
+            if plans is not None and ticket is not None:
+                plans.order.release(ticket)
+            return self._end(goal_handle, REJECTED, 'the skill executor is not active', traces)
         try:
             steps = steps_from_msg(goal_handle.request.plan)
         except ValueError as exc:
             plans.order.release(ticket)
-            return self._end(goal_handle, REJECTED, f'malformed plan: {exc}')
+            return self._end(goal_handle, REJECTED, f'malformed plan: {exc}', traces)
         feedback = ExecutePlan.Feedback(step_count=len(steps),
                                         adapter=plans.executor.adapter.name)
 
         def on_step(index: int, step: Step) -> None:
             if index == 0:
                 self._plans_in.processed(time.monotonic() - accepted)
-                self._end_trace(goal_handle, 'first step')
+                self._end_trace(traces, 'first step')
             self._publish_state()
             feedback.step_index = index
             feedback.current_step = goal_handle.request.plan.steps[index]
@@ -277,14 +221,14 @@ class SkillExecutorNode(ReportsHealth, OwnedEntities, LifecycleNode):
         self._publish_state()
         if end.outcome not in (SUCCEEDED, REJECTED, STOPPED, PREEMPTED, CANCELED):
             self.get_logger().warning(f'plan {end.outcome}: {end.message}')
-        return self._end(goal_handle, end.outcome, end.message, end.steps_done, end.answers)
+        return self._end(goal_handle, end.outcome, end.message, traces, end.steps_done,
+                         end.answers)
 
-    def _end(self, goal_handle, outcome: str, message: str, steps_done: int = 0,
+    def _end(self, goal_handle, outcome: str, message: str, traces, steps_done: int = 0,
              answers=()):
         if outcome == REJECTED:
             self._plans_in.dropped()
-            self._end_trace(goal_handle, 'rejected')
-        self._traces.pop(bytes(goal_handle.goal_id.uuid), None)
+            self._end_trace(traces, 'rejected')
         result = ExecutePlan.Result(success=outcome == SUCCEEDED, outcome=outcome,
                                     message=message, steps_done=steps_done,
                                     answers=list(answers), state=self._state_msg())
@@ -296,33 +240,35 @@ class SkillExecutorNode(ReportsHealth, OwnedEntities, LifecycleNode):
             goal_handle.abort()
         return result
 
-    def _end_trace(self, goal_handle, stage: str) -> None:
-        """Publish the plan's trace on agent/trace, ended by ``stage`` (once per plan: its
-        first step, or its refusal)."""
-        trace = self._traces.pop(bytes(goal_handle.goal_id.uuid), None)
+    def _end_trace(self, traces: list, stage: str) -> None:
+        """Publish the plan's trace on agent/trace, ended by ``stage`` (once per plan)."""
+        trace, traces[:] = traces[0], [None]
         if trace is not None and self._active:
             self._trace_pub.publish(traced(trace, stage, self.get_clock().now().to_msg()))
 
     # -- robot/state and diagnostics -----------------------------------------------------------
-    def health_report(self):
+    def _status(self) -> tuple[str, bool, str]:
+        """(the skill running, whether the emergency stop holds, the adapter's name)."""
         plans = self._plans
-        running, estop = (plans.running, plans.estop) if plans is not None else ('', False)
-        extra = {'adapter': plans.executor.adapter.name if plans is not None else '-',
-                 'running': running or '-', 'emergency_stop': estop}
-        if plans is not None and plans.last_stop_s is not None:
-            extra['last_emergency_stop_s'] = round(plans.last_stop_s, 4)
+        if plans is None:
+            return '', False, ''
+        return plans.running, plans.estop, plans.executor.adapter.name
+
+    def health_report(self):
+        running, estop, adapter = self._status()
+        extra = {'adapter': adapter or '-', 'running': running or '-', 'emergency_stop': estop}
+        if self._plans is not None and self._plans.last_stop_s is not None:
+            extra['last_emergency_stop_s'] = round(self._plans.last_stop_s, 4)
         return self.health.report(ok_message=f'running {running}' if running else 'idle',
                                   extra=extra,
                                   warnings=['emergency stop engaged'] if estop else ())
 
     def _state_msg(self) -> RobotState:
         snapshot = self._robot.snapshot()
-        plans = self._plans
-        running = plans.running if plans is not None else ''
+        running, estop, adapter = self._status()
         msg = RobotState(location=snapshot.location, held_object=snapshot.held,
-                         busy=bool(running), current_skill=running,
-                         emergency_stop=plans is not None and plans.estop,
-                         adapter=plans.executor.adapter.name if plans is not None else '')
+                         busy=bool(running), current_skill=running, emergency_stop=estop,
+                         adapter=adapter)
         msg.header.stamp = self.get_clock().now().to_msg()
         return msg
 

@@ -42,6 +42,8 @@ from edge_agent.core.speech import (
     WakeWordDetector,
     WhisperEngine,
 )
+from edge_agent.core.speech.decoding import DecodeLoop
+from edge_agent.core.speech.listeners import Listeners
 from edge_agent.msg import AudioChunk, Transcript, WordInfo
 from edge_agent.nodes.common import (
     AUTOSTART_PARAM,
@@ -148,10 +150,9 @@ class SpeechNode(ModelNode, LifecycleNode):
         self._stream: SpeechStream | None = None
         self._vad: StreamingVad | None = None
         self._wake = None
-        self._jobs: queue.Queue = queue.Queue()
+        self._decoder: DecodeLoop | None = None   # made on activate; its thread decodes
         self._audio: queue.Queue = queue.Queue(maxsize=AUDIO_BACKLOG)
-        self._listeners: list[dict] = []
-        self._listeners_lock = threading.Lock()
+        self._listeners = Listeners()   # speech/listen goals waiting for an utterance
         self._worker: threading.Thread | None = None
         self._audio_worker: threading.Thread | None = None
         self._muted_until = 0.0    # monotonic time until which the microphone is muted
@@ -223,7 +224,9 @@ class SpeechNode(ModelNode, LifecycleNode):
         self._stream = SpeechStream(self._config, self._vad, self._wake,
                                     self.get_parameter('wake_word_window_s').value,
                                     stats=self._stats, errors=self._errors)
-        self._worker = threading.Thread(target=self._decode_loop, daemon=True)
+        self._decoder = DecodeLoop(self._decode, self._publish, self._ends_here,
+                                   lambda: self._stream, self._stats)
+        self._worker = threading.Thread(target=self._decoder.run, daemon=True)
         self._worker.start()
         self._audio_worker = threading.Thread(target=self._audio_loop, daemon=True)
         self._audio_worker.start()
@@ -234,7 +237,7 @@ class SpeechNode(ModelNode, LifecycleNode):
             self._audio_worker.join(timeout=30)
             self._audio_worker = None
         if self._worker is not None:
-            self._jobs.put(None)
+            self._decoder.stop()
             self._worker.join(timeout=30)
             self._worker = None
         self._stream = None
@@ -301,46 +304,11 @@ class SpeechNode(ModelNode, LifecycleNode):
             return self._bad(str(exc))
         for event in events:
             if event.kind == 'start':
-                self._notify(speech_started=True)
+                self._listeners.notify(speech_started=True)
             else:
-                self._jobs.put((time.monotonic(), event))
+                self._decoder.put(time.monotonic(), event)
 
     # -- decoding -----------------------------------------------------------------------------
-    def _decode_loop(self) -> None:
-        candidate = None   # ((utterance, pause end), result) of the newest pause's decode
-        while True:
-            job = self._jobs.get()
-            if job is None:
-                return
-            queued, event = job
-            final = event.kind == 'final'
-            if event.kind == 'partial' and self._stream is not None:
-                self._stream.partial_pending = False
-            if not final and not self._jobs.empty():
-                self._stats[f'{event.kind}s_skipped_busy'] += 1
-                continue  # a final or newer work waits: skip the stale partial or pause
-            if final and candidate and candidate[0] == (event.utterance, event.pause_end):
-                result = candidate[1]   # nothing was said since that pause: the same words
-                self._stats['finals_from_pause'] += 1
-            else:
-                result = self._decode(event)
-                if result is None:
-                    continue
-            self._stats[f'{event.kind}s'] += 1
-            if final:
-                self._stats['decode_ms_total'] += int(result.processing_time * 1000)
-            if event.kind == 'pause':
-                candidate = ((event.utterance, event.end_sample), result)
-            if not result.text:
-                self._stats['empty_decodes'] += 1
-                continue
-            if event.kind == 'pause' and self._ends_here(result) and self._stream is not None \
-                    and self._stream.end_now(event.utterance, event.end_sample):
-                self._stats['early_ends'] += 1   # semantic end-pointing: final at the pause
-                self._publish(result, event, True, queued, early_end=True)
-                continue
-            self._publish(result, event, final, queued)
-
     def _decode(self, event) -> TranscriptResult | None:
         try:
             with self.engines.use() as engine:
@@ -378,58 +346,38 @@ class SpeechNode(ModelNode, LifecycleNode):
         self._pub.publish(msg)
         if final:
             self._audio_in.processed(time.monotonic() - queued)
-        self._notify(transcript=msg)
+        self._listeners.notify(transcript=msg, final=msg.is_final, text=msg.text)
         self.get_logger().debug(
             f'{"final" if final else "partial"} {event.utterance}: decoded in '
             f'{result.processing_time:.2f} s, published {time.monotonic() - queued:.2f} s '
             'after the segment ended')
 
     # -- listen action ------------------------------------------------------------------------
-    def _notify(self, speech_started: bool = False, transcript: Transcript | None = None):
-        with self._listeners_lock:
-            for listener in self._listeners:
-                if speech_started:
-                    listener['started'] = True
-                if transcript is not None:
-                    if transcript.is_final and listener['final'] is None:
-                        listener['final'] = transcript
-                    elif not transcript.is_final:
-                        listener['partial'] = transcript.text
-                listener['event'].set()
-
     def _check_listen(self, goal) -> str | None:
         if goal.timeout == 0:
             return 'timeout must be more than 0 s'
         return bounded('timeout', goal.timeout, self.get_parameter('max_listen_timeout_s').value)
 
     def _listen(self, goal_handle):
-        timeout = float(goal_handle.request.timeout)
-        listener = {'started': False, 'partial': '', 'final': None, 'event': threading.Event()}
-        with self._listeners_lock:
-            self._listeners.append(listener)
-        began = time.monotonic()
         feedback = Listen.Feedback()
-        try:
-            while listener['final'] is None:
-                elapsed = time.monotonic() - began
-                if goal_handle.is_cancel_requested:
-                    goal_handle.canceled()
-                    return Listen.Result(heard=False, elapsed=elapsed)
-                if elapsed >= timeout or not rclpy.ok(context=self.context):
-                    goal_handle.succeed()
-                    return Listen.Result(heard=False, elapsed=elapsed)
-                if listener['event'].wait(0.1):
-                    listener['event'].clear()
-                    feedback.speech_started = listener['started']
-                    feedback.partial_text = listener['partial']
-                    feedback.elapsed = time.monotonic() - began
-                    goal_handle.publish_feedback(feedback)
-            goal_handle.succeed()
-            return Listen.Result(transcript=listener['final'], heard=True,
-                                 elapsed=time.monotonic() - began)
-        finally:
-            with self._listeners_lock:
-                self._listeners.remove(listener)
+
+        def report(listener, elapsed: float) -> None:
+            feedback.speech_started, feedback.partial_text = listener.started, listener.partial
+            feedback.elapsed = elapsed
+            goal_handle.publish_feedback(feedback)
+
+        with self._listeners.listening() as listener:
+            how, elapsed = self._listeners.wait(
+                listener, float(goal_handle.request.timeout),
+                lambda: goal_handle.is_cancel_requested or not rclpy.ok(context=self.context),
+                report)
+        if how == 'stopped' and goal_handle.is_cancel_requested:
+            goal_handle.canceled()
+            return Listen.Result(heard=False, elapsed=elapsed)
+        goal_handle.succeed()
+        if how == 'heard':
+            return Listen.Result(transcript=listener.final, heard=True, elapsed=elapsed)
+        return Listen.Result(heard=False, elapsed=elapsed)
 
     # -- diagnostics --------------------------------------------------------------------------
     def model_facts(self, engine: WhisperEngine) -> dict:

@@ -2,6 +2,8 @@
 agent benchmark both run this object; the node's DDS side is in test/e2e)."""
 from __future__ import annotations
 
+import time
+
 from edge_agent.core.inference import Candidate, Deliberation, Heard
 from edge_agent.core.inference.command import ACTED, ENDED, GAVE_UP, STOPPED, CommandLoop
 from edge_agent.core.planning import StopLexicon
@@ -106,3 +108,46 @@ def test_nothing_seen_after_observing_ends_in_a_spoken_give_up():
     assert actions.log[0] == ('say', 'camera is slow')
     assert outcome.kind == GAVE_UP and actions.log[-1][0] == 'say'
     assert not any(e[0] == 'act' for e in actions.log)
+
+
+def test_a_final_transcript_is_a_command_unless_a_question_awaits_its_answer():
+    from edge_agent.core.inference.command import ANSWER, COMMAND, IGNORE, SPECULATE, route
+
+    stops = StopLexicon(['red light']).is_stop
+    assert route('pick up the cup', True, False, False, stops) == COMMAND
+    assert route('the red one', True, False, True, stops) == ANSWER   # a plan's ask step waits
+    assert route('red light', True, False, True, stops) == COMMAND    # a stop always is one
+    assert route('pick up the', False, True, False, stops) == SPECULATE
+    assert route('pick up the', False, True, True, stops) == IGNORE
+    assert route('stop', False, True, False, stops) == IGNORE
+    assert route('  ', True, False, False, stops) == IGNORE
+
+
+def test_the_newest_command_wins_and_one_replaced_before_it_started_is_dropped():
+    import threading
+
+    from edge_agent.core.inference.command import LatestCommand
+
+    commands = LatestCommand()
+    seen, dropped, started, release = [], [], threading.Event(), threading.Event()
+    still_current = []
+
+    def handle(item, current):
+        seen.append(item)
+        if item == 'first':
+            started.set()
+            release.wait(30)
+            still_current.append(current())
+
+    commands.start(handle, on_dropped=dropped.append)
+    commands.submit('first')
+    assert started.wait(30)
+    commands.submit('second')   # replaced before it starts by the third
+    commands.submit('third')
+    release.set()
+    deadline = time.monotonic() + 30
+    while 'third' not in seen and time.monotonic() < deadline:
+        time.sleep(0.01)
+    commands.stop()
+    assert seen == ['first', 'third'] and dropped == ['second']
+    assert still_current == [False]   # the first learnt it was replaced

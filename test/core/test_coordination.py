@@ -123,3 +123,39 @@ def test_the_answer_to_an_open_question_is_planned_as_the_command():
     assert CommandCoordinator.follow_up(plan, 'go to the kitchen') == FollowUp(
         'go to the kitchen')
     assert CommandCoordinator.follow_up(plan, '') is None
+
+
+def test_serve_runs_the_follow_up_plan_in_the_same_command():
+    """The planner node's loop without DDS: "pick up the cup" asks, the run's answer picks the
+    green cup, and the same command plans and runs the pick."""
+    from edge_agent.core.planning.coordination import PlanRun
+
+    commands = _coordinator(['red cup', 'green cup'])
+    ran = []
+
+    def execute(result):
+        ran.append(result.plan.skills())
+        answers = ('the green one',) if result.plan.skills() == ['ask'] else ()
+        return PlanRun(True, SUCCEEDED, 'done', answers)
+
+    ticket = commands.accept('pick up the cup')
+    served = commands.serve('pick up the cup', ticket, lambda: ticket.interrupted, execute)
+    assert ran == [['ask'], ['pick']] and not served.ended
+    assert served.result.plan.steps[0].args == {'object': 'green cup'}
+    commands.close()
+
+
+def test_the_world_memory_holds_the_robot_state_and_a_calibrated_threshold():
+    from edge_agent.core.planning import SeenObject, WorldMemory
+
+    memory = WorldMemory(min_score=0.4, clock=lambda: 1.0)
+    memory.set_min_score(calibrated=0.3)   # a real-photo detector calibrated at 0.3
+    memory.observe([SeenObject('cup', 0.35, 'red')])
+    memory.held, memory.location = 'Blue Ball', 'Kitchen'
+    world = memory.world(SkillCatalog())
+    assert world.objects == ('red cup',) and (world.held, world.location) == ('blue ball',
+                                                                              'kitchen')
+    memory.set_min_score(0.2)
+    assert memory.min_score == 0.2
+    memory.set_min_score(calibrated=None)
+    assert memory.min_score == 0.2 and memory.wanted_min_score == 0.2

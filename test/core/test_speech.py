@@ -255,3 +255,36 @@ def test_wake_word_without_its_package_is_a_missing_dependency(monkeypatch):
     with pytest.raises(MissingDependency, match='pip install pymicro-wakeword') as info:
         WakeWordDetector('hey_jarvis')
     assert isinstance(info.value, EdgeAgentError)
+
+
+def test_listeners_get_the_first_final_transcript_and_partials_as_feedback():
+    """speech/listen's bookkeeping without ROS: a waiting goal sees speech start and partial
+    text, takes the first final transcript as its answer, and times out without one (the
+    feedback path is exercised over DDS in test_speech_node)."""
+    import threading
+
+    from edge_agent.core.speech.listeners import Listeners
+
+    listeners = Listeners()
+    outcome = []
+    ready = threading.Event()
+
+    def goal():
+        with listeners.listening() as listener:
+            ready.set()
+            outcome.append(listeners.wait(listener, 30.0, lambda: False))
+            outcome.append(listener)
+
+    waiter = threading.Thread(target=goal)
+    waiter.start()
+    assert ready.wait(10)
+    listeners.notify(speech_started=True)
+    listeners.notify(transcript='partial', text='pick up')
+    listeners.notify(transcript='the answer', final=True)
+    listeners.notify(transcript='a later one', final=True)
+    waiter.join(10)
+    assert outcome[0][0] == 'heard' and outcome[1].final == 'the answer'
+    assert outcome[1].started and outcome[1].partial == 'pick up' and len(listeners) == 0
+    with listeners.listening() as listener:
+        assert listeners.wait(listener, 0.05, lambda: False)[0] == 'timeout'
+        assert listeners.wait(listener, 5.0, lambda: True)[0] == 'stopped'

@@ -87,6 +87,6 @@ def test_action_clients_made_on_a_spinning_node_never_kill_the_spin(ros_context,
     node.create_timer(0.001, lambda: timer_ticks.append(1))
     for i in range(1500):
         ActionClient(node, Observe, f'observe_{i % 25}')
-    assert executor._thread.is_alive()
+    assert executor.thread.is_alive()
     before = len(timer_ticks)
     wait_for(lambda: len(timer_ticks) > before, message='the executor still spinning')

@@ -131,12 +131,12 @@ def test_a_plan_respects_the_held_object_the_executor_reports(ros_context, execu
              message='detections to reach the planner')
     picked = wait_future(run_goal(client, 'pick up the red ball').get_result_async())
     assert picked.result.success
-    wait_for(lambda: planner._robot.held_object == 'red ball', message='robot/state')
+    wait_for(lambda: planner._memory.held == 'red ball', message='robot/state')
     planner._memory.clear()   # the ball is in the gripper, out of view
     placed = wait_future(run_goal(client, 'put the ball on the shelf').get_result_async())
     assert placed.result.success, placed.result.message
     assert [s.skill for s in placed.result.plan.steps] == ['place']
-    wait_for(lambda: planner._robot.held_object == '' and planner._robot.location == 'shelf',
+    wait_for(lambda: planner._memory.held == '' and planner._memory.location == 'shelf',
              message='robot/state after the place')
 
 
@@ -155,7 +155,7 @@ def test_stop_interrupts_the_model_and_every_queued_command(ros_context, executo
     rules = RuleParser(SkillCatalog())
     assert all(rules.parse(c, rules.catalog.world([], labels=())) is None for c in MODEL_COMMANDS)
     planner = start_planner(ros_context, executor, namespace='/stop_load', initial_tier=1)
-    skill_executor = next(n for n in executor._nodes if n.get_name() == 'skill_executor')
+    skill_executor = next(n for n in executor.nodes if n.get_name() == 'skill_executor')
     plans_gate = skill_executor.goal_gates['executor/execute_plan']
     model = planner.engines.engine.backends[0]
     assert model.name == 'smollm2-135m-q4_1'

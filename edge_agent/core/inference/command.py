@@ -12,13 +12,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 import dataclasses
+import queue
+import threading
 import time
 from typing import Protocol
 
 from edge_agent.core.inference.deliberation import Candidate, Decision, Deliberation, Heard
 
-__all__ = ['ACTED', 'AgentActions', 'CommandLoop', 'CommandOutcome', 'ENDED', 'GAVE_UP',
-           'STOPPED']
+__all__ = ['ACTED', 'ANSWER', 'AgentActions', 'COMMAND', 'CommandLoop', 'CommandOutcome', 'ENDED',
+           'GAVE_UP', 'IGNORE', 'LatestCommand', 'SPECULATE', 'STOPPED', 'route']
 
 ACTED, GAVE_UP, STOPPED, ENDED = 'acted', 'gave_up', 'stopped', 'ended'
 
@@ -124,3 +126,83 @@ class CommandLoop:
                 elif kind == 'clarify':
                     loop.answered(answer.text)
         return outcome(ENDED)
+
+
+# What a transcript is to the agent (``route``).
+COMMAND, ANSWER, SPECULATE, IGNORE = 'command', 'answer', 'speculate', 'ignore'
+
+
+def route(text: str, final: bool, at_pause: bool, awaiting_answer: bool,
+          is_stop: Callable[[str], bool]) -> str:
+    """What the agent does with a transcript: a final one is a new COMMAND (it replaces the
+    one in progress), unless a question (the agent's own, or a plan's ask step) awaits its
+    ANSWER, which speech/listen brings to the asker; a stop is always a command. Words at a
+    pause may be planned ahead (SPECULATE) unless they are a stop or an answer; the rest is
+    IGNOREd."""
+    if not text.strip():
+        return IGNORE
+    stop = is_stop(text)
+    if final:
+        return ANSWER if awaiting_answer and not stop else COMMAND
+    return SPECULATE if at_pause and not stop and not awaiting_answer else IGNORE
+
+
+class LatestCommand:
+    """Commands run one at a time on one worker, the newest wins: ``submit`` ends whatever
+    runs (its ``current()`` turns false at once) and queues the new one; a command replaced
+    before it started is dropped (``on_dropped``). ``serve`` is the worker's loop."""
+
+    def __init__(self) -> None:
+        self._generation = 0
+        self._jobs: queue.Queue = queue.Queue()
+        self._worker: threading.Thread | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._worker is not None
+
+    def start(self, handle, on_dropped=lambda _item: None,
+              on_error=lambda _item, _exc: None) -> None:
+        """``serve`` on a worker thread of its own."""
+        self._jobs = queue.Queue()
+        self._worker = threading.Thread(target=self.serve, args=(handle, on_dropped, on_error),
+                                        daemon=True, name='agent_commands')
+        self._worker.start()
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        """``close`` and wait for the worker."""
+        if self._worker is not None:
+            self.close()
+            self._worker.join(timeout_s)
+            self._worker = None
+
+    def submit(self, item) -> None:
+        self._generation += 1
+        self._jobs.put((self._generation, item))
+
+    def end_current(self) -> None:
+        """The running command ends (its ``current()`` turns false); nothing new starts."""
+        self._generation += 1
+
+    def close(self) -> None:
+        """End the running command and the worker's loop."""
+        self.end_current()
+        self._jobs.put(None)
+
+    def serve(self, handle: Callable[[object, Callable[[], bool]], None],
+              on_dropped: Callable[[object], None] = lambda _item: None,
+              on_error: Callable[[object, Exception], None] = lambda _item, _exc: None) -> None:
+        """Run ``handle(item, current)`` for each command until ``close``; an exception in
+        one goes to ``on_error`` and the loop goes on."""
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            generation, item = job
+            if generation != self._generation:
+                on_dropped(item)
+                continue
+            try:
+                handle(item, lambda generation=generation: generation == self._generation)
+            except Exception as exc:  # noqa: BLE001 - reported, the worker goes on
+                on_error(item, exc)

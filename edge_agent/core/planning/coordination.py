@@ -25,14 +25,15 @@ import re
 import threading
 import time
 
+from edge_agent.core.execution.executor import CANCELED, PREEMPTED
 from edge_agent.core.execution.preemption import Preemption, Ticket
 from edge_agent.core.hotswap import HotSwap
 from edge_agent.core.planning.backends import PlanningCancelled
 from edge_agent.core.planning.planner import Planner, PlanResult
 from edge_agent.core.planning.skills import Plan, SkillCatalog, WorldState
 
-__all__ = ['CommandCoordinator', 'FollowUp', 'MAX_FOLLOW_UPS', 'SPECULATION_KEEP_S',
-           'command_key']
+__all__ = ['CommandCoordinator', 'FollowUp', 'MAX_FOLLOW_UPS', 'PlanRun', 'SPECULATION_KEEP_S',
+           'Served', 'command_key']
 
 SPECULATION_KEEP_S = 30.0   # a speculative plan nobody asked for by then is dropped
 MAX_FOLLOW_UPS = 2          # plans after a plan that asked, per command (one per answer)
@@ -51,6 +52,26 @@ class FollowUp:
 
     command: str
     hidden: frozenset[str] = frozenset()
+
+
+@dataclasses.dataclass(frozen=True)
+class PlanRun:
+    """How the executor ended one plan (``core.execution``'s outcome names)."""
+
+    success: bool
+    outcome: str
+    message: str
+    answers: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class Served:
+    """How a command ended: its last plan and run (None when it ended before planning or
+    running: interrupted, or no planner), ``ended``: cancelled or preempted."""
+
+    result: PlanResult | None
+    run: PlanRun | None
+    ended: bool = False
 
 
 @dataclasses.dataclass
@@ -130,6 +151,29 @@ class CommandCoordinator:
             except FutureTimeout:
                 if interrupted():   # the model stops at its next token, on its own thread
                     return None
+
+    def serve(self, text: str, ticket: Ticket, interrupted: Callable[[], bool],
+              execute: Callable[[PlanResult], PlanRun],
+              on_follow_up: Callable[[str, FollowUp], None] = lambda _a, _f: None) -> Served:
+        """Plan ``text`` and ``execute`` the plan; a plan that asked the user continues with
+        the answer (``follow_up``), up to ``MAX_FOLLOW_UPS`` times. A stop's ticket plans and
+        runs even when interrupted (a stop always wins)."""
+        hidden: frozenset[str] = frozenset()
+        result = run = None
+        for _round in range(1 + MAX_FOLLOW_UPS):
+            result = self.plan(text, interrupted, hidden)
+            if result is None or (interrupted() and not ticket.stop):
+                return Served(None, None, ended=interrupted())
+            run = execute(result)
+            if run.outcome in (CANCELED, PREEMPTED):
+                return Served(result, run, ended=True)
+            follow = self.follow_up(result.plan, run.answers[-1]) if (
+                run.success and run.answers) else None
+            if follow is None:
+                break
+            on_follow_up(run.answers[-1], follow)
+            text, hidden = follow.command, follow.hidden
+        return Served(result, run)
 
     # -- speculation ----------------------------------------------------------------------
     def speculate(self, text: str, interrupted: Callable[[], bool]) -> tuple[bool, PlanResult |

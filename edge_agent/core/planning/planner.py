@@ -13,6 +13,7 @@ import dataclasses
 import re
 import time
 
+from edge_agent.core.errors import EdgeAgentError
 from edge_agent.core.planning.backends.base import (
     BackendFailure,
     Interrupted,
@@ -27,7 +28,7 @@ from edge_agent.core.planning.rules import RuleParser
 from edge_agent.core.planning.skills import Plan, PlanError, SkillCatalog, WorldState
 from edge_agent.core.planning.world import respect_held
 
-__all__ = ['PlanResult', 'Planner', 'build_backend']
+__all__ = ['PlanResult', 'Planner', 'backend_chain', 'build_backend']
 
 
 @dataclasses.dataclass
@@ -49,6 +50,29 @@ def build_backend(tier_index: int, catalog: SkillCatalog, tiers, models,
     return LlamaBackend(entry.model, catalog, str(models.path(entry.model)),
                         n_ctx=entry.n_ctx, max_tokens=entry.max_tokens,
                         timeout_s=entry.timeout_s, n_threads=n_threads)
+
+
+def backend_chain(tier_index: int, catalog: SkillCatalog, tiers, models,
+                  n_threads: int | None = None, server_url: str = '',
+                  server_timeout_s: float = 10.0
+                  ) -> tuple[list[PlannerBackend], list[str], float]:
+    """The backends a planner tier tries, in order: the OpenAI-compatible server when
+    ``server_url`` is set, then the tier's own (the rules when its model cannot load), each
+    warmed up (its prompt cached) before it serves; (the backends, what went wrong, the
+    longest warm-up [s])."""
+    chain, problems, warm_s = [], [], 0.0
+    if server_url:
+        chain.append(ServerBackend('server', catalog, server_url, timeout_s=server_timeout_s))
+    try:
+        chain.append(build_backend(tier_index, catalog, tiers, models, n_threads))
+    except (EdgeAgentError, RuntimeError, ValueError) as exc:
+        problems.append(f'planner tier {tier_index} model unavailable ({exc}); using rules')
+    for backend in chain:   # before the switch: the first command finds a warm cache
+        try:
+            warm_s = max(warm_s, backend.warm() or 0.0)
+        except Exception as exc:  # noqa: BLE001 - a cold cache is slower, not broken
+            problems.append(f'{backend.name}: prompt warm-up failed: {exc}')
+    return chain, problems, warm_s
 
 
 class Planner:

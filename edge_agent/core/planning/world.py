@@ -39,6 +39,21 @@ class WorldMemory:
         self._seen: dict[str, float] = {}     # "colour label" -> last seen [clock s]
         self._labels: dict[str, float] = {}   # every label the detector named -> last seen
         self.vocabulary: frozenset[str] = frozenset()   # every label the detector knows
+        self.held = ''          # the robot's gripper and place (the skill executor's word)
+        self.location = ''
+        self.wanted_min_score = min_score
+        self.calibrated_score: float | None = None   # a calibrated detector's threshold
+
+    def set_min_score(self, wanted: float | None = None,
+                      calibrated: float | None | type(...) = ...) -> None:
+        """``min_score``: the wanted one, but never above a calibrated detector's own threshold
+        (its detections at that score are what it was calibrated to report)."""
+        if wanted is not None:
+            self.wanted_min_score = wanted
+        if calibrated is not ...:
+            self.calibrated_score = calibrated
+        self.min_score = (self.wanted_min_score if self.calibrated_score is None
+                          else min(self.wanted_min_score, self.calibrated_score))
 
     def observe(self, detections: Iterable[SeenObject], now: float | None = None) -> None:
         """Remember one frame's detections (labels always; objects above ``min_score``)."""
@@ -73,8 +88,11 @@ class WorldMemory:
             return sorted(set(self._labels) | self.vocabulary)
 
     def world(self, catalog: SkillCatalog, now: float | None = None) -> WorldState:
-        """The world state for planning: the catalog's places and the visible objects."""
-        return catalog.world(self.visible(now), labels=self.labels())
+        """The world state for planning: the catalog's places, the visible objects, what the
+        robot holds and where it is."""
+        return dataclasses.replace(catalog.world(self.visible(now), labels=self.labels()),
+                                   held=self.held.strip().lower(),
+                                   location=self.location.strip().lower())
 
     def clear(self) -> None:
         with self._lock:

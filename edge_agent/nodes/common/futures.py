@@ -4,6 +4,7 @@ executor's other threads spin it, and a node's worker loop over its job queue.
 from __future__ import annotations
 
 from collections.abc import Callable
+import contextlib
 import queue
 import threading
 import time
@@ -56,12 +57,17 @@ class RunningGoals:
         return len(handles)
 
     def run(self, client, goal, timeout_s: float, interrupted: Callable[[], bool],
-            feedback_callback=None) -> tuple[str, object]:
+            feedback_callback=None, guard=None) -> tuple[str, object]:
         """Send ``goal`` and wait for its end: ("unsent", None) when it was not accepted or
         answered within ``timeout_s``, or ``interrupted()`` came first (a late acceptance is
         cancelled); ("rejected", None); ("cancelled", None) when interrupted while it ran (the
-        server's confirmation awaited up to 2 s); ("done", the GetResult response)."""
-        sent = client.send_goal_async(goal, feedback_callback=feedback_callback)
+        server's confirmation awaited up to 2 s); ("done", the GetResult response).
+        ``guard`` (a lock): the last ``interrupted()`` check and the send happen under it, so
+        whoever interrupts under the same lock either comes first or sends after us."""
+        with guard if guard is not None else contextlib.nullcontext():
+            if interrupted():
+                return 'unsent', None
+            sent = client.send_goal_async(goal, feedback_callback=feedback_callback)
         if not wait_future(sent, timeout_s, interrupted):
             if sent.done() and sent.result().accepted:
                 sent.result().cancel_goal_async()
