@@ -174,6 +174,32 @@ def test_warm_puts_the_static_prompt_in_the_kv_cache_for_the_first_command():
         tier.close()
 
 
+def test_a_cold_prompt_is_interrupted_between_pieces_of_its_evaluation():
+    """The backend's Llama subclass evaluates the prompt in pieces of ``check_every`` tokens
+    with the interruption check between them. It relies on llama-cpp-python's
+    ``Llama.generate`` evaluating through ``self.eval``: pinned here, so an upgrade that
+    changes it fails this test instead of silently making the prompt uninterruptible."""
+    import inspect
+
+    from llama_cpp import Llama
+
+    from edge_agent.core.planning.backends import PlanningCancelled
+
+    assert 'self.eval(' in inspect.getsource(Llama.generate)
+    path = ModelCatalog().path('smollm2-135m-q4_1')
+    tier = LlamaBackend('cold', CATALOG, str(path), n_ctx=2048, reuse_prefix=False,
+                        check_every=16)
+    checks = []
+    try:
+        with pytest.raises(PlanningCancelled, match='in the prompt'):
+            tier.plan('go to the kitchen', WORLD,
+                      interrupted=lambda: checks.append(1) or len(checks) > 3)
+        assert 0 < tier.llm.n_tokens <= 16 * 3 + 1   # it stopped after three pieces
+        assert not tier.generating
+    finally:
+        tier.close()
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize('model,floor', [
     # Measured on this machine: Qwen 51/51, SmolLM2 47/51 (its paraphrases fall back to the

@@ -17,7 +17,34 @@ from edge_agent.core.planning.grammar import plan_gbnf
 from edge_agent.core.planning.prompt import system_prompt, world_prompt
 from edge_agent.core.planning.skills import Plan, PlanError, SkillCatalog, WorldState
 
-__all__ = ['LlamaBackend']
+__all__ = ['LlamaBackend', 'interruptible_llama']
+
+_INTERRUPTIBLE = None
+
+
+def interruptible_llama():
+    """``llama_cpp.Llama`` with ``eval`` split into pieces and an ``interrupted()`` check
+    between them (a subclass, not a patched instance). It relies on ``Llama.generate``
+    evaluating the prompt through ``self.eval`` (llama-cpp-python 0.2 and 0.3 do; a test pins
+    it) and keeps everything else, the reuse of the longest cached token prefix included."""
+    global _INTERRUPTIBLE
+    if _INTERRUPTIBLE is None:
+        from llama_cpp import Llama
+
+        class InterruptibleLlama(Llama):
+            check_every = 64
+            interrupted: Interrupted = staticmethod(never)   # set per request
+            owner = 'llama'
+
+            def eval(self, tokens) -> None:
+                for i in range(0, len(tokens), self.check_every):
+                    if self.interrupted():
+                        raise PlanningCancelled(
+                            f'{self.owner}: planning interrupted in the prompt')
+                    super().eval(tokens[i:i + self.check_every])
+
+        _INTERRUPTIBLE = InterruptibleLlama
+    return _INTERRUPTIBLE
 
 
 class LlamaBackend(PlannerBackend):
@@ -39,7 +66,7 @@ class LlamaBackend(PlannerBackend):
                  max_tokens: int = 256, timeout_s: float = 20.0, n_threads: int | None = None,
                  reuse_prefix: bool = True, n_gpu_layers: int = 0,
                  check_every: int = 64) -> None:
-        from llama_cpp import Llama, LlamaGrammar
+        from llama_cpp import LlamaGrammar
 
         self.name = name
         self._catalog = catalog
@@ -51,21 +78,13 @@ class LlamaBackend(PlannerBackend):
         self._grammars: dict[WorldState, object] = {}
         self._lock = threading.Lock()
         try:
-            self.llm = Llama(str(model_path), n_ctx=n_ctx, n_threads=n_threads or os.cpu_count(),
-                             n_gpu_layers=n_gpu_layers, verbose=False)
+            self.llm = interruptible_llama()(str(model_path), n_ctx=n_ctx,
+                                             n_threads=n_threads or os.cpu_count(),
+                                             n_gpu_layers=n_gpu_layers, verbose=False)
         except (ValueError, RuntimeError, OSError) as exc:
             raise BackendFailure(f'{name}: cannot load {model_path}: {exc}') from exc
         self.last_stats: dict = {}
-        self._interrupted: Interrupted = never
-        self._check_every = max(1, int(check_every))
-        evaluate = self.llm.eval
-
-        def eval_in_pieces(tokens) -> None:   # Llama.eval, interruptible between pieces
-            for i in range(0, len(tokens), self._check_every):
-                if self._interrupted():
-                    raise PlanningCancelled(f'{self.name}: planning interrupted in the prompt')
-                evaluate(tokens[i:i + self._check_every])
-        self.llm.eval = eval_in_pieces
+        self.llm.check_every, self.llm.owner = max(1, int(check_every)), name
 
     def warm(self) -> float:
         """Evaluate the static prompt into the KV cache now (when the model is loaded or
@@ -82,7 +101,7 @@ class LlamaBackend(PlannerBackend):
     @property
     def generating(self) -> bool:
         """True while a plan is being generated (for tests and diagnostics)."""
-        return self._interrupted is not never
+        return self.llm.interrupted is not never
 
     def _grammar(self, world: WorldState):
         if world not in self._grammars:
@@ -100,7 +119,7 @@ class LlamaBackend(PlannerBackend):
         with self._lock:
             if interrupted():
                 raise PlanningCancelled(f'{self.name}: planning interrupted before it began')
-            self._interrupted = interrupted
+            self.llm.interrupted = interrupted
             try:
                 if not self.reuse_prefix:
                     self.llm.reset()
@@ -125,7 +144,7 @@ class LlamaBackend(PlannerBackend):
                         raise BackendFailure(f'{self.name}: no plan within '
                                              f'{self.timeout_s:.0f} s ({tokens} tokens so far)')
             finally:
-                self._interrupted = never
+                self.llm.interrupted = never
             end = time.monotonic()
         self.last_stats = {'tokens': tokens, 'prompt_s': (first or end) - start,
                            'decode_s': end - (first or end), 'total_s': end - start}
