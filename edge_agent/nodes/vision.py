@@ -15,7 +15,6 @@ from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.lifecycle import Node as LifecycleNode
 from rclpy.lifecycle import TransitionCallbackReturn
 from sensor_msgs.msg import Image
-from std_msgs.msg import ColorRGBA
 
 from edge_agent.action import Observe
 from edge_agent.core.config.tiers import TierCatalog
@@ -27,13 +26,15 @@ from edge_agent.core.vision import (
     Detector,
     DetectorError,
     ImageFormatError,
+    LatestFrame,
     ObserveWindow,
+    ObserveWindows,
     Region,
     image_to_rgb,
     read_labels,
 )
 from edge_agent.core.vision.spec import OBSERVATION_KEYS
-from edge_agent.msg import Detection, DetectionArray, DetectorInfo, FusedDetection
+from edge_agent.msg import DetectionArray, DetectorInfo
 from edge_agent.nodes.common import (
     AUTOSTART_PARAM,
     LATCHED,
@@ -47,6 +48,7 @@ from edge_agent.nodes.common import (
     run,
     tier_parameters,
 )
+from edge_agent.nodes.common.detections import box_to_msg, observe_result
 from edge_agent.nodes.common.goals import bounded, goal_parameters
 
 __all__ = ['PARAMETERS', 'VisionNode', 'box_to_msg', 'main']
@@ -101,28 +103,16 @@ PARAMETERS = [
 ]
 
 
-def box_to_msg(box) -> Detection:
-    """Convert a core Box into the edge_agent/Detection message."""
-    r, g, b = box.color_rgb
-    return Detection(label=box.label, class_id=box.class_id, score=box.score,
-                     x_min=box.x_min, y_min=box.y_min, x_max=box.x_max, y_max=box.y_max,
-                     color_name=box.color_name, color=ColorRGBA(r=r, g=g, b=b, a=1.0),
-                     color_fraction=box.color_fraction, track_id=-1)
-
-
 class VisionNode(ModelNode, LifecycleNode):
     """Lifecycle detector node; see the module docstring."""
 
     def __init__(self, **kwargs) -> None:
         super().__init__('vision', **kwargs)
         self.init_tiers()
-        self._latest: Image | None = None
-        self._frame_lock = threading.Lock()
-        self._frame_ready = threading.Event()
+        self._frames = LatestFrame()        # only the newest camera frame is detected on
         self._running = False
         self._worker: threading.Thread | None = None
-        self._observers: list[ObserveWindow] = []
-        self._observers_lock = threading.Lock()
+        self._observers = ObserveWindows()   # open vision/observe goals
         self._models: ModelCatalog | None = None
         self._tier_rate = 10.0
         declare(self, PARAMETERS, self.check_tier, apply=self._apply)
@@ -173,7 +163,7 @@ class VisionNode(ModelNode, LifecycleNode):
 
     def _stop_work(self) -> None:
         self._running = False
-        self._frame_ready.set()
+        self._frames.wake()
         if self._worker is not None:
             self._worker.join(timeout=10)
             self._worker = None
@@ -246,20 +236,14 @@ class VisionNode(ModelNode, LifecycleNode):
             self._errors.append(f'{msg.width}x{msg.height} image of {size} bytes dropped '
                                 f'(max_image_bytes {most})')
             return
-        with self._frame_lock:
-            self._stats['frames_in'] += 1
-            if self._latest is not None:
-                self._stats['frames_skipped'] += 1  # only the newest frame matters
-                self._frames_in.dropped()
-            self._latest = msg
-        self._frame_ready.set()
+        self._stats['frames_in'] += 1
+        if self._frames.put(msg):
+            self._stats['frames_skipped'] += 1  # only the newest frame matters
+            self._frames_in.dropped()
 
     def _loop(self) -> None:
         while self._running:
-            self._frame_ready.wait(0.5)
-            self._frame_ready.clear()
-            with self._frame_lock:  # a frame arriving mid-swap must not be lost
-                msg, self._latest = self._latest, None
+            msg = self._frames.take(0.5)
             if msg is None or not self._running:
                 continue
             began = time.monotonic()
@@ -288,10 +272,7 @@ class VisionNode(ModelNode, LifecycleNode):
                              detections=[box_to_msg(b) for b in boxes], backend=backend,
                              inference_time=float(inference_s))
         self._pub.publish(out)
-        now = time.monotonic()
-        with self._observers_lock:
-            for window in self._observers:
-                window.add(boxes, now)
+        self._observers.add(boxes, time.monotonic())
         return True
 
     # -- observe action -----------------------------------------------------------------------
@@ -312,23 +293,18 @@ class VisionNode(ModelNode, LifecycleNode):
                                Region(roi.x_offset, roi.y_offset, roi.width, roi.height),
                                began=time.monotonic(),
                                no_camera_s=self.get_parameter('max_observe_duration_s').value)
-        with self._observers_lock:
-            self._observers.append(window)
         feedback = Observe.Feedback(frames_requested=window.frames_wanted)
-        try:
+        with self._observers.opened(window):
             while not window.done(time.monotonic()):
                 if goal_handle.is_cancel_requested:
                     goal_handle.canceled()
-                    return self._observe_result(window)
+                    return observe_result(window)
                 if not window.wait(0.1):
                     continue
                 feedback.frames_processed = window.frames
                 feedback.objects_tracked = len(window.fuser.objects)
                 feedback.elapsed = time.monotonic() - window.began
                 goal_handle.publish_feedback(feedback)
-        finally:
-            with self._observers_lock:
-                self._observers.remove(window)
         if window.frames == 0 or window.frames < window.frames_wanted:
             # fewer frames than asked (no camera, a slow detector): failed, with what it got
             self.get_logger().warning(
@@ -337,21 +313,7 @@ class VisionNode(ModelNode, LifecycleNode):
             goal_handle.abort()
         else:
             goal_handle.succeed()
-        return self._observe_result(window)
-
-    @staticmethod
-    def _observe_result(window: ObserveWindow) -> Observe.Result:
-        objects = []
-        for obj in window.results():
-            mean = sum(obj.scores) / len(obj.scores)
-            det = box_to_msg(obj.box)
-            det.score = mean
-            objects.append(FusedDetection(
-                detection=det, frames_seen=obj.frames_seen, frames_total=window.frames,
-                mean_score=mean, max_score=max(obj.scores), first_seen=obj.first_seen,
-                last_seen=obj.last_seen))
-        return Observe.Result(objects=objects, frames_processed=window.frames,
-                              elapsed=time.monotonic() - window.began)
+        return observe_result(window)
 
     # -- diagnostics --------------------------------------------------------------------------
     def model_facts(self, detector: Detector) -> dict:
@@ -359,6 +321,7 @@ class VisionNode(ModelNode, LifecycleNode):
                 'input_size': detector.input_size, 'layout': detector.layout,
                 'world': self.get_parameter('world').value,
                 'conf_threshold': detector.conf_threshold}
+
 
 def main(args=None) -> int:
     """Run the vision node; it configures and activates itself."""

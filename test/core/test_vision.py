@@ -201,3 +201,28 @@ def test_observe_window_ends_by_time_and_never_waits_forever():
     no_camera = ObserveWindow(frames=5, began=0.0, no_camera_s=30.0)
     assert not no_camera.done(29.0) and no_camera.done(30.5)
     assert not no_camera.wait(0.01)  # no frame came
+
+
+def test_the_latest_frame_slot_keeps_only_the_newest_and_says_what_it_dropped():
+    from edge_agent.core.vision import LatestFrame
+
+    slot = LatestFrame()
+    assert slot.take(0.01) is None and slot.empty
+    assert slot.put('frame 1') is False
+    assert slot.put('frame 2') is True      # frame 1 was never taken: dropped
+    assert slot.take(1.0) == 'frame 2' and slot.empty
+
+
+def test_every_open_observe_window_gets_each_frame_until_it_is_closed():
+    from edge_agent.core.vision import ObserveWindow, ObserveWindows
+    from edge_agent.core.vision.postprocess import Box
+
+    windows = ObserveWindows()
+    cup = Box(10, 10, 50, 50, 0.9, 0, 'cup')
+    first, second = ObserveWindow(frames=5), ObserveWindow(frames=5, label='ball')
+    with windows.opened(first), windows.opened(second):
+        windows.add([cup], 0.1)
+        assert len(windows) == 2
+    windows.add([cup], 0.2)   # both closed: neither sees it
+    assert first.frames == 1 and second.frames == 1 and len(windows) == 0
+    assert [o.box.label for o in first.results()] == ['cup'] and second.results() == []

@@ -102,7 +102,7 @@ def test_node_detects_observes_and_survives_bad_frames(ros_context, executor, tm
                 Image(height=0, width=0, encoding='rgb8', step=0, data=b''),
                 Image(height=96, width=128, encoding='rgb8', step=128 * 3, data=bytes(100))):
         cam.publish(bad)
-        wait_for(lambda: node._stats['frames_in'] > 0 and node._latest is None,
+        wait_for(lambda: node._stats['frames_in'] > 0 and node._frames.empty,
                  message='the frame to be taken')
     wait_for(lambda: node._stats['bad_frames'] >= 1, message='bad frames counted')
 

@@ -11,8 +11,10 @@ from edge_agent.core.vision.detector import (  # noqa: F401
 )
 from edge_agent.core.vision.fusion import (  # noqa: F401
     FusedObject,
+    LatestFrame,
     ObservationFuser,
     ObserveWindow,
+    ObserveWindows,
     Region,
     box_wanted,
 )
@@ -43,10 +45,12 @@ __all__ = [
     'Detector',
     'DetectorError',
     'FusedObject',
+    'LatestFrame',
     'ImageFormatError',
     'MAX_PIXELS',
     'ObservationFuser',
     'ObserveWindow',
+    'ObserveWindows',
     'Region',
     'box_wanted',
     'decode_output',

@@ -6,6 +6,8 @@ kept with ``ObservationFuser``. The vision node only feeds it frames and convert
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+import contextlib
 import dataclasses
 import threading
 
@@ -13,7 +15,8 @@ import numpy as np
 
 from edge_agent.core.vision.postprocess import Box, iou
 
-__all__ = ['FusedObject', 'ObservationFuser', 'ObserveWindow', 'Region', 'box_wanted']
+__all__ = ['FusedObject', 'LatestFrame', 'ObservationFuser', 'ObserveWindow', 'ObserveWindows',
+           'Region', 'box_wanted']
 
 
 @dataclasses.dataclass
@@ -136,3 +139,63 @@ class ObserveWindow:
     def results(self) -> list[FusedObject]:
         with self._lock:
             return self.fuser.results()
+
+
+class ObserveWindows:
+    """The vision node's open observe requests: every processed frame goes to each of them;
+    thread-safe (the detector's thread adds, goal threads open and close)."""
+
+    def __init__(self) -> None:
+        self._open: list[ObserveWindow] = []
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._open)
+
+    @contextlib.contextmanager
+    def opened(self, window: ObserveWindow) -> Iterator[ObserveWindow]:
+        with self._lock:
+            self._open.append(window)
+        try:
+            yield window
+        finally:
+            with self._lock:
+                self._open.remove(window)
+
+    def add(self, boxes: list[Box], t: float) -> None:
+        with self._lock:
+            for window in self._open:
+                window.add(boxes, t)
+
+
+class LatestFrame:
+    """A one-frame slot between a camera callback and a detector thread: only the newest frame
+    is worked on (``put`` replaces an unworked one and says so), and ``take`` waits for it."""
+
+    def __init__(self) -> None:
+        self._frame = None
+        self._lock = threading.Lock()
+        self._ready = threading.Event()
+
+    def put(self, frame) -> bool:
+        """Store ``frame``; True when it replaced one never taken (that one is dropped)."""
+        with self._lock:
+            replaced, self._frame = self._frame is not None, frame
+        self._ready.set()
+        return replaced
+
+    def take(self, timeout_s: float):
+        """The newest frame (None after ``timeout_s``, or after ``wake``)."""
+        self._ready.wait(timeout_s)
+        self._ready.clear()
+        with self._lock:   # a frame arriving now is kept for the next take
+            frame, self._frame = self._frame, None
+        return frame
+
+    def wake(self) -> None:
+        self._ready.set()
+
+    @property
+    def empty(self) -> bool:
+        """No frame waits to be taken."""
+        return self._frame is None
