@@ -15,6 +15,7 @@ step and render times.
 """
 from __future__ import annotations
 
+import collections
 import dataclasses
 import math
 import threading
@@ -42,6 +43,7 @@ from edge_agent.nodes.common import (
 from edge_agent.nodes.common.lifecycle import destroy_waitables
 from edge_agent.nodes.common.plans import step_from_msg
 from edge_agent.sim.engine import Simulator
+from edge_agent.sim.loop import PhysicsLoop, run_skill
 from edge_agent.sim.world import load_layout
 
 __all__ = ['PARAMETERS', 'SimulatorNode', 'main']
@@ -125,12 +127,12 @@ class SimulatorNode(ReportsHealth, Node):
                      goal_callback=lambda _g: GoalResponse.ACCEPT,
                      cancel_callback=lambda _g: CancelResponse.ACCEPT,
                      callback_group=ReentrantCallbackGroup())
-        self._last_cmd = self.sim.time
         self._stats = {'step_ms': 0.0, 'render_ms': 0.0, 'frames': 0, 'rtf': 0.0}
-        self._errors: list[str] = []
+        self._errors: collections.deque[str] = collections.deque(maxlen=5)   # the newest
         self._info = self._camera_info(CameraInfo)
-        self._running = True
-        self._thread = threading.Thread(target=self._loop, name='sim', daemon=True)
+        self._physics = PhysicsLoop(self.sim, self._param, self._publish, self._stats,
+                                    self._physics_error)
+        self._thread = threading.Thread(target=self._physics.run, name='sim', daemon=True)
         self._thread.start()
         self._diag_timer = self.create_timer(1.0, self._publish_diagnostics)
         pose = self.sim.pose()
@@ -146,7 +148,7 @@ class SimulatorNode(ReportsHealth, Node):
     def _on_cmd_vel(self, msg) -> None:
         self._cmd_in.received()
         self.sim.set_velocity(msg.linear.x, msg.angular.z)
-        self._last_cmd = self.sim.time
+        self._physics.commanded()
 
     def _run_skill(self, handle):
         self._skills_in.received()
@@ -159,9 +161,12 @@ class SimulatorNode(ReportsHealth, Node):
             self._skills_in.dropped()
             handle.abort()
             return result
-        interrupted = lambda: handle.is_cancel_requested or not self._running  # noqa: E731
+        interrupted = lambda: handle.is_cancel_requested or not self._physics.running  # noqa: E731
         try:
-            ok, message = self._skill(step, interrupted, handle)
+            ok, message = run_skill(
+                self.sim, step, interrupted,
+                lambda text: handle.publish_feedback(RunSkill.Feedback(status=text)),
+                self._param['manipulation_time_s'])
         except EdgeAgentError as exc:   # SimError: out of reach, nothing held, ...
             ok, message = False, f'sim: {exc}'
         result.success, result.message = ok, message
@@ -174,88 +179,9 @@ class SimulatorNode(ReportsHealth, Node):
             handle.abort()
         return result
 
-    def _skill(self, step, interrupted, handle) -> tuple[bool, str]:
-        def feedback(text: str) -> None:
-            handle.publish_feedback(RunSkill.Feedback(status=text))
-
-        if step.skill == 'look_at':
-            target = str(step.args.get('target', ''))
-            angle = self.sim.bearing_to(target)
-            self.sim.set_pan(angle)
-            feedback(f'sim: turning the camera to {math.degrees(angle):.0f} deg')
-            until = self.sim.time + 5.0
-            while abs(self.sim.pan() - angle) > 0.05:
-                if interrupted():
-                    return False, 'sim: look_at interrupted'
-                if self.sim.time > until:
-                    return False, f'sim: the camera did not reach {target} in 5 s'
-                time.sleep(0.01)
-            return True, f'sim: looking at the {target}'
-        if step.skill in ('pick', 'place'):
-            phrase = str(step.args.get('object', ''))
-            if not self._wait(self._param['manipulation_time_s'], interrupted):
-                return False, f'sim: {step.skill} interrupted'
-            if step.skill == 'pick':
-                return True, f'sim: holding the {phrase} ({self.sim.pick(phrase)})'
-            return True, f'sim: put the {phrase} on {self.sim.place(phrase)}'
-        if step.skill == 'stop':
-            self.sim.set_velocity(0.0, 0.0)
-            return True, 'sim: stopped'
-        return False, f'sim: the simulator does not run {step.skill!r} itself'
-
-    def _wait(self, seconds: float, interrupted) -> bool:
-        """Wait ``seconds`` of simulated time; False when interrupted first."""
-        until = self.sim.time + seconds
-        while self.sim.time < until:
-            if interrupted():
-                return False
-            time.sleep(0.01)
-        return True
-
-    # -- the physics thread -------------------------------------------------------------------
-    def _loop(self) -> None:
-        param = self._param
-        sim = self.sim
-        due = {'clock': 0.0, 'odom': 0.0, 'camera': 0.0, 'state': 0.0}
-        wall0, sim0 = time.monotonic(), sim.time
-        window = [(time.monotonic(), sim.time)]
-        while self._running:
-            try:
-                factor = param['real_time_factor']
-                now = sim.time
-                periods = {'clock': 1 / param['clock_rate_hz'],
-                           'odom': 1 / param['odom_rate_hz'],
-                           'camera': 1 / param['camera_rate_hz'],
-                           'state': 1 / param['state_rate_hz']}
-                for kind, period in periods.items():
-                    if now >= due[kind]:
-                        due[kind] = max(due[kind] + period, now)
-                        self._publish(kind, now)
-                if now - self._last_cmd > param['cmd_vel_timeout_s']:
-                    sim.set_velocity(0.0, 0.0)
-                step = max(min(min(due.values()) - now, 0.02), sim.timestep)
-                if factor > 0:
-                    ahead = (sim.time + step - sim0) / factor - (time.monotonic() - wall0)
-                    if ahead > 0:
-                        time.sleep(ahead)
-                    elif ahead < -0.5:   # cannot keep up: do not race to catch up later
-                        wall0, sim0 = time.monotonic(), sim.time
-                began = time.perf_counter()
-                sim.step(step)
-                self._stats['step_ms'] = 0.9 * self._stats['step_ms'] + 0.1 * (
-                    (time.perf_counter() - began) * 1e3)
-                window.append((time.monotonic(), sim.time))
-                while len(window) > 2 and window[-1][0] - window[0][0] > 2.0:
-                    window.pop(0)
-                span = window[-1][0] - window[0][0]
-                if span > 0.2:
-                    self._stats['rtf'] = (window[-1][1] - window[0][1]) / span
-            except Exception as exc:  # noqa: BLE001 - the physics thread must not die silently
-                if not self._running:
-                    return
-                self._errors.append(f'physics thread: {exc}')
-                self.get_logger().error(f'physics thread: {exc}')
-                time.sleep(0.1)
+    def _physics_error(self, exc: Exception) -> None:
+        self._errors.append(f'physics thread: {exc}')
+        self.get_logger().error(f'physics thread: {exc}')
 
     def _publish(self, kind: str, now: float) -> None:
         stamp = _stamp(now)
@@ -361,7 +287,9 @@ class SimulatorNode(ReportsHealth, Node):
                                                 report))
 
     def destroy_node(self):
-        self._running = False
+        physics = getattr(self, '_physics', None)   # None when construction failed before it
+        if physics is not None:
+            physics.running = False
         thread = getattr(self, '_thread', None)   # None when construction failed before it
         if thread is not None and thread.is_alive():
             thread.join(timeout=5)
