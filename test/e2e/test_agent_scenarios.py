@@ -241,8 +241,9 @@ def test_the_answer_to_a_plans_own_question_continues_that_plan(robot_at):
     wait_for(client.server_is_ready, message='the planner')
     handle = wait_future(client.send_goal_async(ExecuteCommand.Goal(
         command='pick up the cup', command_confidence=1.0)))
-    wait_for(lambda: robot.state.current_skill == 'ask', timeout=60, message='the ask step')
-    assert robot.said and robot.said[-1].startswith('Which one do you mean, the ')
+    wait_for(lambda: robot.state.current_skill == 'ask' and robot.said, timeout=60,
+             message='the ask step and its question')
+    assert robot.said[-1].startswith('Which one do you mean, the ')
     robot.say(DATA / 'speech' / 'pick_red_cup.wav')   # "Pick up the red cup."
     outcome = wait_future(handle.get_result_async(), timeout=90, message='the goal result')
     assert outcome.result.success, outcome.result.message

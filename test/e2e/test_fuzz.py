@@ -318,7 +318,7 @@ def test_planner_executor_and_agent_survive_hostile_commands(ros_context, execut
         ('place without holding', plan(('place', {'object': 'red cup', 'location': 'table'}),
                                        outcome='failed')),
         ('emergency stop then release', lambda: (estop.publish(Bool(data=True)),
-                                                 wait_for(lambda: skills._estop),
+                                                 wait_for(lambda: skills._plans.estop),
                                                  release())),
         ('release without a stop', release),
     ]
