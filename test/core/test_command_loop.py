@@ -151,3 +151,15 @@ def test_the_newest_command_wins_and_one_replaced_before_it_started_is_dropped()
     commands.stop()
     assert seen == ['first', 'third'] and dropped == ['second']
     assert still_current == [False]   # the first learnt it was replaced
+
+
+def test_a_question_names_look_alikes_left_to_right_and_the_first_one_is_the_first_named():
+    """Whatever order the detector reports two look-alikes in (it flips when they score the
+    same), the question names them left to right, and "the first one" is the one named first."""
+    right, left = twins()[1], twins()[0]
+    actions = Actions(answers=['the first one'])
+    outcome = CommandLoop(actions, StopLexicon().is_stop).run(
+        deliberation(candidates=[right, left]))
+    assert actions.log[1] == ('ask', 'Do you mean the green cup on the left or the green cup '
+                                     'on the right?')
+    assert outcome.kind == ACTED and outcome.target.x_centre == 0.25

@@ -37,8 +37,8 @@ def test_ambiguous_command_asks_and_the_answer_picks_the_right_cup():
     result = run_task(find_task('ambiguous'))
     assert result.passed, _report(result)
     outcome = result.outcome
-    assert outcome.said == ['Do you mean the green cup on the right or the green cup on the '
-                            'left?']
+    assert outcome.said == ['Do you mean the green cup on the left or the green cup on the '
+                            'right?']   # left to right, whatever order the detector gave
     assert outcome.policies[0] == 'clarify' and outcome.policies[-1] == 'act'
     assert outcome.plans == [['navigate_to(kitchen)', 'pick(green cup on the right)']]
     assert result.held == 'green_cup_r' and result.moved == ['green_cup_r']   # not the left one

@@ -265,13 +265,20 @@ class Deliberation:
             text += ' on the left' if candidate.x_centre < 0.5 else ' on the right'
         return text
 
+    def _asked_about(self) -> list[int]:
+        """The candidates a clarifying question names, in the order it names them. Not those
+        of another colour than the one said ("the green cup" is never the red one), unless
+        fewer than two would be left; left to right as the user sees them (not the detector's
+        score order, which flips between frames when two look-alikes score the same), those
+        without a position last."""
+        fitting = [i for i, c in enumerate(self.candidates) if self._fit(c) >= 0.1]
+        shown = fitting if len(fitting) >= 2 else range(len(self.candidates))
+        return sorted(shown, key=lambda i: (self.candidates[i].x_centre is None,
+                                            self.candidates[i].x_centre or 0.0))
+
     def _text(self, policy: Policy, belief: JointBelief) -> str:
         if policy.kind == 'clarify':
-            # the objects that could be meant: not those of another colour than the one said
-            # ("the green cup" is never the red one), unless fewer than two would be left
-            fitting = [i for i, c in enumerate(self.candidates) if self._fit(c) >= 0.1]
-            shown = fitting if len(fitting) >= 2 else range(len(self.candidates))
-            names = [self.describe(i) for i in shown]
+            names = [self.describe(i) for i in self._asked_about()]
             return f'Do you mean {", ".join(names[:-1])} or {names[-1]}?'
         if policy.kind == 'repeat':
             return 'Sorry, I did not catch that. Could you say it again?'
@@ -336,6 +343,7 @@ class Deliberation:
         """The reply to a clarifying question: returns the candidate it names, NONE for "none
         of these", None when it says neither (then the belief is unchanged)."""
         words = set(_words(text))
+        spoken = self._asked_about() or [-1]   # "the first one": the first the question named
         scores = []
         for i, candidate in enumerate(self.candidates):
             score = 2 * (candidate.colour in words) if candidate.colour else 0
@@ -343,7 +351,8 @@ class Deliberation:
             if side in ('left', 'right'):
                 score += 2 * (side in words)
             score += candidate.label in words
-            score += ('first' in words and i == 0) + ('second' in words and i == 1)
+            score += ('first' in words and i == spoken[0]) + (
+                'second' in words and len(spoken) > 1 and i == spoken[1])
             scores.append(score)
         if scores and max(scores) > 0 and scores.count(max(scores)) == 1:
             named = int(np.argmax(scores))
