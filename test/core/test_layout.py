@@ -24,19 +24,23 @@ def _core_modules() -> list[str]:
     return names
 
 
+def _imports(path: pathlib.Path):
+    """(line, module) for every absolute import of a file, lazy ones (inside functions)
+    included, by its syntax tree."""
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            yield from ((node.lineno, a.name) for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            yield node.lineno, node.module
+
+
 def test_core_imports_nothing_from_ros_in_its_source():
     """No rclpy, no generated interfaces, no nodes: by the syntax tree of every core file."""
     forbidden = ('rclpy', 'edge_agent.msg', 'edge_agent.srv', 'edge_agent.action',
                  'edge_agent.nodes', 'rosidl', 'launch')
     for path in CORE.rglob('*.py'):
-        for node in ast.walk(ast.parse(path.read_text(), str(path))):
-            names = []
-            if isinstance(node, ast.Import):
-                names = [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                names = [node.module]
-            for name in names:
-                assert not name.startswith(forbidden), f'{path}:{node.lineno} imports {name}'
+        for line, name in _imports(path):
+            assert not name.startswith(forbidden), f'{path}:{line} imports {name}'
 
 
 def test_importing_all_of_core_loads_no_rclpy():
@@ -90,18 +94,11 @@ LAYERS = {
 
 
 def _edge_agent_imports(path: pathlib.Path):
-    """(line, imported top-level package) for every edge_agent import of a file, lazy ones
-    (inside functions) included."""
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
-        names = []
-        if isinstance(node, ast.Import):
-            names = [a.name for a in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            names = [node.module]
-        for name in names:
-            parts = name.split('.')
-            if parts[0] == 'edge_agent' and len(parts) > 1:
-                yield node.lineno, parts[1]
+    """(line, imported top-level package) for every edge_agent import of a file."""
+    for line, name in _imports(path):
+        parts = name.split('.')
+        if parts[0] == 'edge_agent' and len(parts) > 1:
+            yield line, parts[1]
 
 
 def test_every_top_level_package_imports_only_the_layers_below_it():
