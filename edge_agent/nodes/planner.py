@@ -24,11 +24,11 @@ from std_msgs.msg import Bool
 from edge_agent.action import ExecuteCommand, ExecutePlan
 from edge_agent.core.config.tiers import TierCatalog
 from edge_agent.core.errors import EdgeAgentError
-from edge_agent.core.execution import CANCELED, FAILED, PREEMPTED
+from edge_agent.core.execution import CANCELED, FAILED, PREEMPTED, PlanEnd
 from edge_agent.core.execution.preemption import Ticket
 from edge_agent.core.models import ModelCatalog
 from edge_agent.core.planning import Planner, SeenObject, SkillCatalog, WorldMemory
-from edge_agent.core.planning.coordination import CommandCoordinator, PlanRun
+from edge_agent.core.planning.coordination import CommandCoordinator
 from edge_agent.core.planning.planner import backend_chain
 from edge_agent.msg import DetectionArray, RobotState
 from edge_agent.msg import Plan as PlanMsg
@@ -231,7 +231,7 @@ class PlannerNode(ModelNode, LifecycleNode):
             return self._speculate(goal_handle, request.command, interrupted)
         published = [None]   # the newest plan message; the next plan's trace follows it
 
-        def execute(result) -> PlanRun:
+        def execute(result) -> PlanEnd:
             msg = published[0] = self._publish_plan(
                 goal_handle, result, request.trace if published[0] is None
                 else published[0].trace)
@@ -302,8 +302,8 @@ class PlannerNode(ModelNode, LifecycleNode):
         the plan there; a stop is never interrupted, only its own cancel ends its wait."""
         wait = self.get_parameter('executor_timeout_s').value
         if not self._plans.wait_for_server(timeout_sec=wait):
-            return PlanRun(False, FAILED, f'no skill executor on executor/execute_plan after '
-                                          f'{wait:g} s (is the skill_executor node running?)')
+            return PlanEnd(FAILED, f'no skill executor on executor/execute_plan after {wait:g} s '
+                                   '(is the skill_executor node running?)')
 
         def relay(fb) -> None:
             fb = fb.feedback
@@ -317,13 +317,13 @@ class PlannerNode(ModelNode, LifecycleNode):
             feedback_callback=relay, guard=self._send_lock)
         if state == 'done':
             result = answer.result
-            return PlanRun(bool(result.success), result.outcome, result.message,
+            return PlanEnd(result.outcome, result.message, result.steps_done,
                            tuple(result.answers))
         if goal_handle.is_cancel_requested:
-            return PlanRun(False, CANCELED, 'canceled')
+            return PlanEnd(CANCELED, 'canceled')
         if interrupted() and not is_stop:
-            return PlanRun(False, PREEMPTED, 'preempted by a newer command')
-        return PlanRun(False, FAILED, 'the skill executor did not take the plan (inactive?)')
+            return PlanEnd(PREEMPTED, 'preempted by a newer command')
+        return PlanEnd(FAILED, 'the skill executor did not take the plan (inactive?)')
 
 
 def main(args=None) -> int:

@@ -27,22 +27,16 @@ class Ticket:
     speculative: bool = False
     preempted: bool = False           # a newer request came
     stopped: bool = False             # a stop (or stop_all) came after it
-    _wake: threading.Event = dataclasses.field(default_factory=threading.Event, repr=False)
 
     @property
     def interrupted(self) -> bool:
         return self.preempted or self.stopped
-
-    def wait(self, timeout_s: float) -> bool:
-        """Block until interrupted or ``timeout_s`` passes; whether it was interrupted."""
-        return self._wake.wait(timeout_s)
 
     def _end(self, stopped: bool) -> None:
         if stopped:
             self.stopped = True
         else:
             self.preempted = True
-        self._wake.set()
 
 
 class Preemption:
@@ -52,7 +46,6 @@ class Preemption:
         self._live: dict[int, Ticket] = {}
         self._numbers = itertools.count(1)
         self._lock = threading.Lock()
-        self.latest = 0               # the newest non-speculative ticket's sequence
 
     def accept(self, stop: bool = False, key: str = '', speculative: bool = False) -> Ticket:
         """A ticket for a newly accepted request; older ones are preempted or stopped now."""
@@ -66,7 +59,6 @@ class Preemption:
                         older._end(stopped=True)
                     elif not (older.speculative and older.key and older.key == key):
                         older._end(stopped=False)
-                self.latest = ticket.sequence
             self._live[ticket.sequence] = ticket
             return ticket
 

@@ -25,6 +25,7 @@ import re
 import threading
 import time
 
+from edge_agent.core.execution.coordinator import PlanEnd
 from edge_agent.core.execution.executor import CANCELED, PREEMPTED
 from edge_agent.core.execution.preemption import Preemption, Ticket
 from edge_agent.core.hotswap import HotSwap
@@ -32,8 +33,8 @@ from edge_agent.core.planning.backends import PlanningCancelled
 from edge_agent.core.planning.planner import Planner, PlanResult
 from edge_agent.core.planning.skills import Plan, SkillCatalog, WorldState
 
-__all__ = ['CommandCoordinator', 'FollowUp', 'MAX_FOLLOW_UPS', 'PlanRun', 'SPECULATION_KEEP_S',
-           'Served', 'command_key']
+__all__ = ['CommandCoordinator', 'FollowUp', 'MAX_FOLLOW_UPS', 'SPECULATION_KEEP_S', 'Served',
+           'command_key']
 
 SPECULATION_KEEP_S = 30.0   # a speculative plan nobody asked for by then is dropped
 MAX_FOLLOW_UPS = 2          # plans after a plan that asked, per command (one per answer)
@@ -55,22 +56,12 @@ class FollowUp:
 
 
 @dataclasses.dataclass(frozen=True)
-class PlanRun:
-    """How the executor ended one plan (``core.execution``'s outcome names)."""
-
-    success: bool
-    outcome: str
-    message: str
-    answers: tuple[str, ...] = ()
-
-
-@dataclasses.dataclass(frozen=True)
 class Served:
     """How a command ended: its last plan and run (None when it ended before planning or
     running: interrupted, or no planner), ``ended``: cancelled or preempted."""
 
     result: PlanResult | None
-    run: PlanRun | None
+    run: PlanEnd | None
     ended: bool = False
 
 
@@ -153,7 +144,7 @@ class CommandCoordinator:
                     return None
 
     def serve(self, text: str, ticket: Ticket, interrupted: Callable[[], bool],
-              execute: Callable[[PlanResult], PlanRun],
+              execute: Callable[[PlanResult], PlanEnd],
               on_follow_up: Callable[[str, FollowUp], None] = lambda _a, _f: None) -> Served:
         """Plan ``text`` and ``execute`` the plan; a plan that asked the user continues with
         the answer (``follow_up``), up to ``MAX_FOLLOW_UPS`` times. A stop's ticket plans and
