@@ -68,7 +68,7 @@ from edge_agent.nodes.common.detector_info import (
     subscribe_detector_info,
 )
 from edge_agent.nodes.common.futures import RunningGoals
-from edge_agent.nodes.common.trace import TRACE_TOPIC, traced
+from edge_agent.nodes.common.trace import ANSWER_STAGE, TRACE_TOPIC, traced
 
 __all__ = ['PARAMETERS', 'AgentNode', 'main']
 
@@ -244,8 +244,10 @@ class AgentNode(ReportsHealth, OwnedEntities, LifecycleNode):
     def _on_transcript(self, msg: Transcript) -> None:
         if not self._commands.running:
             return
-        kind = route(msg.text, msg.is_final, msg.at_pause, self._listening or self._plan_asks,
-                     self._stops.is_stop)
+        # a question awaits its answer, or this final already answered one (a speech/listen
+        # goal took it: its result and this message race, and robot/state moves on)
+        answer = self._listening or self._plan_asks or ANSWER_STAGE in msg.trace.stages
+        kind = route(msg.text, msg.is_final, msg.at_pause, answer, self._stops.is_stop)
         if kind == SPECULATE:
             self._speculate(msg)
         elif kind == COMMAND:

@@ -61,7 +61,7 @@ from edge_agent.nodes.common import (
 )
 from edge_agent.nodes.common.futures import serve_queue
 from edge_agent.nodes.common.goals import bounded, goal_parameters
-from edge_agent.nodes.common.trace import traced
+from edge_agent.nodes.common.trace import ANSWER_STAGE, traced
 
 __all__ = ['PARAMETERS', 'SpeechNode', 'main', 'result_to_msg']
 
@@ -343,14 +343,20 @@ class SpeechNode(ModelNode, LifecycleNode):
                 msg.trace.end_of_speech = Time(nanoseconds=end_ns).to_msg()
             msg.trace.utterance_id = event.utterance
             msg.trace = traced(msg.trace, 'transcript', self.get_clock().now().to_msg())
+        # a final a speech/listen goal takes is that question's answer, and says so
+        msg = self._listeners.notify(transcript=msg, final=msg.is_final, text=msg.text,
+                                     as_answer=self._as_answer)
         self._pub.publish(msg)
         if final:
             self._audio_in.processed(time.monotonic() - queued)
-        self._listeners.notify(transcript=msg, final=msg.is_final, text=msg.text)
         self.get_logger().debug(
             f'{"final" if final else "partial"} {event.utterance}: decoded in '
             f'{result.processing_time:.2f} s, published {time.monotonic() - queued:.2f} s '
             'after the segment ended')
+
+    def _as_answer(self, msg: Transcript) -> Transcript:
+        msg.trace = traced(msg.trace, ANSWER_STAGE, self.get_clock().now().to_msg())
+        return msg
 
     # -- listen action ------------------------------------------------------------------------
     def _check_listen(self, goal) -> str | None:

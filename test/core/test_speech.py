@@ -260,7 +260,8 @@ def test_wake_word_without_its_package_is_a_missing_dependency(monkeypatch):
 def test_listeners_get_the_first_final_transcript_and_partials_as_feedback():
     """speech/listen's bookkeeping without ROS: a waiting goal sees speech start and partial
     text, takes the first final transcript as its answer, and times out without one (the
-    feedback path is exercised over DDS in test_speech_node)."""
+    feedback path is exercised over DDS in test_speech_node). The final a goal takes is
+    marked as an answer; one nobody waits for is not."""
     import threading
 
     from edge_agent.core.speech.listeners import Listeners
@@ -280,10 +281,13 @@ def test_listeners_get_the_first_final_transcript_and_partials_as_feedback():
     assert ready.wait(10)
     listeners.notify(speech_started=True)
     listeners.notify(transcript='partial', text='pick up')
-    listeners.notify(transcript='the answer', final=True)
-    listeners.notify(transcript='a later one', final=True)
+    mark = 'answer: {}'.format
+    assert listeners.notify(transcript='the answer', final=True, as_answer=mark) \
+        == 'answer: the answer'   # a goal waited: marked as its answer
     waiter.join(10)
-    assert outcome[0][0] == 'heard' and outcome[1].final == 'the answer'
+    assert listeners.notify(transcript='a later one', final=True, as_answer=mark) \
+        == 'a later one'          # nobody waits: not an answer
+    assert outcome[0][0] == 'heard' and outcome[1].final == 'answer: the answer'
     assert outcome[1].started and outcome[1].partial == 'pick up' and len(listeners) == 0
     with listeners.listening() as listener:
         assert listeners.wait(listener, 0.05, lambda: False)[0] == 'timeout'

@@ -253,6 +253,21 @@ def test_the_answer_to_a_plans_own_question_continues_that_plan(robot_at):
     assert robot.state.held_object == 'red cup'
     assert robot.beliefs == [] and robot.agent.decisions == []   # not a new command
 
+    # the answer's final on speech/transcript may come after robot/state moved on: the speech
+    # node marked it as an answer (a listen goal took it), so it is still not a new command.
+    # Replayed here late on purpose, then a real command: only that one is received.
+    late = Transcript(utterance_id=90, is_final=True, text='Pick up the red cup.',
+                      language='en', confidence=0.95)
+    late.trace.stages = ['transcript', 'answer']
+    late.trace.stamps = [robot.probe.get_clock().now().to_msg()] * 2
+    robot.transcripts.publish(late)
+    robot.transcripts.publish(Transcript(utterance_id=91, is_final=True, language='en',
+                                         text='Go to the kitchen.', confidence=0.95))
+    wait_for(lambda: len(robot.plans) >= 3, timeout=60, message='the next command planned')
+    assert [(s.skill, s.arguments[0].string_value) for s in robot.plans[2].steps] == [
+        ('navigate_to', 'kitchen')]
+    assert robot.agent._transcripts_in.received_total == 1
+
 
 def test_a_stop_phrase_added_only_in_the_catalog_stops_a_running_plan(robot_at, tmp_path):
     """A deployment's own phrase (config: stop_phrases) is a stop to the agent, the planner and

@@ -76,11 +76,12 @@ def test_partials_then_final_in_order_with_stamps(ros_context, executor):
     assert final.header.frame_id == 'mic'
     start = final.header.stamp.sec + final.header.stamp.nanosec * 1e-9
     assert 1000.0 <= start < 1000.6  # the utterance's audio time, not the publish time
+    assert list(final.trace.stages) == ['transcript']   # no speech/listen goal took it
 
 
 def test_listen_action_and_timeout(ros_context, executor):
     node = start_speech(ros_context, executor)
-    probe, pub, _ = make_probe(ros_context, executor, 'listen_probe')
+    probe, pub, published = make_probe(ros_context, executor, 'listen_probe')
     client = ActionClient(probe, Listen, 'speech/listen')
     wait_for(client.server_is_ready, message='the listen server')
     quiet = wait_future(wait_future(client.send_goal_async(Listen.Goal(timeout=0.5)))
@@ -106,6 +107,11 @@ def test_listen_action_and_timeout(ros_context, executor):
     player.join(timeout=30)
     for result in results:
         assert result.heard and result.transcript.text == 'Stop.' and result.transcript.is_final
+        assert list(result.transcript.trace.stages) == ['transcript', 'answer']
+    # the same final on speech/transcript says it answered a question, so that the agent does
+    # not take it for a new command when it arrives after the listen goal's result
+    wait_for(lambda: any(t.is_final for t in published), message='the final on the topic')
+    assert [list(t.trace.stages) for t in published if t.is_final] == [['transcript', 'answer']]
     assert any(f.speech_started for f in feedback)
 
 

@@ -49,9 +49,15 @@ class Listeners:
                 self._waiting.remove(listener)
 
     def notify(self, speech_started: bool = False, transcript=None, final: bool = False,
-               text: str = '') -> None:
-        """Speech started, or a transcript (``final`` or partial ``text``) came."""
+               text: str = '', as_answer: Callable[[object], object] | None = None):
+        """Speech started, or a transcript (``final`` or partial ``text``) came. A final that
+        a waiting goal takes as its answer is first passed through ``as_answer`` (the speech
+        node marks it, so that the agent does not take an answer for a new command however
+        late it arrives); returns the transcript as handed out."""
         with self._lock:
+            if (final and as_answer is not None
+                    and any(listener.final is None for listener in self._waiting)):
+                transcript = as_answer(transcript)
             for listener in self._waiting:
                 if speech_started:
                     listener.started = True
@@ -61,6 +67,7 @@ class Listeners:
                     elif not final:
                         listener.partial = text
                 listener.event.set()
+        return transcript
 
     @staticmethod
     def wait(listener: Listener, timeout_s: float, stop: Callable[[], bool],

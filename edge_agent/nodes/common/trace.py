@@ -7,9 +7,12 @@ from rclpy.time import Time
 
 from edge_agent.core.observability.trace import stage_latencies
 
-__all__ = ['TRACE_TOPIC', 'latencies', 'traced']
+__all__ = ['ANSWER_STAGE', 'TRACE_TOPIC', 'latencies', 'traced']
 
 TRACE_TOPIC = 'agent/trace'   # where the node that ends a command's chain publishes its trace
+# the stage the speech node adds to a final transcript a speech/listen goal took: it answers a
+# question (the agent's or a plan's ask step) and is never a new command, however late it comes
+ANSWER_STAGE = 'answer'
 
 
 def traced(trace, stage: str, stamp):
