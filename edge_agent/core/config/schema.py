@@ -7,6 +7,7 @@ typo in a catalog is found when the node configures, not when a command first ne
 """
 from __future__ import annotations
 
+import math
 import os
 import pathlib
 from typing import Any, Literal, TypeVar
@@ -69,11 +70,27 @@ class ArgEntry(_Strict):
     type: Literal['location', 'object', 'target', 'text', 'number']
     min: float | None = None
     max: float | None = None
+    default: float | None = None   # a number when the user names none ("turn left" = 90)
+    small: float | None = None     # what "a bit" / "a little" means ("go forward a bit")
+
+    @model_validator(mode='after')
+    def _within_range(self):
+        for key in ('default', 'small'):
+            value = getattr(self, key)
+            if value is None:
+                continue
+            if self.type != 'number':
+                raise ValueError(f'{self.name}: {key} is only for number arguments')
+            if not math.isfinite(value) or (self.min is not None and value < self.min) or (
+                    self.max is not None and value > self.max):
+                raise ValueError(f'{self.name}: {key}={value} outside [{self.min}, {self.max}]')
+        return self
 
 
 class SkillLimits(_Strict):
     timeout_s: float = Field(60.0, gt=0, le=3600)   # the executor ends the step after this
     allowed_places: list[str] | None = None          # None = every place of the catalog
+    speed: float | None = Field(None, gt=0, allow_inf_nan=False)  # drive [m/s], turn [deg/s]
 
 
 class SkillEntry(_Strict):

@@ -18,7 +18,14 @@ import time
 from typing import Protocol
 
 from edge_agent.core.execution.state import RobotStateTracker
-from edge_agent.core.planning.skills import Plan, PlanError, SkillCatalog, Step, is_stop_plan
+from edge_agent.core.planning.skills import (
+    Plan,
+    PlanError,
+    SkillCatalog,
+    Step,
+    is_stop_plan,
+    moves_from_here,
+)
 
 __all__ = ['CANCELED', 'DryRunAdapter', 'ExecutionResult', 'Executor', 'FAILED', 'OUTCOMES',
            'PREEMPTED', 'REJECTED', 'RoutedAdapter', 'STOPPED', 'SUCCEEDED', 'SkillAdapter',
@@ -67,7 +74,10 @@ class SkillAdapter(Protocol):
     name: str
 
     def run(self, step: Step, interrupted: Callable[[], bool]) -> tuple[bool, str]:
-        """Do ``step``; return (success, message). Return early when ``interrupted()``."""
+        """Do ``step``; return (success, message). Return early when ``interrupted()``.
+
+        An adapter that moves the base may also have ``mark_home()``: the executor calls it
+        when a plan that moves the base begins, and ``come_back`` returns there."""
 
 
 class DryRunAdapter:
@@ -110,6 +120,12 @@ class RoutedAdapter:
                        for a in dict.fromkeys([self.default, *self.routes.values()])]
             return all(ok for ok, _ in results), '; '.join(m for _, m in results)
         return self.routes.get(step.skill, self.default).run(step, interrupted)
+
+    def mark_home(self) -> None:
+        for adapter in dict.fromkeys([self.default, *self.routes.values()]):
+            mark = getattr(adapter, 'mark_home', None)
+            if mark is not None:
+                mark()
 
 
 class Executor:
@@ -154,6 +170,11 @@ class Executor:
         """Run ``steps`` in order; ``on_step(index, step)`` is called as each one starts."""
         is_stop = is_stop_plan(steps)
         done: list[StepOutcome] = []
+        if moves_from_here(steps) and not cancelled() and not preempted():
+            self.state.mark_home()   # come_back returns to where this command began
+            mark = getattr(self.adapter, 'mark_home', None)
+            if mark is not None:
+                mark()
 
         def preempted_now() -> bool:
             return not is_stop and preempted()

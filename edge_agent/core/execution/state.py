@@ -29,7 +29,13 @@ class RobotStateTracker:
 
     def __init__(self, state: RobotState | None = None) -> None:
         self._state = state or RobotState()
+        self._home = self._state.location   # where come_back returns ('' = not a place)
         self._lock = threading.Lock()
+
+    def mark_home(self) -> None:
+        """A plan that moves the base begins here: ``come_back`` returns to this place."""
+        with self._lock:
+            self._home = self._state.location
 
     def snapshot(self) -> RobotState:
         with self._lock:
@@ -58,6 +64,10 @@ class RobotStateTracker:
                 self._state = dataclasses.replace(self._state, location=step.args['location'])
             elif step.skill == 'pick':
                 self._state = dataclasses.replace(self._state, held=step.args['object'])
+            elif step.skill == 'drive':   # off the place, somewhere unnamed
+                self._state = dataclasses.replace(self._state, location='')
+            elif step.skill == 'come_back':
+                self._state = dataclasses.replace(self._state, location=self._home)
             elif step.skill == 'place':
                 self._state = dataclasses.replace(self._state, held='',
                                                   location=step.args['location'])

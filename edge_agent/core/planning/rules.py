@@ -2,13 +2,16 @@
 runs before every model tier (stop words, injection attempts, objects that are not there).
 
 It covers the simple forms of every skill ("go to the kitchen", "pick up the red cup", "put
-the cup on the table", "look at the ball", "say hello", "wait 5 seconds", "stop") and their
-combinations with "and", "then" and commas.
+the cup on the table", "look at the ball", "say hello", "wait 5 seconds", "go forward two
+meters", "turn left", "come back", "stop") and their combinations with "and", "then" and
+commas; questions about the robot's state ("what do you see?") are answered by its guard.
 """
 from __future__ import annotations
 
 import re
 
+from edge_agent.core.planning.motion import MOTION_CLAUSE, fold_numbers, motion_step
+from edge_agent.core.planning.questions import QUESTION, answer
 from edge_agent.core.planning.skills import Plan, SkillCatalog, Step, WorldState, split_side
 
 __all__ = ['COLOURS', 'RuleParser']
@@ -52,7 +55,6 @@ _PATTERNS = [
 _DANGLING = re.compile(r'(?:^|\s)(?:and|then|or|but|the|a|an|to|on|in|into|onto|at|of|with|'
                        r'up|my|this|that|after|before|about|for|from|by|over|under|near|'
                        r'next|behind|towards?|is|are|,)$')
-_QUESTION = re.compile(r'^(?:what|which)\s+(?:do|can)\s+you\s+see\b|^what is (?:there|around)')
 # Requests wrapped in politeness ("could you possibly ...", "I'd like you to ...", "would you
 # mind ...ing") and fillers around them; removed before the clause patterns.
 _POLITE = re.compile(
@@ -82,7 +84,7 @@ def normalise(text: str) -> str:
     text = re.sub(r'\s*[!?]+\s*', ', ', text)
     text = _FILLER_WORDS.sub('', text)
     text = _REPEATED.sub(r'\1', text).strip(' ,')
-    return _polite(text)
+    return _polite(fold_numbers(text))
 
 
 def _clauses(text: str) -> list[str]:
@@ -101,6 +103,7 @@ def _polite(clause: str) -> str:
 # The skill a clause asks for, by its first words (after politeness): a model's plan must
 # have a step of that skill for every such clause, so no action the user named is dropped.
 _CLAUSE_SKILL = [
+    *MOTION_CLAUSE,   # "go forward", "turn left", "come back" before "go to", "turn to"
     # "take X to P" ends in a place ("move to the hallway" is not a carry)
     ('place', re.compile(r'^(?:take|bring|carry|move) (?!to\b|into\b|over\b).*\b(?:to|into)\b')),
     ('navigate_to', re.compile(r'^(?:go|drive|navigate|head|return|come)\b|'
@@ -134,6 +137,9 @@ class RuleParser:
                         notes=['command too long'])
         if self.stops.is_stop(command):
             return Plan(command, [Step('stop', {})], notes=['stop wins'])
+        said = answer(text, world, self.catalog)   # a question about the robot's state
+        if said is not None:
+            return Plan(command, said[:self.catalog.max_steps], notes=['answered from state'])
         if _INJECTION.search(text):
             return Plan(command, [Step('say', {'text': "I can't change my rules. "
                                                        'Tell me a task instead.'})],
@@ -227,7 +233,7 @@ class RuleParser:
             return True
         command = self.catalog.canonical(text)
         norm = normalise(command)
-        if not norm or _DANGLING.search(norm) or _QUESTION.match(norm):
+        if not norm or _DANGLING.search(norm) or QUESTION.match(norm):
             return False
         words = re.findall(r"[a-z]+", norm)
         nouns = set(_KNOWN_THINGS) | {w.split()[-1] for w in self.catalog.synonyms.values()}
@@ -243,9 +249,6 @@ class RuleParser:
     def parse(self, command: str, world: WorldState) -> Plan | None:
         """A validated plan, a clarifying ``ask``/``say`` plan, or None when not understood."""
         text = normalise(command)
-        if _QUESTION.match(text):
-            seen = ', '.join(f'a {o}' for o in world.objects) or 'nothing I recognise'
-            return Plan(command, [Step('say', {'text': f'I see {seen}.'[:160]})])
         steps: list[Step] = []
         for clause in _clauses(text):
             if _EMPTY_CLAUSE.match(clause):
@@ -253,6 +256,8 @@ class RuleParser:
             clause_steps = self._clause(clause, world, steps)
             if clause_steps is None:
                 return None
+            if clause_steps[0].args.pop('_refuse', False):   # over a limit: nothing moves
+                return Plan(command, clause_steps[:1], notes=['over a catalog limit'])
             if clause_steps[0].args.get('_clarify'):
                 clause_steps[0].args.pop('_clarify')
                 options = tuple(clause_steps[0].args.pop('_options', ()))
@@ -266,6 +271,9 @@ class RuleParser:
         return plan
 
     def _clause(self, clause: str, world: WorldState, previous: list[Step]) -> list[Step] | None:
+        moved = motion_step(clause, self.catalog)   # "go forward 2 m", "turn left", "come back"
+        if moved is not None:
+            return [moved]
         for skill, pattern in _PATTERNS:
             match = pattern.match(clause)
             if not match:

@@ -19,8 +19,8 @@ from edge_agent.core.config.schema import SkillFile, load_yaml
 from edge_agent.core.errors import EdgeAgentError
 from edge_agent.core.planning.stop import StopLexicon
 
-__all__ = ['ArgSpec', 'Plan', 'PlanError', 'SkillCatalog', 'SkillSpec', 'Step', 'WorldState',
-           'is_stop_plan', 'split_side']
+__all__ = ['ArgSpec', 'MOTION_SKILLS', 'Plan', 'PlanError', 'SkillCatalog', 'SkillSpec', 'Step',
+           'WorldState', 'is_stop_plan', 'moves_from_here', 'split_side']
 
 
 
@@ -49,6 +49,8 @@ class ArgSpec:
     type: str
     min: float | None = None
     max: float | None = None
+    default: float | None = None   # the number when none is said ("turn left" = 90)
+    small: float | None = None     # what "a bit" means
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,6 +62,7 @@ class SkillSpec:
     args: tuple[ArgSpec, ...]
     timeout_s: float = 60.0                        # the executor ends the step after this [s]
     allowed_places: tuple[str, ...] | None = None  # None = every place
+    speed: float | None = None                     # drive [m/s], turn [deg/s]; None = adapter's
 
 
 @dataclasses.dataclass(frozen=True)
@@ -97,6 +100,17 @@ class Plan:
     @property
     def is_stop(self) -> bool:
         return is_stop_plan(self.steps)
+
+
+# skills that move the base: a plan whose first one is not come_back marks where it began
+MOTION_SKILLS = frozenset({'navigate_to', 'drive', 'turn', 'come_back'})
+
+
+def moves_from_here(steps) -> bool:
+    """Whether a plan (``Step`` or edge_agent/PlanStep) moves the base from where it is (its
+    first motion is not ``come_back``): ``come_back`` later returns to where it began."""
+    first = next((s.skill for s in steps if s.skill in MOTION_SKILLS), None)
+    return first is not None and first != 'come_back'
 
 
 def is_stop_plan(steps) -> bool:
@@ -152,11 +166,16 @@ class SkillCatalog:
             re.IGNORECASE) if self.synonyms else None)
         self.skills: dict[str, SkillSpec] = {
             name: SkillSpec(name, entry.description, tuple(
-                ArgSpec(a.name, a.type, a.min, a.max) for a in entry.args),
+                ArgSpec(a.name, a.type, a.min, a.max, a.default, a.small) for a in entry.args),
                 entry.limits.timeout_s,
                 None if entry.limits.allowed_places is None else tuple(
-                    p.strip().lower() for p in entry.limits.allowed_places))
+                    p.strip().lower() for p in entry.limits.allowed_places),
+                entry.limits.speed)
             for name, entry in data.skills.items()}
+
+    def speeds(self) -> dict[str, float]:
+        """The skills' speed limits (``drive`` [m/s], ``turn`` [deg/s]) that the catalog sets."""
+        return {name: spec.speed for name, spec in self.skills.items() if spec.speed is not None}
 
     def canonical(self, text: str, labels=()) -> str:
         """``text`` with every synonym replaced by its label ("the red mugs" -> "the red cups"), so

@@ -68,4 +68,5 @@ def _sim_adapter(node, catalog: SkillCatalog) -> SimAdapter:
                       node.action_client(RunSkill, 'sim/run_skill'), RunSkill.Goal,
                       step_to_msg, node.get_parameter('nav2_server_timeout_s').value,
                       node.get_parameter('sim_rate_hz').value,
-                      on_status=lambda text: node.get_logger().debug(text))
+                      on_status=lambda text: node.get_logger().debug(text),
+                      speeds=catalog.speeds())
