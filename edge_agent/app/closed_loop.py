@@ -3,10 +3,13 @@
 ``run_task()`` starts the whole graph in this process (``AgentGraph`` with the simulator node,
 ``robot:=sim`` and ``use_sim_time``), speaks the task's command with Piper into a continuous
 16 kHz microphone stream on ``audio`` (a quiet room between words, as a microphone hears it),
-and answers the robot's question, if it asks one, once it has finished speaking. Speech,
+and answers the robot's question, if it asks one, once it has finished speaking. A task may
+say more commands, each once the graph has settled after the last, and interrupt the last one
+("Stop.") while it moves the base; the base's pose is recorded before the first command and
+after each one. Speech,
 vision on the simulated camera, agent, planner and skill executor all run over DDS; the outcome
 is read from the simulator's ground truth (``sim/ground_truth``): which object the gripper
-holds and which objects moved. Nothing is scripted past the user's words.
+holds, which objects moved, where the base is. Nothing is scripted past the user's words.
 """
 from __future__ import annotations
 
@@ -31,14 +34,22 @@ __all__ = ['TASKS', 'ClosedLoopResult', 'Task', 'find_task', 'run_task']
 
 @dataclasses.dataclass(frozen=True)
 class Task:
-    """What the user says (and answers, if asked), and the object that should end up held."""
+    """What the user says (and answers, if asked), and what should come of it: the object that
+    should end up held ('' = none), or, for the base's motion, nothing held or moved."""
 
     name: str
     description: str
     command: str
-    held: str                       # body name in config/sim/world.yaml
+    held: str = ''                  # body name in config/sim/world.yaml; '' = nothing held
     answer: str = ''                # spoken after the robot's question, if it asks one
+    then: tuple[str, ...] = ()      # said one by one after the command, each once it is done
+    interrupt: str = ''             # said while the last command moves the base ("Stop.")
+    interrupt_after_s: float = 1.5  # ... this long after the base began to move
     timeout_s: float = 150.0
+
+    @property
+    def commands(self) -> tuple[str, ...]:
+        return (self.command, *self.then)
 
 
 TASKS: tuple[Task, ...] = (
@@ -47,6 +58,11 @@ TASKS: tuple[Task, ...] = (
     Task('ambiguous', 'Two green cups: the robot asks which one; the answer picks the right one.',
          'Go to the kitchen and pick up the green cup.', held='green_cup_r',
          answer='The one on the right.'),
+    Task('motion', 'Turn and drive by voice, come back, say what it sees, and stop a long '
+         'drive halfway.', 'Turn left.',
+         then=('Go forward one meter.', 'Come back.', 'Turn right.', 'What do you see?',
+               'Turn around.', 'Go forward three meters.'),
+         interrupt='Stop.', timeout_s=300.0),
 )
 
 
@@ -62,7 +78,8 @@ def find_task(name: str) -> Task:
 @dataclasses.dataclass
 class ClosedLoopResult:
     """What happened: the outcome as the replay watcher saw it, the held object and moved
-    objects by the ground truth, and timings [s, wall clock]."""
+    objects by the ground truth, the base's pose before the first command and after each one
+    (x, y, yaw by the ground truth), and timings [s, wall clock]."""
 
     task: str
     expected: str
@@ -74,10 +91,12 @@ class ClosedLoopResult:
     duration_s: float
     real_time_factor: float
     timed_out: bool
+    poses: list[tuple[float, float, float]] = dataclasses.field(default_factory=list)
+    stop_latency_s: float | None = None   # end of the interrupt's speech -> base commanded 0
 
     @property
     def passed(self) -> bool:
-        """The expected object held, and no other object moved."""
+        """The expected object held (or none), and no other object moved."""
         return not self.timed_out and not self.diff
 
     @property
@@ -85,9 +104,11 @@ class ClosedLoopResult:
         """What the simulator shows against what the task wants, as diff lines."""
         lines = []
         if self.held != self.expected:
-            lines += [f'-held: {self.expected}', f'+held: {self.held or "(nothing)"}']
-        if self.moved != [self.expected]:
-            lines += [f'-moved: [{self.expected}]', f'+moved: [{", ".join(self.moved)}]']
+            lines += [f'-held: {self.expected or "(nothing)"}',
+                      f'+held: {self.held or "(nothing)"}']
+        moved = [self.expected] if self.expected else []
+        if self.moved != moved:
+            lines += [f'-moved: [{", ".join(moved)}]', f'+moved: [{", ".join(self.moved)}]']
         return lines
 
 
@@ -173,6 +194,7 @@ def run_task(task: Task, *, tier: int | None = None, arguments: dict | None = No
              on_ready: Callable[[], None] | None = None, settle_s: float = 1.0
              ) -> ClosedLoopResult:
     """Run ``task`` through a fresh graph with the simulator; see the module docstring."""
+    from nav_msgs.msg import Odometry
     from rclpy.node import Node
     from rclpy.parameter import Parameter
     from std_msgs.msg import Bool
@@ -181,12 +203,13 @@ def run_task(task: Task, *, tier: int | None = None, arguments: dict | None = No
     from edge_agent.app.runner import AgentGraph
     from edge_agent.core.speech import PiperVoiceEngine
     from edge_agent.msg import SimState, Transcript
-    from edge_agent.nodes.common import LATCHED
+    from edge_agent.nodes.common import LATCHED, RELIABLE
 
     voice = PiperVoiceEngine()
     try:
-        command = speech_samples(task.command, voice)
+        commands = [speech_samples(text, voice) for text in task.commands]
         answer = speech_samples(task.answer, voice) if task.answer else None
+        interrupt = speech_samples(task.interrupt, voice) if task.interrupt else None
     finally:
         voice.close()
     overrides: dict[str, dict] = {'sim': dict(sim_parameters or {}),
@@ -204,9 +227,14 @@ def run_task(task: Task, *, tier: int | None = None, arguments: dict | None = No
             Parameter('use_sim_time', value=True)]))   # audio stamped in simulated time
         states: list = []
         voice: list[tuple[float, bool]] = []   # (wall time, speech/speaking)
+        still: list[float] = []                # wall times odom showed the base commanded 0
+        moving: list[float] = []               # ... and commanded to move
         probe.create_subscription(SimState, 'sim/ground_truth', states.append, LATCHED)
         probe.create_subscription(Bool, 'speech/speaking',
                                   lambda m: voice.append((time.monotonic(), m.data)), LATCHED)
+        probe.create_subscription(Odometry, 'odom', lambda m: (
+            still if m.twist.twist.linear.x == 0.0 and m.twist.twist.angular.z == 0.0
+            else moving).append(time.monotonic()), RELIABLE)
         # stage latencies in wall-clock time: simulated time runs slower than speech when the
         # simulator cannot keep up (real-time factor < 1)
         watcher = Watcher(probe, on_event)
@@ -220,30 +248,62 @@ def run_task(task: Task, *, tier: int | None = None, arguments: dict | None = No
         while (mic.subscribers == 0 or not states) and time.monotonic() < deadline:
             time.sleep(0.05)
         initial = {o.name: (o.x, o.y, o.z) for o in states[-1].objects} if states else {}
+        poses = [(states[-1].x, states[-1].y, states[-1].yaw)] if states else []
         mic.start()
         if on_ready is not None:
             on_ready()
         began = time.monotonic()
         time.sleep(1.0)          # a moment of room noise before the user speaks
-        mic.say(command)
-        answered = answer is None
-        asked_at = None
+        said = [time.monotonic()]   # when each utterance was queued
+        last = commands.pop(0)     # the newest command's speech (said again if asked to)
+        mic.say(last)
+        asked_at = None            # when the robot's newest question came
+        questions = 0              # the robot's questions so far
+        repeats = 0
         held_at = None
+        moving_at = stopped_said = None
         timed_out = True
         while time.monotonic() - began < task.timeout_s:
             watcher.changed.clear()
-            if asked_at is None and any(t.rstrip().endswith('?') for t in watcher.outcome.said):
+            asked = sum(t.rstrip().endswith('?') for t in watcher.outcome.said)
+            if asked > questions and asked_at is None:
                 asked_at = time.monotonic()
-            if not answered and asked_at is not None and not mic.speaking and _finished_speaking(
-                    voice, asked_at):
-                time.sleep(0.5)   # the user takes a breath after the robot's question
-                mic.say(answer)
-                answered = True
+            if asked_at is not None and not mic.speaking and _finished_speaking(voice, asked_at):
+                # the user answers the robot's question: with the task's answer, or, asked to
+                # say it again ("Sorry, I did not catch that"), with the command once more
+                reply, answer = (answer, None) if answer is not None else (last, None)
+                repeats += reply is last
+                questions, asked_at = asked, None
+                if repeats <= 2:
+                    time.sleep(0.5)   # the user takes a breath after the robot's question
+                    mic.say(reply)
+                    said.append(time.monotonic())
             truth = states[-1] if states else None
             if truth is not None and truth.held and held_at is None:
                 held_at = time.monotonic()
-            if held_at is not None and not watcher.busy and not mic.speaking and (
-                    time.monotonic() - max(watcher.last_change, held_at) >= settle_s):
+            # the last command is moving the base: the interruption comes a moment later
+            if interrupt is not None and not commands and len(heard) >= len(said):
+                if moving_at is None and moving and moving[-1] >= said[-1]:
+                    moving_at = time.monotonic()
+                if moving_at is not None and time.monotonic() - moving_at >= \
+                        task.interrupt_after_s:
+                    mic.say(interrupt)
+                    said.append(time.monotonic())
+                    interrupt, stopped_said = None, len(mic.spoken_ends)
+            settled = (not watcher.busy and not mic.speaking and len(heard) >= len(said)
+                       and _finished_speaking(voice, said[-1], no_voice_s=0.0)
+                       and time.monotonic() - watcher.last_change >= settle_s)
+            if settled and commands:
+                if truth is not None:
+                    poses.append((truth.x, truth.y, truth.yaw))
+                time.sleep(0.5)   # the user takes a breath before the next command
+                said.append(time.monotonic())
+                last = commands.pop(0)
+                mic.say(last)
+            elif settled and not commands and interrupt is None and (
+                    held_at is not None or not task.held):
+                if truth is not None:
+                    poses.append((truth.x, truth.y, truth.yaw))
                 timed_out = False
                 break
             watcher.changed.wait(0.1)
@@ -257,13 +317,23 @@ def run_task(task: Task, *, tier: int | None = None, arguments: dict | None = No
             at - spoken for at, spoken in zip(heard, mic.spoken_ends, strict=False)]
         if held_at is not None and end is not None:
             latencies['end of speech -> object held'] = [held_at - end]
+        stop_latency = None
+        if stopped_said is not None and len(mic.spoken_ends) > stopped_said:
+            stop_end = mic.spoken_ends[stopped_said]
+            after = [t for t in still if t >= stop_end]
+            stop_latency = after[0] - stop_end if after else None
+            if stop_latency is not None:
+                latencies['end of speech -> base stopped'] = [stop_latency]
+            if after and len(heard) > stopped_said:   # the stop's own final transcript
+                latencies['final transcript -> base stopped'] = [after[0] - heard[-1]]
         return ClosedLoopResult(
             task.name, task.held, truth.held if truth else '', moved, watcher.outcome,
             latencies,
             (held_at - end) if held_at is not None and end is not None else None,
             time.monotonic() - began, float(truth.real_time_factor) if truth else 0.0,
-            timed_out)
+            timed_out, poses, stop_latency)
     finally:
         if mic is not None:
             mic.stop()
         graph.stop()
+

@@ -35,8 +35,11 @@ def _cmd_demo(args) -> int:
 
         task = find_task(args.task)
         title, source = f'sim: {task.name}', 'the MuJoCo simulator'
-        description = f'{task.description} The user says "{task.command}"'
-        success = f'the simulator shows the {task.held} held, nothing else moved'
+        said = [*task.commands, *([task.interrupt] if task.interrupt else [])]
+        description = f'{task.description} The user says ' + ', then '.join(
+            f'"{line}"' for line in said)
+        success = (f'the simulator shows the {task.held} held, nothing else moved' if task.held
+                   else 'the robot moved as told, nothing held or moved')
     else:
         from edge_agent.app.replay import replay
         from edge_agent.bags.expect import load_expectation
@@ -120,7 +123,8 @@ def add_parser(sub) -> None:
     demo.add_argument('--sim', action='store_true',
                       help='close the loop in the MuJoCo simulator instead of a bag: Piper '
                       'speaks the task into the microphone stream, the simulated robot drives '
-                      'and picks; SUCCESS when the simulator shows the object held')
+                      'and picks; SUCCESS when the simulator shows the object held (the motion '
+                      'task: turns, drives, comes back, says what it sees, stops)')
     demo.add_argument('--task', default='fetch',
                       help='with --sim: the simulation task (default fetch; see --list)')
     demo.add_argument('--tier', type=int, help='pin speech, vision and planner to this tier '

@@ -44,3 +44,46 @@ def test_ambiguous_command_asks_and_the_answer_picks_the_right_cup():
     assert result.held == 'green_cup_r' and result.moved == ['green_cup_r']   # not the left one
     print(f'end of answer -> green cup held: {result.speech_end_to_held_s:.2f} s; '
           f'real-time factor {result.real_time_factor:.2f}')
+
+
+def test_spoken_motion_turns_drives_comes_back_answers_and_a_stop_halts_a_drive():
+    """Seven spoken commands, each said once the last is done, then "Stop." 1.5 s into the
+    last drive. The ground truth after each command shows the motion the words asked for."""
+    import math
+
+    result = run_task(find_task('motion'))
+    assert result.passed, _report(result)
+    assert len(result.poses) == 8, result.poses   # the start, then after each command
+    start, left, ahead, back, right, _seen, around, stopped = result.poses
+
+    def turned(a, b) -> float:
+        return math.degrees((b[2] - a[2] + math.pi) % (2 * math.pi) - math.pi)
+
+    def along(a, b) -> float:
+        return (b[0] - a[0]) * math.cos(a[2]) + (b[1] - a[1]) * math.sin(a[2])
+
+    errors = {
+        'turn left (deg)': turned(start, left) - 90,
+        'forward 1 m (m)': along(left, ahead) - 1.0,
+        'come back (m)': math.dist(back[:2], left[:2]),
+        'come back (deg)': turned(left, back),
+        'turn right (deg)': turned(back, right) + 90,
+        'turn around (deg)': abs(turned(right, around)) - 180,
+    }
+    print('motion errors by the ground truth:',
+          {k: round(v, 3) for k, v in errors.items()})
+    assert abs(errors['turn left (deg)']) < 5 and math.dist(start[:2], left[:2]) < 0.05
+    assert abs(errors['forward 1 m (m)']) < 0.05
+    assert errors['come back (m)'] < 0.05 and abs(errors['come back (deg)']) < 5
+    assert abs(errors['turn right (deg)']) < 5 and abs(errors['turn around (deg)']) < 5
+    # "What do you see?": answered aloud from what the camera sees, the robot did not move
+    seen = [s for s in result.outcome.said if s.startswith('I see ')]
+    assert seen and 'cup' in seen[0], result.outcome.said
+    assert math.dist(right[:2], _seen[:2]) < 0.01
+    # "Go forward three meters." then "Stop.": the base stopped well short of 3 m
+    driven = along(around, stopped)
+    assert 0.1 < driven < 2.5, driven
+    assert result.stop_latency_s is not None
+    assert [p for p in result.outcome.plans if p == ['stop()']], result.outcome.plans
+    print(f'stop: end of speech -> base commanded to 0: {result.stop_latency_s:.2f} s after '
+          f'{driven:.2f} m of 3 m; real-time factor {result.real_time_factor:.2f}')

@@ -132,6 +132,9 @@ _DRIVE = [
     (1, re.compile(rf'^{_MOVE}\s+{_FORWARD}{_BY}(?:\s+(?P<amount>.+?))?$')),
     (1, re.compile(rf'^{_MOVE}\s+(?P<amount>.+?)\s+{_FORWARD}$')),
     (1, re.compile(rf'^(?:forwards?|ahead){_BY}(?:\s+(?P<amount>.+?))?$')),
+    # "drive for two meters" (and Whisper's "go for 3 meters" for "go forward 3 meters"); the
+    # amount must be a length ("go for a walk" is not motion)
+    (1, re.compile(rf'^{_MOVE}\s+for\s+(?P<amount>\S.*)$')),
     # "go back two meters" (with an amount: "go back" alone is come back)
     (-1, re.compile(rf'^{_MOVE}\s+{_BACKWARD}{_BY}\s+(?P<amount>.+)$')),
     (-1, re.compile(rf'^{_MOVE}\s+(?:backwards?|in reverse)$')),

@@ -71,7 +71,8 @@ class SimAdapter:
         if step.skill == 'come_back':
             if self.home is None:
                 return False, 'sim: no start pose to come back to (nothing has moved yet)'
-            return self._go_to(GoToPose(*self.home, max_linear=self.speeds['drive']),
+            return self._go_to(GoToPose(*self.home, max_linear=self.speeds['drive'],
+                                        position_tolerance=0.02, yaw_tolerance=0.02),
                                'back to the start', 'back at the start', interrupted)
         if step.skill == 'drive':
             return self._drive(float(step.args['meters']), interrupted)
