@@ -282,8 +282,8 @@ def run_task(task: Task, *, tier: int | None = None, arguments: dict | None = No
             if truth is not None and truth.held and held_at is None:
                 held_at = time.monotonic()
             # the last command is moving the base: the interruption comes a moment later
-            if interrupt is not None and not commands and len(heard) >= len(said):
-                if moving_at is None and moving and moving[-1] >= said[-1]:
+            if interrupt is not None and not commands and not mic.speaking:
+                if moving_at is None and moving and moving[-1] >= mic.spoken_ends[-1]:
                     moving_at = time.monotonic()
                 if moving_at is not None and time.monotonic() - moving_at >= \
                         task.interrupt_after_s:

@@ -78,6 +78,9 @@ PARAMETERS = [
           'server [s].', (0.1, 120.0)),
     Param('nav2_behavior_tree', '', 'Behaviour tree for NavigateToPose goals; empty = '
           "Nav2's default.", read_only=True),
+    Param('bindings_file', '', 'Skills bound to the robot\'s own actions and services (YAML, '
+          'see config/bindings.example.yaml): each binding replaces the adapter for its skill; '
+          'empty = none.', read_only=True),
     Param('world_file', '', "sim: world layout YAML with the place poses; empty = the "
           "package's config/sim/world.yaml.", read_only=True),
     Param('sim_rate_hz', 20.0, 'sim: cmd_vel rate of the navigate_to controller [Hz].',

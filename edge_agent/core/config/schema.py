@@ -137,6 +137,44 @@ class PlacesFile(_Strict):
     places: dict[str, PlacePose] = Field(min_length=1)
 
 
+# -- skill bindings (the skill executor's bindings_file; config/bindings.example.yaml) -----------
+_INTERFACE = r'^[A-Za-z][A-Za-z0-9_]*/(?:action|srv)/[A-Z][A-Za-z0-9]*$'
+_NAME = r'^/?[A-Za-z_~{][A-Za-z0-9_/{}~]*$'
+
+
+class BindingSuccess(_Strict):
+    field: str = Field(min_length=1)   # a result (response) field, dotted for nested ones
+    equals: bool | int | float | str   # the value that means success
+
+
+class BindingEntry(_Strict):
+    action: str | None = Field(None, pattern=_NAME)    # the action's name on the robot
+    service: str | None = Field(None, pattern=_NAME)   # or the service's
+    type: str = Field(pattern=_INTERFACE)             # "pkg/action/Name" or "pkg/srv/Name"
+    # goal (or request) field, dotted for nested ones -> a literal, or a template of the skill's
+    # arguments: "{object}", "{object.label}", "{object.box.center_x}", "{location.pose.x}"
+    fields: dict[str, bool | int | float | str] = {}
+    success: BindingSuccess | None = None   # None: the action succeeded / the service answered
+    message: str | None = None              # a result field to report, e.g. error_msg
+    server_timeout_s: float = Field(5.0, gt=0, le=600)   # wait for the server [s]
+    timeout_s: float | None = Field(None, gt=0, le=3600)  # for the result; None: the skill's
+
+    @model_validator(mode='after')
+    def _one_interface(self):
+        if (self.action is None) == (self.service is None):
+            raise ValueError('give exactly one of action and service')
+        kind = 'action' if self.action is not None else 'srv'
+        if f'/{kind}/' not in self.type:
+            raise ValueError(f'type {self.type} is not a {"service" if kind == "srv" else kind} '
+                             f'type (pkg/{kind}/Name)')
+        return self
+
+
+class BindingFile(_Strict):
+    schema_version: Literal[1] = 1
+    bindings: dict[str, BindingEntry] = {}   # skill name -> the robot's interface for it
+
+
 # -- model manifest (models/manifest.yaml) -------------------------------------------------------
 class PartEntry(_Strict):
     module: str = ''

@@ -11,6 +11,7 @@ from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from edge_agent.core.config.layout import check_places, load_layout
 from edge_agent.core.execution import DryRunAdapter, RoutedAdapter
 from edge_agent.core.planning import SkillCatalog
+from edge_agent.nodes.adapters.bound import bound_adapters
 from edge_agent.nodes.adapters.nav2 import Nav2Adapter, load_places, navigate_to_pose_type
 from edge_agent.nodes.adapters.sim import SimAdapter
 from edge_agent.nodes.common.plans import step_to_msg
@@ -20,9 +21,20 @@ __all__ = ['motion_adapter']
 
 
 def motion_adapter(node, kind: str, catalog: SkillCatalog, dry: DryRunAdapter):
-    """The adapter ``kind`` names; its place poses are checked against the catalog's
-    places here, at configure (a place without a pose is a ConfigError now, not a failed
-    goal later)."""
+    """The adapter ``kind`` names, with the skills of the ``bindings_file`` (if any) sent to
+    the robot's own interfaces; place poses are checked against the catalog's places here, at
+    configure (a place without a pose is a ConfigError now, not a failed goal later)."""
+    base = _base_adapter(node, kind, catalog, dry)
+    path = node.get_parameter('bindings_file').value
+    if not path:
+        return base
+    places_file = node.get_parameter('places_file').value or None
+    bound = bound_adapters(node, path, catalog, load_places(places_file),
+                           on_status=lambda text: node.get_logger().debug(text))
+    return RoutedAdapter(base, bound)
+
+
+def _base_adapter(node, kind: str, catalog: SkillCatalog, dry: DryRunAdapter):
     if kind == 'dry_run':
         return dry
     if kind == 'sim':
