@@ -92,9 +92,10 @@ cmake --build "$BUILD" -j"$(nproc)" > "$BUILD/build.log" 2>&1 \
 cmake --install "$BUILD" > "$BUILD/install.log" 2>&1 \
   || { tail -40 "$BUILD/install.log"; die "install failed (log: $BUILD/install.log)"; }
 echo "installed into $VENV (executables: $VENV/lib/edge_agent, $VENV/bin/edge-agent)"
-# The Nav2 adapter's tests need nav2_msgs' NavigateToPose, which no PyPI wheel has: without a
-# real nav2_msgs, build the stand-in interface (the same definition) from test/fakes/nav2_msgs.
-if ! "$VENV/bin/python" -c 'import nav2_msgs.action' >/dev/null 2>&1; then
+# The Nav2 adapter's tests need nav2_msgs' NavigateToPose, DriveOnHeading, BackUp and Spin,
+# which no PyPI wheel has: without a real nav2_msgs, build the stand-in interface (the same
+# definitions) from test/fakes/nav2_msgs.
+if ! "$VENV/bin/python" -c 'from nav2_msgs.action import NavigateToPose, DriveOnHeading, BackUp, Spin' >/dev/null 2>&1; then
   NAV2_BUILD="$ROOT/build/nav2_msgs$DISTRO_TAG"
   mkdir -p "$NAV2_BUILD"
   { cmake -S "$ROOT/test/fakes/nav2_msgs" -B "$NAV2_BUILD" -DCMAKE_BUILD_TYPE=Release \
@@ -103,7 +104,7 @@ if ! "$VENV/bin/python" -c 'import nav2_msgs.action' >/dev/null 2>&1; then
     && cmake --build "$NAV2_BUILD" -j"$(nproc)" && cmake --install "$NAV2_BUILD"; } \
     > "$NAV2_BUILD/build.log" 2>&1 \
     || { tail -40 "$NAV2_BUILD/build.log"; die "stand-in nav2_msgs build failed (log: $NAV2_BUILD/build.log)"; }
-  echo "stand-in nav2_msgs (NavigateToPose only, for the Nav2 adapter's tests) installed"
+  echo "stand-in nav2_msgs (NavigateToPose, DriveOnHeading, BackUp, Spin; for the Nav2 adapter's tests) installed"
 fi
 
 step 4 "Models: install from PyPI, join parts, verify SHA-256"

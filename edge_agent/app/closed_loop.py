@@ -59,9 +59,9 @@ TASKS: tuple[Task, ...] = (
          'Go to the kitchen and pick up the green cup.', held='green_cup_r',
          answer='The one on the right.'),
     Task('motion', 'Turn and drive by voice, come back, say what it sees, and stop a long '
-         'drive halfway.', 'Turn left.',
-         then=('Go forward one meter.', 'Come back.', 'Turn right.', 'What do you see?',
-               'Turn around.', 'Go forward three meters.'),
+         'drive halfway.', 'Please turn to the left.',
+         then=('Go forward one meter.', 'Come back.', 'Now turn to the right.',
+               'What do you see?', 'Turn around.', 'Go forward three meters.'),
          interrupt='Stop.', timeout_s=300.0),
 )
 
@@ -93,6 +93,7 @@ class ClosedLoopResult:
     timed_out: bool
     poses: list[tuple[float, float, float]] = dataclasses.field(default_factory=list)
     stop_latency_s: float | None = None   # end of the interrupt's speech -> base commanded 0
+    repeats: int = 0   # times the user said something again (asked to, or nothing came of it)
 
     @property
     def passed(self) -> bool:
@@ -261,7 +262,8 @@ def run_task(task: Task, *, tier: int | None = None, arguments: dict | None = No
         questions = 0              # the robot's questions so far
         repeats = 0
         held_at = None
-        moving_at = stopped_said = None
+        moving_at = stopped_said = stop_clip = None
+        unheard_s = 10.0           # ... said again when nothing came of it for this long
         timed_out = True
         while time.monotonic() - began < task.timeout_s:
             watcher.changed.clear()
@@ -272,9 +274,9 @@ def run_task(task: Task, *, tier: int | None = None, arguments: dict | None = No
                 # the user answers the robot's question: with the task's answer, or, asked to
                 # say it again ("Sorry, I did not catch that"), with the command once more
                 reply, answer = (answer, None) if answer is not None else (last, None)
-                repeats += reply is last
                 questions, asked_at = asked, None
-                if repeats <= 2:
+                if reply is not last or repeats < 2:
+                    repeats += reply is last
                     time.sleep(0.5)   # the user takes a breath after the robot's question
                     mic.say(reply)
                     said.append(time.monotonic())
@@ -289,7 +291,20 @@ def run_task(task: Task, *, tier: int | None = None, arguments: dict | None = No
                         task.interrupt_after_s:
                     mic.say(interrupt)
                     said.append(time.monotonic())
-                    interrupt, stopped_said = None, len(mic.spoken_ends)
+                    stop_clip, interrupt = interrupt, None
+                    stopped_said = len(mic.spoken_ends)
+            # nothing came of what the user said (no transcript: the words were lost, or the
+            # base still drives after "Stop."): the user says it again, twice at most in all
+            quiet = time.monotonic() - max(mic.spoken_ends[-1] if mic.spoken_ends else 0.0,
+                                           heard[-1] if heard else 0.0)
+            if not mic.speaking and repeats < 2 and quiet > (
+                    unheard_s if stop_clip is None else 4.0) and (
+                    len(heard) < len(said) and not watcher.busy
+                    or stop_clip is not None and moving and moving[-1] > time.monotonic() - 0.5):
+                repeats += 1
+                mic.say(stop_clip if stop_clip is not None else last)
+                if stop_clip is not None:
+                    stopped_said = len(mic.spoken_ends)   # the stop is timed from this one
             settled = (not watcher.busy and not mic.speaking and len(heard) >= len(said)
                        and _finished_speaking(voice, said[-1], no_voice_s=0.0)
                        and time.monotonic() - watcher.last_change >= settle_s)
@@ -331,7 +346,7 @@ def run_task(task: Task, *, tier: int | None = None, arguments: dict | None = No
             latencies,
             (held_at - end) if held_at is not None and end is not None else None,
             time.monotonic() - began, float(truth.real_time_factor) if truth else 0.0,
-            timed_out, poses, stop_latency)
+            timed_out, poses, stop_latency, repeats)
     finally:
         if mic is not None:
             mic.stop()

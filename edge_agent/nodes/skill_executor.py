@@ -64,9 +64,10 @@ __all__ = ['PARAMETERS', 'SkillExecutorNode', 'main']
 PARAMETERS = [
     AUTOSTART_PARAM,
     Param('adapter', 'dry_run', 'How motion skills reach the robot: dry_run (nothing moves), '
-          'nav2 (navigate_to as nav2_msgs/NavigateToPose goals; pick, place, look_at dry-run), '
-          'sim (the simulator node: navigate_to over cmd_vel/odom, the rest as sim/run_skill '
-          'goals).', read_only=True, choices=('dry_run', 'nav2', 'sim')),
+          'nav2 (navigate_to as nav2_msgs/NavigateToPose goals, drive/turn as DriveOnHeading, '
+          'BackUp and Spin; pick, place, look_at dry-run unless bound: bindings_file), sim (the '
+          'simulator node: the base over cmd_vel/odom, the rest as sim/run_skill goals).',
+          read_only=True, choices=('dry_run', 'nav2', 'sim')),
     Param('step_time_s', 0.2, 'Dry-run: time each motion step takes [s].', (0.0, 600.0)),
     Param('skills_file', '', "Skill catalog YAML with each skill's limits; empty = the "
           "package's config/skills.yaml.", read_only=True),
@@ -74,6 +75,11 @@ PARAMETERS = [
           read_only=True),
     Param('nav2_action', 'navigate_to_pose', 'NavigateToPose action name of Nav2.',
           read_only=True),
+    Param('nav2_drive_on_heading_action', 'drive_on_heading', "nav2: Nav2's DriveOnHeading "
+          'behaviour (drive forward).', read_only=True),
+    Param('nav2_backup_action', 'backup', "nav2: Nav2's BackUp behaviour (drive backward).",
+          read_only=True),
+    Param('nav2_spin_action', 'spin', "nav2: Nav2's Spin behaviour (turn).", read_only=True),
     Param('nav2_server_timeout_s', 5.0, 'Wait this long for the Nav2 (or simulator) action '
           'server [s].', (0.1, 120.0)),
     Param('nav2_behavior_tree', '', 'Behaviour tree for NavigateToPose goals; empty = '

@@ -227,6 +227,69 @@ def test_nav2_adapter_sends_place_poses_and_reports_nav2_outcomes(ros_context, e
     assert 'aborted (error 9002: no transform map -> odom)' in failed.message
 
 
+class StandInBehaviours(Node):
+    """Plays Nav2's behaviour servers (DriveOnHeading, BackUp, Spin): records each goal and
+    succeeds, or (``hold``) runs until cancelled."""
+
+    def __init__(self, context, namespace: str) -> None:
+        from nav2_msgs.action import BackUp, DriveOnHeading, Spin
+
+        super().__init__('stand_in_behaviours', namespace=namespace, context=context)
+        self.goals: list[tuple[str, object]] = []
+        self.hold, self.cancelled = False, threading.Event()
+        for action, name in ((DriveOnHeading, 'drive_on_heading'), (BackUp, 'backup'),
+                             (Spin, 'spin')):
+            ActionServer(self, action, name, self._serve(name, action),
+                         callback_group=ReentrantCallbackGroup(),
+                         cancel_callback=lambda _g: CancelResponse.ACCEPT)
+
+    def _serve(self, name, action):
+        def execute(goal_handle):
+            self.goals.append((name, goal_handle.request))
+            while self.hold:
+                if goal_handle.is_cancel_requested:
+                    self.cancelled.set()
+                    goal_handle.canceled()
+                    return action.Result()
+                time.sleep(0.02)
+            goal_handle.succeed()
+            return action.Result()
+        return execute
+
+
+def test_nav2_behaviours_drive_turn_come_back_and_a_stop_cancels_them(ros_context, executor):
+    pytest.importorskip('nav2_msgs.action', reason='scripts/setup.sh builds the stand-in')
+    nav2 = executor.add(StandInBehaviours(ros_context, '/ex_moves'))
+    executor.add(StandInNav2(ros_context, '/ex_moves'))
+    rig = Rig(ros_context, executor, '/ex_moves', adapter='nav2')
+    done = rig.run(plan(('drive', {'meters': 1.5}), ('turn', {'degrees': -90}),
+                        ('drive', {'meters': -0.5}), ('come_back', {}))).result
+    assert done.outcome == 'succeeded', done.message
+    sent = [(name, round(g.target.x, 3) if name != 'spin' else round(math.degrees(
+        g.target_yaw), 1)) for name, g in nav2.goals]
+    # forward 1.5, right 90, back 0.5; then undone in reverse: forward 0.5, left 90, back 1.5
+    assert sent == [('drive_on_heading', 1.5), ('spin', -90.0), ('backup', 0.5),
+                    ('drive_on_heading', 0.5), ('spin', 90.0), ('backup', 1.5)]
+    first = nav2.goals[0][1]
+    assert math.isclose(first.speed, 0.3, abs_tol=1e-6)          # the catalog's speed
+    assert first.time_allowance.sec == math.ceil(2 * 1.5 / 0.3 + 10)
+
+    # come_back across a navigate_to is refused, naming why
+    failed = rig.run(plan(('navigate_to', {'location': 'kitchen'}), ('drive', {'meters': 1}),
+                          ('come_back', {}))).result
+    assert failed.outcome == 'failed' and 'cannot come back across a navigate_to' in \
+        failed.message
+
+    # a stop ends a running behaviour at once
+    nav2.hold = True
+    handle = rig.send(plan(('drive', {'meters': 4})))
+    wait_for(lambda: nav2.goals[-1][0] == 'drive_on_heading' and nav2.goals[-1][1].target.x
+             == 4.0, message='the long drive')
+    rig.estop.publish(Bool(data=True))
+    assert wait_future(handle.get_result_async()).result.outcome == 'stopped'
+    assert nav2.cancelled.wait(10), 'the behaviour never saw the cancel'
+
+
 def test_nav2_adapter_without_a_server_fails_with_the_fix(ros_context, executor):
     pytest.importorskip('nav2_msgs.action', reason='scripts/setup.sh builds the stand-in')
     rig = Rig(ros_context, executor, '/ex_nonav', adapter='nav2', nav2_server_timeout_s=0.5)

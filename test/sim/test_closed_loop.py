@@ -85,5 +85,7 @@ def test_spoken_motion_turns_drives_comes_back_answers_and_a_stop_halts_a_drive(
     assert 0.1 < driven < 2.5, driven
     assert result.stop_latency_s is not None
     assert [p for p in result.outcome.plans if p == ['stop()']], result.outcome.plans
-    print(f'stop: end of speech -> base commanded to 0: {result.stop_latency_s:.2f} s after '
-          f'{driven:.2f} m of 3 m; real-time factor {result.real_time_factor:.2f}')
+    print(f'said again: {result.repeats}; '
+          f'stop: end of speech -> base commanded to 0: {result.stop_latency_s:.2f} s after '
+          f'{driven:.2f} m of 3 m; real-time factor {result.real_time_factor:.2f}; stages '
+          f'{ {k: [round(x, 2) for x in v] for k, v in result.latencies.items()} }')

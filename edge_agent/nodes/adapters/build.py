@@ -12,7 +12,13 @@ from edge_agent.core.config.layout import check_places, load_layout
 from edge_agent.core.execution import DryRunAdapter, RoutedAdapter
 from edge_agent.core.planning import SkillCatalog
 from edge_agent.nodes.adapters.bound import bound_adapters
-from edge_agent.nodes.adapters.nav2 import Nav2Adapter, load_places, navigate_to_pose_type
+from edge_agent.nodes.adapters.nav2 import (
+    Nav2Adapter,
+    Nav2Behaviours,
+    behaviour_types,
+    load_places,
+    navigate_to_pose_type,
+)
 from edge_agent.nodes.adapters.sim import SimAdapter
 from edge_agent.nodes.common.plans import step_to_msg
 from edge_agent.nodes.common.qos import RELIABLE
@@ -45,11 +51,20 @@ def _base_adapter(node, kind: str, catalog: SkillCatalog, dry: DryRunAdapter):
                  f'the places file {places_file or "config/places.yaml"}')
     action_type = navigate_to_pose_type()
     name = node.get_parameter('nav2_action').value
+    timeout = node.get_parameter('nav2_server_timeout_s').value
+    clients = {}
+    for key, behaviour in zip(('drive_on_heading', 'backup', 'spin'), behaviour_types(),
+                              strict=True):
+        server = node.get_parameter(f'nav2_{key}_action').value
+        clients[key] = (node.action_client(behaviour, server), behaviour, server)
+    moves = Nav2Behaviours(clients, catalog.speeds(), timeout,
+                           on_status=lambda text: node.get_logger().debug(text))
     nav2 = Nav2Adapter(node, node.action_client(action_type, name), action_type, name, places,
-                       node.get_parameter('nav2_server_timeout_s').value,
-                       node.get_parameter('nav2_behavior_tree').value,
-                       on_status=lambda text: node.get_logger().debug(text))
-    return RoutedAdapter(dry, {'navigate_to': nav2})
+                       timeout, node.get_parameter('nav2_behavior_tree').value,
+                       on_status=lambda text: node.get_logger().debug(text),
+                       on_navigated=moves.navigated)
+    return RoutedAdapter(dry, {'navigate_to': nav2, 'drive': moves, 'turn': moves,
+                               'come_back': moves})
 
 
 def _sim_adapter(node, catalog: SkillCatalog) -> SimAdapter:
