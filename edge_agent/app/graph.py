@@ -59,8 +59,10 @@ ARGUMENTS: tuple[Argument, ...] = (
     Argument('log_level', 'info', 'Logging level: debug, info, warn, error.'),
     Argument('mic', 'false', 'Start the microphone capture node (sounddevice).'),
     Argument('robot', 'dry_run', 'Skill adapter of the skill executor: dry_run (nothing moves), '
-             'nav2 (navigate_to via Nav2 NavigateToPose) or sim (the simulated robot: cmd_vel, '
-             'odom, sim/run_skill).'),
+             'nav2 (navigate_to, drive, turn via Nav2 NavigateToPose, DriveOnHeading, BackUp, '
+             'Spin) or sim (the simulated robot: cmd_vel, odom, sim/run_skill).'),
+    Argument('bindings', '', "Skill bindings YAML: skills sent to the robot's own actions and "
+             'services (config/bindings.example.yaml); empty = none.'),
     Argument('sim', 'false', 'Start the MuJoCo simulator node (camera, odom, /clock, cmd_vel, '
              'sim/run_skill); use with robot:=sim use_sim_time:=true.'),
     Argument('vision_world', 'real', 'What the camera shows: real (a robot; the COCO detector '
@@ -135,7 +137,7 @@ NODES: tuple[NodeSpec, ...] = (
                              ('model_sha256', 'vision_model_sha256'),
                              ('backend', 'vision_backend'))),
     NodeSpec('skill_executor', 'edge_agent.nodes.skill_executor', 'SkillExecutorNode',
-             from_arguments=(('adapter', 'robot'),)),
+             from_arguments=(('adapter', 'robot'), ('bindings_file', 'bindings'))),
     NodeSpec('planner', 'edge_agent.nodes.planner', 'PlannerNode'),
     NodeSpec('agent', 'edge_agent.nodes.agent', 'AgentNode'),
     NodeSpec('speaker', 'edge_agent.nodes.speaker', 'SpeakerNode'),

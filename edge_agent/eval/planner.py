@@ -21,7 +21,7 @@ __all__ = ['PHYSICAL', 'EvalCase', 'EvalReport', 'evaluate', 'heldout_eval_path'
            'load_cases', 'matches']
 
 # Skills that move the robot or its camera; a plan with one of them is not a refusal.
-PHYSICAL = frozenset({'navigate_to', 'pick', 'place', 'look_at'})
+PHYSICAL = frozenset({'navigate_to', 'pick', 'place', 'look_at', 'drive', 'turn', 'come_back'})
 
 @dataclasses.dataclass(frozen=True)
 class EvalCase:

@@ -123,12 +123,12 @@ def test_questions_are_answered_from_state_by_the_guard_at_every_tier():
         CATALOG.validate(plan, state)
         return [s.args['text'] for s in plan.steps]
 
-    assert said('What do you see?') == ['I see a red cup and a yellow ball.',
+    assert said('What do you see?') == ['I see a red cup, a yellow ball.',
                                         'I am holding the green box.']
     assert said('what are you holding?') == ['I am holding the green box.']
     assert said('Where are you?') == ['I am at the kitchen.']
     empty = WorldState(CATALOG.places)
-    assert said('what do you see', empty) == ['I do not see anything I know right now.']
+    assert said('what do you see', empty) == ['I see nothing I recognise.']
     assert said('What are you holding?', empty) == ['I am not holding anything.']
     assert said('where are you', empty) == [
         'I have not reached a known place since I last moved.']

@@ -13,9 +13,9 @@ from edge_agent.core.planning.skills import SkillCatalog, Step, WorldState
 
 __all__ = ['QUESTION', 'answer']
 
-_SEE = (r'what (?:do|can) you see|what (?:is|\'s) (?:there|around(?: you)?|in front of you|'
-        r'in view)|what are you looking at|what objects? (?:do|can) you see|what is visible|'
-        r'do you see anything|what do you have in (?:view|sight)')
+_SEE = (r'what (?:do|can) you see(?: .+)?|what (?:is|\'s) (?:there|around(?: you)?|in front of '
+        r'you|in view)|what are you looking at|what objects? (?:do|can) you see(?: .+)?|'
+        r'what is visible|do you see anything|what do you have in (?:view|sight)')
 _HOLD = (r'what (?:are|do) you (?:holding|carrying|have in your (?:hand|gripper|hands))|'
          r'(?:are|is) (?:you|your gripper) (?:holding|carrying) (?:anything|something)|'
          r'what(?: i|\')s in your (?:hand|gripper|hands)|do you have anything')
@@ -36,8 +36,8 @@ def answer(text: str, world: WorldState, catalog: SkillCatalog) -> list[Step] | 
     if match is None:
         return None
     if match['see']:
-        seen = _listed([f'a {o}' for o in world.objects])
-        lines = [f'I see {seen}.' if seen else 'I do not see anything I know right now.']
+        seen = ', '.join(f'a {o}' for o in world.objects) or 'nothing I recognise'
+        lines = [f'I see {seen}.']
         if world.held:
             lines.append(f'I am holding the {world.held}.')
     elif match['hold']:
