@@ -31,6 +31,9 @@ def system_prompt(catalog: SkillCatalog) -> str:
         '"place", "args": {"object": "blue cup", "location": "office"}}]}\n'
         'wait ten seconds then look at the shelf -> {"steps": [{"skill": "wait", "args": '
         '{"seconds": 10}}, {"skill": "look_at", "args": {"target": "shelf"}}]}\n'
+        'back up half a meter, turn right and come back -> {"steps": [{"skill": "drive", '
+        '"args": {"meters": -0.5}}, {"skill": "turn", "args": {"degrees": -90}}, {"skill": '
+        '"come_back", "args": {}}]}\n'
         'make me a sandwich -> {"steps": [{"skill": "say", "args": {"text": "Sorry, I cannot '
         'cook. I can move things and go places."}}]}\n'
     )
