@@ -203,6 +203,7 @@ bindings:
       pose.pose.position.z_axis: "{object.box.center_x}"
       behavior_tree: "{meters}"
       pose.pose.position.x: "{object.label}"
+      pose.pose.position.y: fast
     success: {field: ok, equals: true}
   look_at:
     service: pan_tilt/point_at
@@ -218,6 +219,7 @@ bindings:
             "has no field 'pose.pose.position.z_axis' (did you mean",
             '{meters} is not an argument of pick (it has object)',
             'pose.pose.position.x: a double field needs a number, not text',
+            "pose.pose.position.y: 'fast' is not a double",
             "success: the result has no field 'ok'",
             "the interface package 'vendor_msgs' is not installed",
             "no skill 'teleport' in the catalog"):

@@ -135,6 +135,11 @@ class Binding:
                     problems.append(f'{where}.fields.{path}: {exc}')
                 continue
             found = list(_PLACEHOLDER.finditer(value))
+            if not found:   # a literal string: the field must take it ("fast" is no float)
+                try:
+                    coerce(value, goal[path])
+                except BindingError as exc:
+                    problems.append(f'{where}.fields.{path}: {exc}')
             for match in found:
                 arg, attribute = match[1], match[2]
                 if arg not in args:
