@@ -118,31 +118,30 @@ class Detections:
 class BoundAdapter:
     """Runs one bound skill (see the module docstring)."""
 
-    def __init__(self, node, binding: Binding, interface, places: PlacesFile | None,
-                 detections: Detections, step_timeout_s: float,
+    def __init__(self, node, binding: Binding, interface, goal_fields: FieldTypes,
+                 places: PlacesFile | None, detections: Detections, step_timeout_s: float,
                  on_status: Callable[[str], None] | None = None) -> None:
         self.binding = binding
         self.name = f'bound:{binding.skill}'
         self.interface = interface
         if binding.kind == 'action':
-            self.goal_class, result_class = interface.Goal, interface.Result
+            self.goal_class = interface.Goal
             self.client = node.action_client(interface, binding.name)
         else:
-            self.goal_class, result_class = interface.Request, interface.Response
+            self.goal_class = interface.Request
             self.client = node.own(node.create_client(
                 interface, binding.name, callback_group=ReentrantCallbackGroup()))
-        self.goal_fields = field_types(self.goal_class)
-        self.result_fields = field_types(result_class)
+        self.goal_fields = goal_fields   # read once, when the binding was checked
         self.places = places
+        self._poses = {} if places is None else {
+            name.strip().lower(): pose for name, pose in places.places.items()}
         self.detections = detections
         self.timeout_s = binding.entry.timeout_s or step_timeout_s
         self.on_status = on_status or (lambda _text: None)
         self._goals = RunningGoals()
 
     def pose(self, place: str) -> dict | None:
-        if self.places is None:
-            return None
-        found = {k.strip().lower(): v for k, v in self.places.places.items()}.get(place)
+        found = self._poses.get(place)
         if found is None:
             return None
         return {'x': found.x, 'y': found.y, 'yaw': found.yaw, 'qz': math.sin(found.yaw / 2),
@@ -213,16 +212,17 @@ def bound_adapters(node, path: str, catalog: SkillCatalog, places: PlacesFile | 
         kind = 'action' if binding.kind == 'action' else 'srv'
         goal = interface.Goal if kind == 'action' else interface.Request
         result = interface.Result if kind == 'action' else interface.Response
-        problems += binding.problems(catalog.skills.get(skill), field_types(goal),
+        goal_fields = field_types(goal)
+        problems += binding.problems(catalog.skills.get(skill), goal_fields,
                                      field_types(result))
-        checked.append((binding, interface))
+        checked.append((binding, interface, goal_fields))
     if problems:
         raise ConfigError(f'{path}: ' + '; '.join(problems))
     detections = Detections()
-    if any('.box.' in str(v) for b, _ in checked for v in b.entry.fields.values()):
+    if any('.box.' in str(v) for b, _, _ in checked for v in b.entry.fields.values()):
         node.own(node.create_subscription(
             DetectionArray, 'vision/detections', detections.add, SENSOR,
             callback_group=MutuallyExclusiveCallbackGroup()))
-    return {b.skill: BoundAdapter(node, b, interface, places, detections,
+    return {b.skill: BoundAdapter(node, b, interface, goal_fields, places, detections,
                                   catalog.skills[b.skill].timeout_s, on_status)
-            for b, interface in checked}
+            for b, interface, goal_fields in checked}
